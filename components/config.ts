@@ -1,0 +1,600 @@
+/**
+ * The one place that reads Pulumi config. `loadConfig` reads every key once, applies defaults and
+ * validates everything together: it throws a single `ConfigError` naming every bad key, before any
+ * resource is registered.
+ *
+ * `configKeys` is the schema: Pulumi.yaml declares exactly these keys (a test checks it), and the
+ * README's config reference is written from it.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import {
+    allowedVersions,
+    checkVersionSet,
+    ComponentName,
+    defaultKubernetesVersion,
+    defaultVersions,
+    KubernetesVersion,
+    supportedKubernetesVersions,
+    VersionSet,
+} from "./versions";
+
+export type Platform = "eks" | "local";
+export type CapacityType = "ON_DEMAND" | "SPOT";
+export type NatGatewayStrategy = "single" | "onePerAz";
+export type BucketEncryption = "AES256" | "aws:kms";
+export type AuthMode = "jwt" | "open-model-paths" | "kubeflow";
+
+/** Example models the stack can deploy; `gpu` is off by default. */
+export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu"] as const;
+export type ExampleName = (typeof exampleNames)[number];
+export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer"];
+
+export interface NodeGroupConfig {
+    readonly instanceTypes: readonly string[];
+    readonly capacityType: CapacityType;
+    readonly minSize: number;
+    readonly desiredSize: number;
+    readonly maxSize: number;
+    readonly diskSizeGiB: number;
+}
+
+/** Everything the program needs from config, typed, defaulted and validated. */
+export interface StackConfig {
+    /** Project and stack names, used to derive resource names. */
+    readonly project: string;
+    readonly stack: string;
+    /** `eks` builds everything on AWS; `local` installs the same serving layer into a kind cluster. */
+    readonly platform: Platform;
+    /** Throwaway stack: buckets are force-destroyed and nothing is retained on delete. */
+    readonly ephemeral: boolean;
+    /** AWS region (from `aws:region`); `undefined` only on the local platform. */
+    readonly region: string | undefined;
+    readonly network: {
+        readonly vpcCidr: string;
+        readonly availabilityZoneCount: number;
+        readonly natGateways: NatGatewayStrategy;
+    };
+    readonly cluster: {
+        readonly name: string;
+        readonly kubernetesVersion: KubernetesVersion;
+        readonly publicAccessCidrs: readonly string[];
+        readonly adminPrincipalArns: readonly string[];
+    };
+    readonly cpuNodes: NodeGroupConfig;
+    readonly gpuNodes: NodeGroupConfig & { readonly enabled: boolean };
+    readonly modelStore: {
+        readonly bucketNamePrefix: string;
+        readonly encryption: BucketEncryption;
+        /** Existing KMS key; when encryption is `aws:kms` and this is unset, the stack creates a key. */
+        readonly kmsKeyArn: string | undefined;
+        readonly versioning: boolean;
+        readonly noncurrentVersionExpirationDays: number;
+        /** Key prefix (no leading slash, trailing slash) under which models live. */
+        readonly modelPrefix: string;
+    };
+    readonly models: {
+        readonly namespace: string;
+        readonly serviceAccountName: string;
+    };
+    readonly versions: VersionSet;
+    readonly ingress: {
+        /** Custom DNS domain for model URLs; `undefined` means magic DNS `<ip>.sslip.io`. */
+        readonly domain: string | undefined;
+        /** Local platform: the IP that sslip.io names resolve to (kind's port mapping on the host). */
+        readonly localIp: string;
+        /** Local platform: host port mapped to the ingress gateway's NodePort. */
+        readonly localHttpPort: number;
+    };
+    readonly auth: {
+        readonly mode: AuthMode;
+        readonly jwtIssuer: string | undefined;
+        readonly jwksUri: string | undefined;
+    };
+    readonly examples: readonly ExampleName[];
+    readonly gateway: {
+        /** Prebuilt gateway image; `undefined` means the stack builds and pushes it (ECR on eks). */
+        readonly image: string | undefined;
+    };
+    readonly inferenceServer: {
+        readonly enabled: boolean;
+        readonly gpu: boolean;
+    };
+    readonly local: {
+        /** Path to a kubeconfig file; `undefined` means the default (`$KUBECONFIG` or ~/.kube/config). */
+        readonly kubeconfig: string | undefined;
+        readonly context: string;
+    };
+}
+
+export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
+
+/** One declared config key: its type, what it does and its default (as Pulumi.yaml shows it). */
+export interface ConfigKey {
+    readonly type: ConfigKeyType;
+    readonly description: string;
+    /** Default value; `undefined` when the default is derived (described in `description`) or absent. */
+    readonly default?: string | number | boolean | readonly string[];
+}
+
+/** The schema of this project's config namespace. `aws:region` is read too (required on eks). */
+export const configKeys = {
+    platform: { type: "string", description: "Where to deploy: `eks` (AWS) or `local` (a kind cluster).", default: "eks" },
+    ephemeral: {
+        type: "boolean",
+        description: "Throwaway stack (per-PR environments): model buckets are force-destroyed on delete.",
+        default: false,
+    },
+    vpcCidr: { type: "string", description: "IPv4 CIDR of the VPC (/16 to /22).", default: "10.0.0.0/16" },
+    availabilityZones: { type: "integer", description: "Availability zones to spread subnets over (2 to 4).", default: 2 },
+    natGateways: {
+        type: "string",
+        description: "`single` (one NAT gateway, cheapest) or `onePerAz` (survives an AZ outage).",
+        default: "single",
+    },
+    clusterName: {
+        type: "string",
+        description: "EKS cluster name. Default: `<project>-<stack>`.",
+    },
+    kubernetesVersion: {
+        type: "string",
+        description: `Kubernetes minor version of the EKS control plane (${supportedKubernetesVersions.join(", ")}).`,
+        default: defaultKubernetesVersion,
+    },
+    endpointPublicAccessCidrs: {
+        type: "array",
+        description: "CIDRs allowed to reach the public EKS API endpoint (pulumi itself needs it). Narrow it to your office/CI ranges.",
+        default: ["0.0.0.0/0"],
+    },
+    adminPrincipalArns: {
+        type: "array",
+        description: "IAM role/user ARNs granted cluster-admin through EKS access entries (the creator always is).",
+        default: [],
+    },
+    cpuInstanceTypes: { type: "array", description: "Instance types of the CPU node group.", default: ["m6i.large", "m5.large"] },
+    cpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the CPU node group.", default: "ON_DEMAND" },
+    cpuMinSize: { type: "integer", description: "Minimum CPU nodes.", default: 2 },
+    cpuDesiredSize: { type: "integer", description: "Initial CPU nodes (changes are ignored after creation).", default: 2 },
+    cpuMaxSize: { type: "integer", description: "Maximum CPU nodes.", default: 4 },
+    cpuDiskSizeGiB: { type: "integer", description: "Root volume of CPU nodes, GiB.", default: 50 },
+    gpuEnabled: { type: "boolean", description: "Create the GPU node group (scales from zero; costs nothing idle).", default: true },
+    gpuInstanceTypes: {
+        type: "array",
+        description: "GPU instance types (one GPU each, same shape so the autoscaler can plan).",
+        default: ["g5.xlarge", "g6.xlarge", "g4dn.xlarge"],
+    },
+    gpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the GPU node group.", default: "ON_DEMAND" },
+    gpuMinSize: { type: "integer", description: "Minimum GPU nodes.", default: 0 },
+    gpuDesiredSize: { type: "integer", description: "Initial GPU nodes (changes are ignored after creation).", default: 0 },
+    gpuMaxSize: { type: "integer", description: "Maximum GPU nodes.", default: 2 },
+    gpuDiskSizeGiB: { type: "integer", description: "Root volume of GPU nodes, GiB (CUDA images are large).", default: 100 },
+    modelBucketPrefix: {
+        type: "string",
+        description: "Prefix of the model bucket's name (S3 rules, at most 37 characters; a random suffix follows). Default: `<project>-<stack>-models`.",
+    },
+    modelBucketEncryption: { type: "string", description: "`AES256` (SSE-S3) or `aws:kms` (SSE-KMS).", default: "AES256" },
+    modelBucketKmsKeyArn: {
+        type: "string",
+        description: "KMS key for `aws:kms`. Unset: the stack creates a key with rotation on.",
+    },
+    modelBucketVersioning: { type: "boolean", description: "Keep object versions of models.", default: true },
+    modelBucketNoncurrentDays: {
+        type: "integer",
+        description: "Days before noncurrent model versions expire (1 to 3650).",
+        default: 30,
+    },
+    modelNamespace: { type: "string", description: "Kubernetes namespace of the example models.", default: "models" },
+    modelServiceAccount: {
+        type: "string",
+        description: "ServiceAccount that KServe models use to read the model store.",
+        default: "kserve-models",
+    },
+    istioVersion: { type: "string", description: "Istio charts version.", default: defaultVersions.istio },
+    knativeVersion: { type: "string", description: "Knative Serving / net-istio release.", default: defaultVersions.knative },
+    certManagerVersion: { type: "string", description: "cert-manager chart version.", default: defaultVersions.certManager },
+    kserveVersion: { type: "string", description: "KServe charts version.", default: defaultVersions.kserve },
+    awsLoadBalancerControllerVersion: {
+        type: "string",
+        description: "AWS Load Balancer Controller chart version.",
+        default: defaultVersions.awsLoadBalancerController,
+    },
+    nvidiaDevicePluginVersion: {
+        type: "string",
+        description: "NVIDIA device plugin chart version.",
+        default: defaultVersions.nvidiaDevicePlugin,
+    },
+    clusterAutoscalerVersion: {
+        type: "string",
+        description: "Cluster Autoscaler chart version (the image follows the cluster's minor).",
+        default: defaultVersions.clusterAutoscaler,
+    },
+    domain: {
+        type: "string",
+        description: "Custom DNS domain for model URLs (you point a wildcard record at the ingress). Unset: `<ip>.sslip.io`.",
+    },
+    localIngressIp: {
+        type: "string",
+        description: "Local platform: IP that magic DNS names resolve to.",
+        default: "127.0.0.1",
+    },
+    localIngressPort: {
+        type: "integer",
+        description: "Local platform: host port that kind maps to the ingress gateway.",
+        default: 8080,
+    },
+    authMode: {
+        type: "string",
+        description: "Ingress auth: `jwt`, `open-model-paths` or `kubeflow`. Default: `jwt` when `jwtIssuer` is set, else `open-model-paths`.",
+    },
+    jwtIssuer: { type: "string", description: "JWT issuer (https URL) for `authMode: jwt`." },
+    jwksUri: { type: "string", description: "JWKS URI (https URL) for `authMode: jwt`." },
+    examples: {
+        type: "array",
+        description: `Example models to deploy: any of ${exampleNames.join(", ")}.`,
+        default: [...defaultExamples],
+    },
+    gatewayImage: {
+        type: "string",
+        description: "Prebuilt gateway image. Unset: the stack builds gateway/ and pushes it to ECR (needs Docker where pulumi runs).",
+    },
+    inferenceServer: {
+        type: "boolean",
+        description: "Deploy the plain-Kubernetes TF Serving + gateway inference server.",
+        default: true,
+    },
+    inferenceServerGpu: { type: "boolean", description: "Run the inference server's TF Serving on a GPU node.", default: false },
+    kubeconfig: { type: "string", description: "Local platform: path to the kubeconfig. Unset: $KUBECONFIG or ~/.kube/config." },
+    kubeContext: { type: "string", description: "Local platform: kubeconfig context.", default: "kind-inference-platform" },
+} as const satisfies Record<string, ConfigKey>;
+
+export type ConfigKeyName = keyof typeof configKeys;
+
+/** Raw config: the string value of each key as Pulumi stores it (structured values as JSON). */
+export interface ConfigSource {
+    get(key: ConfigKeyName | "aws:region"): string | undefined;
+}
+
+/** Thrown when config is invalid; `problems` has one line per bad key. */
+export class ConfigError extends Error {
+    constructor(public readonly problems: readonly string[]) {
+        super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
+            problems.map((p) => `  - ${p}`).join("\n"));
+        this.name = "ConfigError";
+    }
+}
+
+const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+/** Parses `a.b.c.d/n`; returns undefined when malformed (bad octet, prefix, or host bits set). */
+export function parseCidr(cidr: string): { address: string; prefix: number } | undefined {
+    const match = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
+    if (!match || !ipv4.test(match[1])) return undefined;
+    const prefix = Number(match[2]);
+    if (prefix > 32) return undefined;
+    const value = match[1].split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
+    const hostBits = 32 - prefix;
+    if (hostBits > 0 && value % 2 ** hostBits !== 0) return undefined;
+    return { address: match[1], prefix };
+}
+
+export function isIpv4(value: string): boolean {
+    return ipv4.test(value);
+}
+
+/**
+ * S3 bucket name rules for a prefix that Pulumi completes with an 8-character random suffix
+ * (3-63 characters in all, lowercase letters, digits, dots and hyphens, starting and ending with a
+ * letter or digit, no `..`, not an IP address, no reserved prefixes or suffixes).
+ */
+export function bucketPrefixProblems(prefix: string): string[] {
+    const problems: string[] = [];
+    if (prefix.length < 1 || prefix.length > 37) problems.push(`must be 1 to 37 characters (is ${prefix.length})`);
+    if (!/^[a-z0-9][a-z0-9.-]*$/.test(prefix)) problems.push("must use lowercase letters, digits, dots and hyphens, starting with a letter or digit");
+    if (prefix.includes("..") || prefix.includes(".-") || prefix.includes("-.")) problems.push("must not contain '..', '.-' or '-.'");
+    if (/^xn--|^sthree-|^amzn-s3-demo-/.test(prefix)) problems.push("must not start with a reserved prefix (xn--, sthree-, amzn-s3-demo-)");
+    return problems;
+}
+
+/** Known EC2 instance families per node-group kind; anything else is a typo or an unsuitable family. */
+export const cpuInstanceFamilies = [
+    "t3", "t3a", "m5", "m5a", "m5n", "m6i", "m6a", "m7i", "m7a", "m8i",
+    "c5", "c5a", "c6i", "c6a", "c7i", "c7a", "c8i", "r5", "r6i", "r6a", "r7i",
+    "m6g", "m7g", "m8g", "c6g", "c7g", "c8g", "r6g", "r7g", "t4g",
+];
+export const gpuInstanceFamilies = ["g4dn", "g5", "g6", "g6e", "p4d", "p5"];
+const gravitonFamilies = new Set(["m6g", "m7g", "m8g", "c6g", "c7g", "c8g", "r6g", "r7g", "t4g"]);
+const instanceSizes = /^(nano|micro|small|medium|large|xlarge|\d{1,2}xlarge|metal(-\d+xl)?)$/;
+
+function instanceTypeProblem(type: string, families: readonly string[]): string | undefined {
+    const match = /^([a-z0-9-]+)\.([a-z0-9-]+)$/.exec(type);
+    if (!match) return `'${type}' is not an instance type (family.size)`;
+    if (!families.includes(match[1])) return `'${type}': unknown or unsuitable instance family '${match[1]}' (known: ${families.join(", ")})`;
+    if (!instanceSizes.test(match[2])) return `'${type}': unknown size '${match[2]}'`;
+    return undefined;
+}
+
+const dnsLabel = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const iamPrincipalArn = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:(role|user)\/[\w+=,.@\/-]{1,512}$/;
+const kmsKeyArn = /^arn:aws(-cn|-us-gov)?:kms:[a-z]{2}(-gov)?-[a-z]+-\d:\d{12}:key\/[0-9a-f-]{36}$/;
+const awsRegion = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+const eksClusterName = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
+const domainName = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
+/**
+ * Reads every key once, applies defaults and validates the whole set; throws one `ConfigError`
+ * listing every problem. Pure: give it any `ConfigSource` (tests pass a plain map).
+ */
+export function loadConfig(source: ConfigSource, project: string, stack: string): StackConfig {
+    const problems: string[] = [];
+    const raw = (key: ConfigKeyName) => {
+        const value = source.get(key);
+        return value === undefined || value === "" ? undefined : value;
+    };
+
+    const str = (key: ConfigKeyName): string | undefined => raw(key);
+    const oneOf = <T extends string>(key: ConfigKeyName, allowed: readonly T[], fallback: T): T => {
+        const value = raw(key);
+        if (value === undefined) return fallback;
+        if (!(allowed as readonly string[]).includes(value)) {
+            problems.push(`${key}: '${value}' is not supported; use one of ${allowed.join(", ")}`);
+            return fallback;
+        }
+        return value as T;
+    };
+    const int = (key: ConfigKeyName, fallback: number, min: number, max: number): number => {
+        const value = raw(key);
+        if (value === undefined) return fallback;
+        if (!/^-?\d+$/.test(value.trim())) {
+            problems.push(`${key}: '${value}' is not an integer`);
+            return fallback;
+        }
+        const n = Number(value);
+        if (n < min || n > max) problems.push(`${key}: ${n} is outside ${min}..${max}`);
+        return n;
+    };
+    const bool = (key: ConfigKeyName, fallback: boolean): boolean => {
+        const value = raw(key);
+        if (value === undefined) return fallback;
+        if (value !== "true" && value !== "false") {
+            problems.push(`${key}: '${value}' is not true or false`);
+            return fallback;
+        }
+        return value === "true";
+    };
+    const list = (key: ConfigKeyName, fallback: readonly string[]): readonly string[] => {
+        const value = raw(key);
+        if (value === undefined) return fallback;
+        let parsed: unknown;
+        try {
+            parsed = JSON.parse(value);
+        } catch {
+            problems.push(`${key}: not a list (set it with 'pulumi config set --path ${key}[0] ...' or a YAML list)`);
+            return fallback;
+        }
+        if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
+            problems.push(`${key}: must be a list of strings`);
+            return fallback;
+        }
+        return parsed as string[];
+    };
+
+    const platform = oneOf<Platform>("platform", ["eks", "local"], "eks");
+    const ephemeral = bool("ephemeral", false);
+
+    // Region: required on eks, ignored on local.
+    const region = source.get("aws:region") || undefined;
+    if (platform === "eks") {
+        if (region === undefined) problems.push("aws:region: required on the eks platform (pulumi config set aws:region us-east-2)");
+        else if (!awsRegion.test(region)) problems.push(`aws:region: '${region}' is not an AWS region`);
+    }
+
+    // Network.
+    const vpcCidr = str("vpcCidr") ?? "10.0.0.0/16";
+    const parsedCidr = parseCidr(vpcCidr);
+    if (!parsedCidr) problems.push(`vpcCidr: '${vpcCidr}' is not a valid IPv4 CIDR (a.b.c.d/n with no host bits set)`);
+    else if (parsedCidr.prefix < 16 || parsedCidr.prefix > 22) problems.push(`vpcCidr: prefix /${parsedCidr.prefix} must be /16 to /22 (EKS needs room for pod IPs)`);
+    const availabilityZoneCount = int("availabilityZones", 2, 2, 4);
+    const natGateways = oneOf<NatGatewayStrategy>("natGateways", ["single", "onePerAz"], "single");
+
+    // Cluster.
+    const clusterName = str("clusterName") ?? `${project}-${stack}`;
+    if (!eksClusterName.test(clusterName)) {
+        problems.push(`clusterName: '${clusterName}' must be 1-100 characters of letters, digits, '-' and '_', starting with a letter or digit`);
+    }
+    const kubernetesVersion = oneOf<KubernetesVersion>("kubernetesVersion", supportedKubernetesVersions, defaultKubernetesVersion);
+    const publicAccessCidrs = list("endpointPublicAccessCidrs", ["0.0.0.0/0"]);
+    for (const cidr of publicAccessCidrs) {
+        if (!parseCidr(cidr)) problems.push(`endpointPublicAccessCidrs: '${cidr}' is not a valid IPv4 CIDR`);
+    }
+    if (publicAccessCidrs.length === 0) problems.push("endpointPublicAccessCidrs: must not be empty (pulumi reaches the cluster API through it)");
+    const adminPrincipalArns = list("adminPrincipalArns", []);
+    for (const arn of adminPrincipalArns) {
+        if (!iamPrincipalArn.test(arn)) problems.push(`adminPrincipalArns: '${arn}' is not an IAM role or user ARN`);
+    }
+
+    // Node groups.
+    const nodeGroup = (kind: "cpu" | "gpu", defaults: NodeGroupConfig): NodeGroupConfig => {
+        const k = (suffix: string) => `${kind}${suffix}` as ConfigKeyName;
+        const instanceTypes = list(k("InstanceTypes"), defaults.instanceTypes);
+        const families = kind === "cpu" ? cpuInstanceFamilies : gpuInstanceFamilies;
+        if (instanceTypes.length === 0) problems.push(`${k("InstanceTypes")}: must name at least one instance type`);
+        for (const type of instanceTypes) {
+            const problem = instanceTypeProblem(type, families);
+            if (problem) problems.push(`${k("InstanceTypes")}: ${problem}`);
+        }
+        const architectures = new Set(instanceTypes.map((t) => gravitonFamilies.has(t.split(".")[0]) ? "arm64" : "x86_64"));
+        if (architectures.size > 1) problems.push(`${k("InstanceTypes")}: mixes arm64 (Graviton) and x86_64 types; one node group has one AMI`);
+        const capacityType = oneOf<CapacityType>(k("CapacityType"), ["ON_DEMAND", "SPOT"], defaults.capacityType);
+        const minSize = int(k("MinSize"), defaults.minSize, 0, 100);
+        const desiredSize = int(k("DesiredSize"), Math.max(defaults.desiredSize, minSize), 0, 100);
+        const maxSize = int(k("MaxSize"), Math.max(defaults.maxSize, minSize), 1, 100);
+        if (maxSize < minSize) problems.push(`${k("MaxSize")} (${maxSize}) < ${k("MinSize")} (${minSize})`);
+        if (desiredSize < minSize || desiredSize > maxSize) {
+            problems.push(`${k("DesiredSize")} (${desiredSize}) must be between ${k("MinSize")} (${minSize}) and ${k("MaxSize")} (${maxSize})`);
+        }
+        const diskSizeGiB = int(k("DiskSizeGiB"), defaults.diskSizeGiB, 20, 16384);
+        return { instanceTypes, capacityType, minSize, desiredSize, maxSize, diskSizeGiB };
+    };
+    const cpuNodes = nodeGroup("cpu", {
+        instanceTypes: configKeys.cpuInstanceTypes.default,
+        capacityType: "ON_DEMAND",
+        minSize: configKeys.cpuMinSize.default,
+        desiredSize: configKeys.cpuDesiredSize.default,
+        maxSize: configKeys.cpuMaxSize.default,
+        diskSizeGiB: configKeys.cpuDiskSizeGiB.default,
+    });
+    if (cpuNodes.minSize < 1) problems.push(`cpuMinSize (${cpuNodes.minSize}) must be at least 1: the platform's controllers run on CPU nodes`);
+    const gpuEnabled = bool("gpuEnabled", true);
+    const gpuNodes = {
+        enabled: gpuEnabled,
+        ...nodeGroup("gpu", {
+            instanceTypes: configKeys.gpuInstanceTypes.default,
+            capacityType: "ON_DEMAND",
+            minSize: configKeys.gpuMinSize.default,
+            desiredSize: configKeys.gpuDesiredSize.default,
+            maxSize: configKeys.gpuMaxSize.default,
+            diskSizeGiB: configKeys.gpuDiskSizeGiB.default,
+        }),
+    };
+
+    // Model store.
+    const bucketNamePrefix = str("modelBucketPrefix") ?? defaultBucketPrefix(project, stack);
+    for (const p of bucketPrefixProblems(bucketNamePrefix)) problems.push(`modelBucketPrefix: '${bucketNamePrefix}' ${p}`);
+    const encryption = oneOf<BucketEncryption>("modelBucketEncryption", ["AES256", "aws:kms"], "AES256");
+    const kmsKeyArnValue = str("modelBucketKmsKeyArn");
+    if (kmsKeyArnValue !== undefined) {
+        if (!kmsKeyArn.test(kmsKeyArnValue)) problems.push(`modelBucketKmsKeyArn: '${kmsKeyArnValue}' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)`);
+        if (encryption !== "aws:kms") problems.push("modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms");
+    }
+    const versioning = bool("modelBucketVersioning", true);
+    const noncurrentVersionExpirationDays = int("modelBucketNoncurrentDays", 30, 1, 3650);
+
+    // Models.
+    const namespace = str("modelNamespace") ?? configKeys.modelNamespace.default;
+    if (namespace.length > 63 || !dnsLabel.test(namespace)) problems.push(`modelNamespace: '${namespace}' is not a valid Kubernetes namespace (DNS label)`);
+    if (["kube-system", "istio-system", "knative-serving", "kserve", "cert-manager"].includes(namespace)) {
+        problems.push(`modelNamespace: '${namespace}' belongs to the platform; use a namespace of its own`);
+    }
+    const serviceAccountName = str("modelServiceAccount") ?? configKeys.modelServiceAccount.default;
+    if (serviceAccountName.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccountName)) {
+        problems.push(`modelServiceAccount: '${serviceAccountName}' is not a valid Kubernetes name`);
+    }
+
+    // Versions: each override must be in the compatibility table.
+    const versionKeys: Record<ComponentName, ConfigKeyName> = {
+        istio: "istioVersion",
+        knative: "knativeVersion",
+        certManager: "certManagerVersion",
+        kserve: "kserveVersion",
+        awsLoadBalancerController: "awsLoadBalancerControllerVersion",
+        nvidiaDevicePlugin: "nvidiaDevicePluginVersion",
+        clusterAutoscaler: "clusterAutoscalerVersion",
+    };
+    const requested = Object.fromEntries(
+        (Object.keys(allowedVersions) as ComponentName[]).map((c) => [c, raw(versionKeys[c])]),
+    ) as Partial<Record<ComponentName, string>>;
+    problems.push(...checkVersionSet(requested, (c) => versionKeys[c]));
+    const versions = Object.fromEntries(
+        (Object.keys(allowedVersions) as ComponentName[]).map((c) => {
+            const v = requested[c];
+            return [c, v !== undefined && (allowedVersions[c] as readonly string[]).includes(v) ? v : defaultVersions[c]];
+        }),
+    ) as unknown as VersionSet;
+
+    // Ingress.
+    const domain = str("domain");
+    if (domain !== undefined && !domainName.test(domain)) problems.push(`domain: '${domain}' is not a DNS domain (lowercase, e.g. models.example.com)`);
+    const localIp = str("localIngressIp") ?? "127.0.0.1";
+    if (!isIpv4(localIp)) problems.push(`localIngressIp: '${localIp}' is not an IPv4 address`);
+    const localHttpPort = int("localIngressPort", 8080, 1, 65535);
+
+    // Auth.
+    const jwtIssuer = str("jwtIssuer");
+    const jwksUri = str("jwksUri");
+    const mode = oneOf<AuthMode>("authMode", ["jwt", "open-model-paths", "kubeflow"], jwtIssuer ? "jwt" : "open-model-paths");
+    for (const [key, value] of [["jwtIssuer", jwtIssuer], ["jwksUri", jwksUri]] as const) {
+        if (value !== undefined && !isHttpsUrl(value)) problems.push(`${key}: '${value}' must be an https:// URL`);
+    }
+    if (mode === "jwt") {
+        if (!jwtIssuer) problems.push("jwtIssuer: required when authMode is jwt");
+        if (!jwksUri) problems.push("jwksUri: required when authMode is jwt");
+    }
+
+    // Examples.
+    const examples = list("examples", defaultExamples);
+    for (const name of examples) {
+        if (!(exampleNames as readonly string[]).includes(name)) problems.push(`examples: unknown example '${name}' (known: ${exampleNames.join(", ")})`);
+    }
+    if (new Set(examples).size !== examples.length) problems.push("examples: lists an example twice");
+    if (examples.includes("gpu") && platform === "eks" && !gpuEnabled) problems.push("examples: 'gpu' needs gpuEnabled: true");
+
+    // Gateway and inference server.
+    const gatewayImage = str("gatewayImage");
+    if (gatewayImage !== undefined && !/^[a-z0-9]([a-z0-9._:\/-]*[a-z0-9])?(@sha256:[0-9a-f]{64}|:[\w][\w.-]{0,127})?$/.test(gatewayImage)) {
+        problems.push(`gatewayImage: '${gatewayImage}' is not an image reference (registry/name:tag or @sha256:digest)`);
+    }
+    const inferenceServerEnabled = bool("inferenceServer", true);
+    const inferenceServerGpu = bool("inferenceServerGpu", false);
+    if (inferenceServerGpu && platform === "eks" && !gpuEnabled) problems.push("inferenceServerGpu: needs gpuEnabled: true");
+
+    // Local.
+    const kubeconfig = str("kubeconfig");
+    const context = str("kubeContext") ?? configKeys.kubeContext.default;
+
+    if (problems.length > 0) throw new ConfigError(problems);
+
+    return {
+        project,
+        stack,
+        platform,
+        ephemeral,
+        region: platform === "eks" ? region : undefined,
+        network: { vpcCidr, availabilityZoneCount, natGateways },
+        cluster: { name: clusterName, kubernetesVersion, publicAccessCidrs, adminPrincipalArns },
+        cpuNodes,
+        gpuNodes,
+        modelStore: {
+            bucketNamePrefix,
+            encryption,
+            kmsKeyArn: kmsKeyArnValue,
+            versioning,
+            noncurrentVersionExpirationDays,
+            modelPrefix: "models/",
+        },
+        models: { namespace, serviceAccountName },
+        versions,
+        ingress: { domain, localIp, localHttpPort },
+        auth: { mode, jwtIssuer, jwksUri },
+        examples: examples as readonly ExampleName[],
+        gateway: { image: gatewayImage },
+        inferenceServer: { enabled: inferenceServerEnabled, gpu: inferenceServerGpu },
+        local: { kubeconfig, context },
+    };
+}
+
+function isHttpsUrl(value: string): boolean {
+    try {
+        return new URL(value).protocol === "https:";
+    } catch {
+        return false;
+    }
+}
+
+/** `<project>-<stack>-models`, lowercased and cut to the 37 characters S3 leaves a prefix. */
+export function defaultBucketPrefix(project: string, stack: string): string {
+    return `${project}-${stack}`
+        .toLowerCase()
+        .replace(/[^a-z0-9-]/g, "-")
+        .slice(0, 30)
+        .replace(/-+$/, "") + "-models";
+}
+
+/** Reads the current Pulumi stack's config (the program's entry point uses this). */
+export function readStackConfig(): StackConfig {
+    const own = new pulumi.Config();
+    const aws = new pulumi.Config("aws");
+    return loadConfig(
+        { get: (key) => (key === "aws:region" ? aws.get("region") : own.get(key)) },
+        pulumi.getProject(),
+        pulumi.getStack(),
+    );
+}

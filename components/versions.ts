@@ -1,0 +1,152 @@
+/**
+ * Every pinned version and chart repository of the platform, and the table that says which
+ * combinations are known to work together. Config may override a version, but only with a value
+ * from this table (see `checkVersionSet`), so a stack never deploys an untested combination.
+ *
+ * Compatibility table (what each pinned component supports, from upstream release notes):
+ *
+ * | component                     | pinned          | Kubernetes it supports | notes                                      |
+ * |-------------------------------|-----------------|------------------------|--------------------------------------------|
+ * | EKS control plane             | 1.34            | -                      | 1.33 / 1.35 also allowed (standard support)|
+ * | Istio (base, istiod, gateway) | 1.29.6          | 1.31 - 1.35            | 1.29.1's EnvoyFilter CRD rejects ports > 6553 |
+ * | Knative Serving + net-istio   | knative-v1.21.1 | >= 1.33                | Kubeflow validates Istio 1.29 + Knative 1.21.1 |
+ * | cert-manager                  | v1.19.6         | 1.31 - 1.34 (tested), works on 1.35 | CRDs installed by the chart   |
+ * | KServe (crd, resources, runtime-configs) | v0.20.0 | >= 1.32            | its own CI pins cert-manager 1.17, Istio 1.27, Knative 1.21.1 |
+ * | AWS Load Balancer Controller  | chart 1.17.1 (v2.17.1) | >= 1.22         | IRSA policy from docs/install/iam_policy.json |
+ * | NVIDIA device plugin          | 0.18.2          | >= 1.10                | AL2023 NVIDIA AMI ships the driver + toolkit |
+ * | Cluster Autoscaler            | chart 9.59.0    | image minor == cluster minor | image tag picked by `clusterAutoscalerImageTag` |
+ *
+ * The intersection of the Kubernetes ranges is 1.33 - 1.35, which is `supportedKubernetesVersions`.
+ *
+ * Uncertain facts (checked against upstream as far as offline reading allows; verify on upgrade):
+ * - Cluster Autoscaler patch tags per minor (`clusterAutoscalerImageTags`): the chart's own default is
+ *   v1.35.0; v1.33.0 / v1.34.0 are the first releases of those minors and exist on registry.k8s.io.
+ * - Istio 1.29's upper Kubernetes bound (1.35) is taken from Istio's support matrix at release time.
+ */
+
+/** Kubernetes minor versions every pinned component supports (and EKS offers in standard support). */
+export const supportedKubernetesVersions = ["1.33", "1.34", "1.35"] as const;
+export type KubernetesVersion = (typeof supportedKubernetesVersions)[number];
+export const defaultKubernetesVersion: KubernetesVersion = "1.34";
+
+/** A Helm chart pin: where to fetch it, what it is called and which version. */
+export interface ChartPin {
+    /** Helm repository URL (`https://...`), or an OCI registry path prefix (`oci://...`). */
+    readonly repository: string;
+    /** Chart name inside the repository. */
+    readonly chart: string;
+    /** Exact chart version. */
+    readonly version: string;
+}
+
+/** Helm repositories as the upstream READMEs give them. */
+export const chartRepositories = {
+    istio: "https://istio-release.storage.googleapis.com/charts",
+    jetstack: "https://charts.jetstack.io",
+    eks: "https://aws.github.io/eks-charts",
+    nvidia: "https://nvidia.github.io/k8s-device-plugin",
+    autoscaler: "https://kubernetes.github.io/autoscaler",
+    kserve: "oci://ghcr.io/kserve/charts",
+} as const;
+
+/** Versions a stack may choose per component; the first entry is the default. */
+export const allowedVersions = {
+    istio: ["1.29.6"],
+    knative: ["knative-v1.21.1", "knative-v1.21.3"],
+    certManager: ["v1.19.6"],
+    kserve: ["v0.20.0"],
+    awsLoadBalancerController: ["1.17.1"],
+    nvidiaDevicePlugin: ["0.18.2"],
+    clusterAutoscaler: ["9.59.0"],
+} as const;
+
+export type ComponentName = keyof typeof allowedVersions;
+
+/** One version per component: the set a stack deploys. */
+export type VersionSet = { readonly [K in ComponentName]: string };
+
+export const defaultVersions: VersionSet = Object.fromEntries(
+    Object.entries(allowedVersions).map(([name, versions]) => [name, versions[0]]),
+) as unknown as VersionSet;
+
+/** App version of each AWS Load Balancer Controller chart version (the chart pins its image). */
+export const awsLoadBalancerControllerAppVersions: Readonly<Record<string, string>> = {
+    "1.17.1": "v2.17.1",
+};
+
+/** Cluster Autoscaler image tag per Kubernetes minor: the autoscaler must match the cluster's minor. */
+export const clusterAutoscalerImageTags: Readonly<Record<KubernetesVersion, string>> = {
+    "1.33": "v1.33.0",
+    "1.34": "v1.34.0",
+    "1.35": "v1.35.0",
+};
+
+export function clusterAutoscalerImageTag(kubernetesVersion: KubernetesVersion): string {
+    return clusterAutoscalerImageTags[kubernetesVersion];
+}
+
+/**
+ * Returns one message per version that is outside the compatibility table; empty when the set is
+ * deployable. `keyOf` names the config key of a component, so messages point at what to fix.
+ */
+export function checkVersionSet(
+    versions: Partial<Record<ComponentName, string>>,
+    keyOf: (component: ComponentName) => string = (c) => c,
+): string[] {
+    const problems: string[] = [];
+    for (const [component, version] of Object.entries(versions) as [ComponentName, string | undefined][]) {
+        if (version === undefined) continue;
+        const allowed: readonly string[] = allowedVersions[component];
+        if (!allowed) {
+            problems.push(`${keyOf(component)}: unknown component`);
+        } else if (!allowed.includes(version)) {
+            problems.push(
+                `${keyOf(component)} (${version}) is not in the compatibility table; allowed: ${allowed.join(", ")}`,
+            );
+        }
+    }
+    return problems;
+}
+
+/** Chart pins derived from a version set. */
+export function chartPins(versions: VersionSet) {
+    return {
+        istioBase: { repository: chartRepositories.istio, chart: "base", version: versions.istio },
+        istiod: { repository: chartRepositories.istio, chart: "istiod", version: versions.istio },
+        istioGateway: { repository: chartRepositories.istio, chart: "gateway", version: versions.istio },
+        certManager: { repository: chartRepositories.jetstack, chart: "cert-manager", version: versions.certManager },
+        awsLoadBalancerController: {
+            repository: chartRepositories.eks,
+            chart: "aws-load-balancer-controller",
+            version: versions.awsLoadBalancerController,
+        },
+        nvidiaDevicePlugin: {
+            repository: chartRepositories.nvidia,
+            chart: "nvidia-device-plugin",
+            version: versions.nvidiaDevicePlugin,
+        },
+        clusterAutoscaler: {
+            repository: chartRepositories.autoscaler,
+            chart: "cluster-autoscaler",
+            version: versions.clusterAutoscaler,
+        },
+        kserveCrd: { repository: chartRepositories.kserve, chart: "kserve-crd", version: versions.kserve },
+        kserveResources: { repository: chartRepositories.kserve, chart: "kserve-resources", version: versions.kserve },
+        kserveRuntimeConfigs: {
+            repository: chartRepositories.kserve,
+            chart: "kserve-runtime-configs",
+            version: versions.kserve,
+        },
+    } satisfies Record<string, ChartPin>;
+}
+
+/** Knative has no Helm chart: it is installed from release YAML at these URLs. */
+export function knativeReleaseManifests(knativeVersion: string) {
+    const serving = `https://github.com/knative/serving/releases/download/${knativeVersion}`;
+    const netIstio = `https://github.com/knative-extensions/net-istio/releases/download/${knativeVersion}`;
+    return {
+        servingCrds: `${serving}/serving-crds.yaml`,
+        servingCore: `${serving}/serving-core.yaml`,
+        netIstio: `${netIstio}/net-istio.yaml`,
+    } as const;
+}
