@@ -150,3 +150,17 @@ export function knativeReleaseManifests(knativeVersion: string) {
         netIstio: `${netIstio}/net-istio.yaml`,
     } as const;
 }
+
+/**
+ * Container images the stack runs directly (charts pin their own). Tags are exact; helpers of
+ * other components add their pins here, one line each, with a comment when a tag is uncertain.
+ */
+export const images = {
+    /** TF Serving for the inference server (CPU and GPU builds). */
+    tensorflowServing: "tensorflow/serving:2.18.0",
+    tensorflowServingGpu: "tensorflow/serving:2.18.0-gpu",
+    /** KServe's storage initializer: downloads gs://, s3://, https:// models (used by seeding too). */
+    kserveStorageInitializer: "kserve/storage-initializer:v0.20.0",
+    /** MinIO for the local platform (MinIO stopped publishing new community images in late 2025; this tag exists). */
+    minio: "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
+} as const;
