@@ -163,4 +163,6 @@ export const images = {
     kserveStorageInitializer: "kserve/storage-initializer:v0.20.0",
     /** MinIO for the local platform (MinIO stopped publishing new community images in late 2025; this tag exists). */
     minio: "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
+    /** MinIO client `mc` for the local model store's bucket Job (release of the same month as the server; tag seen in public manifests, not pulled here). */
+    minioClient: "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z",
 } as const;

@@ -106,7 +106,12 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
                     publicSubnetIds,
                     privateSubnetIds,
                     isolatedSubnetIds: [],
+                    // One route table per private subnet (NAT routes) and one shared public table.
                     routeTables: [],
+                    routeTableAssociations: [
+                        ...publicSubnetIds.map((subnetId) => ({ subnetId, routeTableId: "rtb-public" })),
+                        ...privateSubnetIds.map((subnetId, i) => ({ subnetId, routeTableId: `rtb-private-${i}` })),
+                    ],
                     vpc: { id: "vpc-0123456789", cidrBlock: inputs.cidrBlock },
                 },
             };

@@ -1,0 +1,263 @@
+/**
+ * The S3 model store: a private, encrypted, versioned bucket that only TLS clients may use, a
+ * read-only IRSA role for model servers, and the Kubernetes namespace and ServiceAccount that
+ * KServe models run as.
+ */
+import * as aws from "@pulumi/aws";
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { BucketEncryption } from "./config";
+import { IrsaRole, OidcProvider } from "./irsa";
+
+/** The bucket's ARN and the ARN of every object under `prefix`. */
+export function bucketArns(bucketName: string, prefix = "") {
+    return { bucket: `arn:aws:s3:::${bucketName}`, objects: `arn:aws:s3:::${bucketName}/${prefix}*` };
+}
+
+/** Bucket policy: deny every request that does not use TLS (the AWS-recommended statement). */
+export function tlsOnlyBucketPolicy(bucketName: string): aws.iam.PolicyDocument {
+    const arns = bucketArns(bucketName);
+    return {
+        Version: "2012-10-17",
+        Statement: [
+            {
+                Sid: "DenyInsecureTransport",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [arns.bucket, arns.objects],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+            },
+        ],
+    };
+}
+
+/**
+ * Read-only access to the models: list the bucket (only under the model prefix) and get objects
+ * under it; decrypt only through S3 when the bucket uses a KMS key.
+ */
+export function modelReaderPolicy(args: {
+    bucketName: string;
+    modelPrefix: string;
+    region: string;
+    kmsKeyArn?: string;
+}): aws.iam.PolicyDocument {
+    const arns = bucketArns(args.bucketName, args.modelPrefix);
+    const statements: aws.iam.PolicyStatement[] = [
+        {
+            Sid: "ListModels",
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: arns.bucket,
+            Condition: { StringLike: { "s3:prefix": [`${args.modelPrefix}*`] } },
+        },
+        { Sid: "ReadModels", Effect: "Allow", Action: "s3:GetObject", Resource: arns.objects },
+    ];
+    if (args.kmsKeyArn) {
+        statements.push({
+            Sid: "DecryptModels",
+            Effect: "Allow",
+            Action: "kms:Decrypt",
+            Resource: args.kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
+ * Annotations KServe reads from a ServiceAccount to configure S3 access for the storage
+ * initializer. No `s3-endpoint`: KServe exports it as AWS_ENDPOINT_URL, which breaks
+ * AssumeRoleWithWebIdentity against AWS S3 (kserve issue 3482).
+ */
+export function kserveIrsaServiceAccountAnnotations(roleArn: string, region: string): Record<string, string> {
+    return {
+        "eks.amazonaws.com/role-arn": roleArn,
+        "serving.kserve.io/s3-region": region,
+        "serving.kserve.io/s3-usehttps": "1",
+        "serving.kserve.io/s3-useanoncredential": "false",
+    };
+}
+
+export interface ModelStoreArgs {
+    /** Prefix of the bucket name; Pulumi appends a random suffix. Required. */
+    readonly bucketNamePrefix: string;
+    /** AWS region of the bucket (for annotations and the KMS condition). Required. */
+    readonly region: string;
+    /** `AES256` (SSE-S3) or `aws:kms` (SSE-KMS). Default: `AES256`. */
+    readonly encryption?: BucketEncryption;
+    /** KMS key for `aws:kms`; unset with `aws:kms` creates a key with rotation. Default: unset. */
+    readonly kmsKeyArn?: string;
+    /** Keep object versions. Default: true. */
+    readonly versioning?: boolean;
+    /** Days before noncurrent versions expire. Default: 30. */
+    readonly noncurrentVersionExpirationDays?: number;
+    /** Prefix under which models live (ends with `/`). Default: `models/`. */
+    readonly modelPrefix?: string;
+    /** Throwaway stack: allow deleting a non-empty bucket. Default: false. */
+    readonly ephemeral?: boolean;
+    /** The cluster's OIDC provider, for the reader role. Required. */
+    readonly oidcProvider: OidcProvider;
+    /** Namespace of the models (created here). Required. */
+    readonly namespace: string;
+    /** ServiceAccount the models use (created here, bound to the reader role). Required. */
+    readonly serviceAccountName: string;
+    /** Tags on AWS resources. Default: none. */
+    readonly tags?: Record<string, string>;
+}
+
+export class ModelStore extends pulumi.ComponentResource {
+    public readonly bucket: aws.s3.Bucket;
+    public readonly bucketName: pulumi.Output<string>;
+    public readonly bucketArn: pulumi.Output<string>;
+    public readonly kmsKeyArn: pulumi.Output<string> | undefined;
+    public readonly modelPrefix: string;
+    public readonly readerRole: IrsaRole;
+    public readonly namespace: k8s.core.v1.Namespace;
+    public readonly serviceAccount: k8s.core.v1.ServiceAccount;
+    public readonly namespaceName: pulumi.Output<string>;
+    public readonly serviceAccountName: pulumi.Output<string>;
+
+    constructor(name: string, args: ModelStoreArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("inference-platform:aws:ModelStore", name, {}, opts);
+        const modelPrefix = args.modelPrefix ?? "models/";
+        if (!/^[a-z0-9][a-z0-9._-]*\/$/.test(modelPrefix)) {
+            throw new Error(`ModelStore ${name}: modelPrefix '${modelPrefix}' must be a relative key prefix ending in '/'`);
+        }
+        if (args.encryption !== "aws:kms" && args.kmsKeyArn) {
+            throw new Error(`ModelStore ${name}: kmsKeyArn is set but encryption is not aws:kms`);
+        }
+        this.modelPrefix = modelPrefix;
+        const tags = args.tags ?? {};
+
+        this.bucket = new aws.s3.Bucket(
+            `${name}-bucket`,
+            { bucketPrefix: args.bucketNamePrefix.endsWith("-") ? args.bucketNamePrefix : `${args.bucketNamePrefix}-`, forceDestroy: args.ephemeral === true, tags },
+            { parent: this },
+        );
+        this.bucketName = this.bucket.bucket;
+        this.bucketArn = this.bucket.arn;
+
+        const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
+            `${name}-public-access`,
+            { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+            { parent: this },
+        );
+        new aws.s3.BucketOwnershipControls(
+            `${name}-ownership`,
+            { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
+            { parent: this },
+        );
+
+        if (args.encryption === "aws:kms") {
+            this.kmsKeyArn = args.kmsKeyArn
+                ? pulumi.output(args.kmsKeyArn)
+                : new aws.kms.Key(
+                      `${name}-key`,
+                      {
+                          description: `Model store ${args.bucketNamePrefix}`,
+                          enableKeyRotation: true,
+                          deletionWindowInDays: args.ephemeral ? 7 : 30,
+                          tags,
+                      },
+                      { parent: this },
+                  ).arn;
+        }
+        new aws.s3.BucketServerSideEncryptionConfiguration(
+            `${name}-encryption`,
+            {
+                bucket: this.bucket.id,
+                rules: [
+                    {
+                        applyServerSideEncryptionByDefault: this.kmsKeyArn
+                            ? { sseAlgorithm: "aws:kms", kmsMasterKeyId: this.kmsKeyArn }
+                            : { sseAlgorithm: "AES256" },
+                        // S3 Bucket Keys cut KMS request costs by ~99% for model downloads.
+                        bucketKeyEnabled: this.kmsKeyArn !== undefined,
+                    },
+                ],
+            },
+            { parent: this },
+        );
+
+        const versioning = args.versioning ?? true;
+        const versioningConfig = new aws.s3.BucketVersioning(
+            `${name}-versioning`,
+            { bucket: this.bucket.id, versioningConfiguration: { status: versioning ? "Enabled" : "Suspended" } },
+            { parent: this },
+        );
+        new aws.s3.BucketLifecycleConfiguration(
+            `${name}-lifecycle`,
+            {
+                bucket: this.bucket.id,
+                rules: [
+                    {
+                        id: "expire-noncurrent-versions",
+                        status: "Enabled",
+                        filter: {},
+                        noncurrentVersionExpiration: { noncurrentDays: args.noncurrentVersionExpirationDays ?? 30 },
+                    },
+                    { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
+                ],
+            },
+            { parent: this, dependsOn: [versioningConfig] },
+        );
+        new aws.s3.BucketPolicy(
+            `${name}-tls-only`,
+            { bucket: this.bucket.id, policy: this.bucket.bucket.apply((b) => JSON.stringify(tlsOnlyBucketPolicy(b))) },
+            // S3 rejects policies while a fresh public access block is still being applied.
+            { parent: this, dependsOn: [publicAccessBlock] },
+        );
+
+        this.readerRole = new IrsaRole(
+            `${name}-reader`,
+            {
+                oidcProvider: args.oidcProvider,
+                namespace: args.namespace,
+                serviceAccountName: args.serviceAccountName,
+                description: `Read-only access to ${modelPrefix} of the model store`,
+                policy: pulumi
+                    .all([this.bucket.bucket, this.kmsKeyArn])
+                    .apply(([bucketName, kmsKeyArn]) => modelReaderPolicy({ bucketName, modelPrefix, region: args.region, kmsKeyArn })),
+                tags,
+            },
+            { parent: this },
+        );
+
+        this.namespace = new k8s.core.v1.Namespace(
+            `${name}-namespace`,
+            {
+                metadata: {
+                    name: args.namespace,
+                    // No istio-injection label: the storage initializer (an init container) would
+                    // race the sidecar and fail to reach S3.
+                    labels: { "app.kubernetes.io/part-of": "inference-platform", "app.kubernetes.io/managed-by": "pulumi" },
+                },
+            },
+            { parent: this },
+        );
+        this.serviceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-sa`,
+            {
+                metadata: {
+                    name: args.serviceAccountName,
+                    namespace: this.namespace.metadata.name,
+                    labels: { "app.kubernetes.io/part-of": "inference-platform", "app.kubernetes.io/managed-by": "pulumi" },
+                    annotations: this.readerRole.roleArn.apply((arn) => kserveIrsaServiceAccountAnnotations(arn, args.region)),
+                },
+            },
+            // The role's policy must be attached before a model pod can use the account.
+            { parent: this, dependsOn: [this.readerRole] },
+        );
+        this.namespaceName = this.namespace.metadata.name;
+        this.serviceAccountName = this.serviceAccount.metadata.name;
+
+        this.registerOutputs({
+            bucketName: this.bucketName,
+            bucketArn: this.bucketArn,
+            readerRoleArn: this.readerRole.roleArn,
+            namespace: this.namespaceName,
+            serviceAccountName: this.serviceAccountName,
+        });
+    }
+}

@@ -1,0 +1,85 @@
+/**
+ * The stack outputs the scripts read, by convention with the program (index.ts):
+ *
+ *   modelUrls:  { [name]: "http://<name>.<namespace>.<domain>" }
+ *   ingressIp:  "<ip or load balancer host name>"
+ *   examples:   { [name]: { url, protocol: "v1" | "v2", path } }
+ *   kubeconfig: kubeconfig object or JSON/YAML string (eks; may be a secret)
+ *
+ * `readStackOutputs` reads them through the Automation API (needs the Pulumi CLI and a login).
+ */
+import { UserError } from "./http";
+
+export type Protocol = "v1" | "v2";
+
+export interface ExampleEndpoint {
+    readonly url: string;
+    readonly protocol: Protocol;
+    /** Request path, e.g. `/v2/models/sklearn-iris/infer`. */
+    readonly path: string;
+}
+
+export interface PlatformOutputs {
+    readonly modelUrls: Readonly<Record<string, string>>;
+    readonly ingressIp: string | undefined;
+    readonly examples: Readonly<Record<string, ExampleEndpoint>>;
+    readonly kubeconfig: unknown;
+    /** Every output, unwrapped. */
+    readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** Turns `stack.outputs()` ({key: {value, secret}}) or a plain object into typed outputs; throws on wrong shapes. */
+export function platformOutputs(outputs: Readonly<Record<string, unknown>>): PlatformOutputs {
+    const raw: Record<string, unknown> = {};
+    for (const [key, entry] of Object.entries(outputs)) {
+        raw[key] = entry !== null && typeof entry === "object" && "value" in (entry as object) ? (entry as { value: unknown }).value : entry;
+    }
+    const problems: string[] = [];
+    const modelUrls: Record<string, string> = {};
+    if (raw.modelUrls !== undefined) {
+        if (!isRecord(raw.modelUrls)) problems.push("modelUrls: expected a map of name → URL");
+        else for (const [k, v] of Object.entries(raw.modelUrls)) {
+            if (typeof v === "string") modelUrls[k] = v;
+            else problems.push(`modelUrls.${k}: expected a URL string`);
+        }
+    }
+    const examples: Record<string, ExampleEndpoint> = {};
+    if (raw.examples !== undefined) {
+        if (!isRecord(raw.examples)) problems.push("examples: expected a map of name → {url, protocol, path}");
+        else for (const [k, v] of Object.entries(raw.examples)) {
+            if (!isRecord(v) || typeof v.url !== "string" || (v.protocol !== "v1" && v.protocol !== "v2") || typeof v.path !== "string") {
+                problems.push(`examples.${k}: expected {url: string, protocol: "v1" | "v2", path: string}`);
+            } else {
+                examples[k] = { url: v.url, protocol: v.protocol, path: v.path };
+            }
+        }
+    }
+    let ingressIp: string | undefined;
+    if (raw.ingressIp !== undefined && raw.ingressIp !== null && raw.ingressIp !== "") {
+        if (typeof raw.ingressIp !== "string") problems.push("ingressIp: expected a string");
+        else ingressIp = raw.ingressIp;
+    }
+    if (problems.length > 0) throw new UserError(`unexpected stack outputs:\n  - ${problems.join("\n  - ")}`);
+    return { modelUrls, ingressIp, examples, kubeconfig: raw.kubeconfig, raw };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** Reads a stack's outputs through the Automation API (the Pulumi CLI must be installed and logged in). */
+export async function readStackOutputs(stackName: string, workDir: string): Promise<PlatformOutputs> {
+    // Loaded lazily: the Automation API pulls in a lot and `--url` runs never need it.
+    const { LocalWorkspace } = await import("@pulumi/pulumi/automation");
+    try {
+        const stack = await LocalWorkspace.selectStack({ stackName, workDir });
+        return platformOutputs(await stack.outputs());
+    } catch (err) {
+        if (err instanceof UserError) throw err;
+        const message = err instanceof Error ? err.message : String(err);
+        const firstLine = message.split("\n").find((l) => l.trim() && !/^code:|^stdout:|^stderr:$/.test(l.trim())) ?? message;
+        throw new UserError(
+            `could not read the outputs of stack '${stackName}' in ${workDir} (needs the Pulumi CLI and 'pulumi login'; or pass --url): ${firstLine.trim()}`,
+        );
+    }
+}

@@ -1,0 +1,129 @@
+import { describe, expect, it } from "vitest";
+import { installMocks, promiseOf } from "./kit";
+import { EksCluster, gpuNodeTemplateTags, nodeAmiType } from "../components/cluster";
+
+const nodes = { instanceTypes: ["m6i.large"], capacityType: "ON_DEMAND", minSize: 2, desiredSize: 2, maxSize: 4, diskSizeGiB: 50 } as const;
+const gpu = { enabled: true, instanceTypes: ["g5.xlarge", "g6.xlarge"], capacityType: "SPOT", minSize: 0, desiredSize: 0, maxSize: 2, diskSizeGiB: 100 } as const;
+
+describe("EksCluster", async () => {
+    const rec = await installMocks();
+    const cluster = new EksCluster("eks", {
+        clusterName: "ip-dev",
+        kubernetesVersion: "1.34",
+        vpcId: "vpc-1",
+        publicSubnetIds: ["subnet-public-0", "subnet-public-1"],
+        privateSubnetIds: ["subnet-private-0", "subnet-private-1"],
+        publicAccessCidrs: ["203.0.113.0/24"],
+        adminPrincipalArns: ["arn:aws:iam::123456789012:role/platform-admins"],
+        cpuNodes: nodes,
+        gpuNodes: gpu,
+        tags: { env: "dev" },
+    });
+    await rec.settle();
+    const control = rec.one("eks:index:Cluster");
+    const cpu = rec.one("aws:eks/nodeGroup:NodeGroup", "-cpu");
+    const gpuGroup = rec.one("aws:eks/nodeGroup:NodeGroup", "-gpu");
+
+    it("pins the version, standard support, API auth, OIDC and control-plane logs", () => {
+        expect(control.inputs.version).toBe("1.34");
+        expect(control.inputs.upgradePolicy).toEqual({ supportType: "STANDARD" });
+        expect(control.inputs.authenticationMode).toBe("API");
+        expect(control.inputs.createOidcProvider).toBe(true);
+        expect(control.inputs.skipDefaultNodeGroup).toBe(true);
+        expect(control.inputs.enabledClusterLogTypes).toEqual(["api", "audit", "authenticator"]);
+        expect(control.inputs.publicAccessCidrs).toEqual(["203.0.113.0/24"]);
+        expect(control.inputs.nodeAssociatePublicIpAddress).toBe(false);
+    });
+
+    it("grants configured admins cluster-admin through access entries", () => {
+        const entries = Object.values(control.inputs.accessEntries) as any[];
+        expect(entries).toHaveLength(1);
+        expect(entries[0].principalArn).toBe("arn:aws:iam::123456789012:role/platform-admins");
+        expect(entries[0].accessPolicies.admin).toEqual({
+            policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+            accessScope: { type: "cluster" },
+        });
+    });
+
+    it("runs the GPU group on the NVIDIA AMI, labelled and tainted, from zero", () => {
+        expect(gpuGroup.inputs.amiType).toBe("AL2023_x86_64_NVIDIA");
+        expect(gpuGroup.inputs.labels["nvidia.com/gpu.present"]).toBe("true");
+        expect(gpuGroup.inputs.taints).toEqual([{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }]);
+        expect(gpuGroup.inputs.scalingConfig).toEqual({ minSize: 0, desiredSize: 0, maxSize: 2 });
+        expect(gpuGroup.inputs.capacityType).toBe("SPOT");
+        expect(gpuGroup.options.ignoreChanges).toContain("scalingConfig.desiredSize");
+    });
+
+    it("runs the CPU group on the standard AL2023 AMI in private subnets", () => {
+        expect(cpu.inputs.amiType).toBe("AL2023_x86_64_STANDARD");
+        expect(cpu.inputs.taints ?? []).toEqual([]);
+        expect(cpu.inputs.subnetIds).toEqual(["subnet-private-0", "subnet-private-1"]);
+        expect(cpu.inputs.instanceTypes).toEqual(["m6i.large"]);
+    });
+
+    it("makes both node groups wait for every policy attachment of their role", () => {
+        const attachments = rec.byType("aws:iam/rolePolicyAttachment:RolePolicyAttachment");
+        expect(attachments.map((a) => a.inputs.policyArn).sort()).toEqual([
+            "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+            "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+            "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+        ]);
+        for (const group of [cpu, gpuGroup]) {
+            for (const attachment of attachments) expect(rec.dependsOn(group, attachment), `${group.name} -> ${attachment.name}`).toBe(true);
+        }
+    });
+
+    it("encrypts root volumes and requires IMDSv2 with one hop", () => {
+        for (const lt of rec.byType("aws:ec2/launchTemplate:LaunchTemplate")) {
+            expect(lt.inputs.blockDeviceMappings[0].ebs).toMatchObject({ encrypted: "true", volumeType: "gp3" });
+            expect(lt.inputs.metadataOptions).toMatchObject({ httpTokens: "required", httpPutResponseHopLimit: 1 });
+        }
+        const gpuLt = rec.one("aws:ec2/launchTemplate:LaunchTemplate", "-gpu-lt");
+        expect(gpuLt.inputs.blockDeviceMappings[0].ebs.volumeSize).toBe(100);
+    });
+
+    it("tags the GPU auto scaling group so the autoscaler can scale it up from zero", () => {
+        const tags = rec.byType("aws:autoscaling/tag:Tag");
+        const byKey = Object.fromEntries(tags.map((t) => [t.inputs.tag.key, t.inputs.tag.value]));
+        expect(byKey["k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present"]).toBe("true");
+        expect(byKey["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"]).toBe("true:NoSchedule");
+        expect(byKey["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"]).toBe("1");
+        for (const t of tags) expect(t.inputs.autoscalingGroupName).toBe("eks-eks-gpu-asg");
+    });
+
+    it("creates the Kubernetes provider only after the node groups (and so deletes k8s objects before them)", () => {
+        const provider = rec.one("pulumi:providers:kubernetes");
+        expect(rec.dependsOn(provider, cpu)).toBe(true);
+        expect(rec.dependsOn(provider, gpuGroup)).toBe(true);
+        expect(provider.inputs.enableServerSideApply).toBe("true");
+    });
+
+    it("exposes the OIDC provider and a secret kubeconfig", async () => {
+        expect(await promiseOf(cluster.oidcProvider.arn)).toMatch(/^arn:aws:iam::123456789012:oidc-provider\/oidc\.eks\./);
+        expect(JSON.parse(await promiseOf(cluster.kubeconfig)).kind).toBe("Config");
+        expect(await cluster.kubeconfig.isSecret).toBe(true);
+    });
+
+    it("creates no GPU group, tags or template when GPU is off", async () => {
+        const before = rec.resources.length;
+        new EksCluster("cpuonly", {
+            clusterName: "c", kubernetesVersion: "1.33", vpcId: "v", publicSubnetIds: [], privateSubnetIds: [],
+            cpuNodes: nodes, gpuNodes: { ...gpu, enabled: false },
+        });
+        await rec.settle();
+        const added = rec.resources.slice(before);
+        expect(added.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup").map((r) => r.name)).toEqual(["cpuonly-cpu"]);
+        expect(added.filter((r) => r.type === "aws:autoscaling/tag:Tag")).toEqual([]);
+    });
+});
+
+describe("cluster helpers", () => {
+    it("picks the AMI by kind and architecture", () => {
+        expect(nodeAmiType("gpu", ["g5.xlarge"])).toBe("AL2023_x86_64_NVIDIA");
+        expect(nodeAmiType("cpu", ["m7g.large", "c7g.large"])).toBe("AL2023_ARM_64_STANDARD");
+        expect(nodeAmiType("cpu", ["m6i.large"])).toBe("AL2023_x86_64_STANDARD");
+    });
+    it("describes a GPU node for the autoscaler", () => {
+        expect(gpuNodeTemplateTags(4)["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"]).toBe("4");
+    });
+});

@@ -1,0 +1,157 @@
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems, parseCidr } from "../components/config";
+
+type Raw = Partial<Record<ConfigKeyName | "aws:region", string>>;
+
+function load(raw: Raw, stack = "dev") {
+    return loadConfig({ get: (key) => raw[key] }, "inference-platform", stack);
+}
+
+/** The problems reported for `raw`, or [] when it loads. */
+function problemsOf(raw: Raw): readonly string[] {
+    try {
+        load(raw);
+        return [];
+    } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+    }
+}
+
+const eks: Raw = { "aws:region": "us-east-2" };
+
+describe("loadConfig defaults", () => {
+    it("loads a minimal eks config with the documented defaults", () => {
+        const cfg = load(eks);
+        expect(cfg.platform).toBe("eks");
+        expect(cfg.cluster.name).toBe("inference-platform-dev");
+        expect(cfg.cluster.kubernetesVersion).toBe("1.34");
+        expect(cfg.gpuNodes).toMatchObject({ enabled: true, minSize: 0, desiredSize: 0, instanceTypes: ["g5.xlarge", "g6.xlarge", "g4dn.xlarge"] });
+        expect(cfg.cpuNodes.minSize).toBeGreaterThanOrEqual(1);
+        expect(cfg.network).toEqual({ vpcCidr: "10.0.0.0/16", availabilityZoneCount: 2, natGateways: "single" });
+        expect(cfg.modelStore.encryption).toBe("AES256");
+        expect(cfg.modelStore.modelPrefix).toBe("models/");
+        expect(cfg.auth.mode).toBe("open-model-paths");
+        expect(cfg.examples).not.toContain("gpu");
+        expect(cfg.versions.istio).toBe("1.29.6");
+    });
+
+    it("every key with a fixed default in the schema loads to that default", () => {
+        const cfg = load(eks);
+        expect(cfg.cpuNodes.maxSize).toBe(configKeys.cpuMaxSize.default);
+        expect(cfg.gpuNodes.diskSizeGiB).toBe(configKeys.gpuDiskSizeGiB.default);
+        expect(cfg.models.namespace).toBe(configKeys.modelNamespace.default);
+        expect(cfg.modelStore.noncurrentVersionExpirationDays).toBe(configKeys.modelBucketNoncurrentDays.default);
+        expect(cfg.ingress.localHttpPort).toBe(configKeys.localIngressPort.default);
+    });
+
+    it("reads structured values as Pulumi stores them (JSON strings)", () => {
+        const cfg = load({ ...eks, cpuInstanceTypes: JSON.stringify(["c6i.xlarge"]), cpuCapacityType: "SPOT", gpuEnabled: "false" });
+        expect(cfg.cpuNodes.instanceTypes).toEqual(["c6i.xlarge"]);
+        expect(cfg.cpuNodes.capacityType).toBe("SPOT");
+        expect(cfg.gpuNodes.enabled).toBe(false);
+    });
+
+    it("treats empty strings (Pulumi.yaml's default for optional keys) as unset", () => {
+        const cfg = load({ ...eks, clusterName: "", domain: "", jwtIssuer: "", gatewayImage: "" });
+        expect(cfg.cluster.name).toBe("inference-platform-dev");
+        expect(cfg.ingress.domain).toBeUndefined();
+        expect(cfg.gateway.image).toBeUndefined();
+    });
+
+    it("defaults authMode to jwt when an issuer is configured", () => {
+        const cfg = load({ ...eks, jwtIssuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks" });
+        expect(cfg.auth.mode).toBe("jwt");
+    });
+
+    it("needs no region on the local platform", () => {
+        const cfg = load({ platform: "local" });
+        expect(cfg.region).toBeUndefined();
+        expect(cfg.ingress.localIp).toBe("127.0.0.1");
+    });
+});
+
+describe("loadConfig rejects bad config, naming the key", () => {
+    const cases: [string, Raw, RegExp][] = [
+        ["GPU max below min", { gpuMinSize: "2", gpuMaxSize: "1", gpuDesiredSize: "2" }, /gpuMaxSize \(1\) < gpuMinSize \(2\)/],
+        ["desired outside min..max", { cpuMinSize: "2", cpuDesiredSize: "5", cpuMaxSize: "4" }, /cpuDesiredSize \(5\) must be between cpuMinSize \(2\) and cpuMaxSize \(4\)/],
+        ["unknown CPU instance family", { cpuInstanceTypes: '["zz9.large"]' }, /cpuInstanceTypes: 'zz9.large': unknown or unsuitable instance family 'zz9'/],
+        ["CPU family in the GPU group", { gpuInstanceTypes: '["m5.large"]' }, /gpuInstanceTypes: 'm5.large': unknown or unsuitable instance family 'm5'/],
+        ["malformed instance type", { cpuInstanceTypes: '["m5large"]' }, /cpuInstanceTypes: 'm5large' is not an instance type/],
+        ["mixed architectures", { cpuInstanceTypes: '["m6g.large","m6i.large"]' }, /cpuInstanceTypes: mixes arm64/],
+        ["malformed VPC CIDR", { vpcCidr: "10.0.0.0/33" }, /vpcCidr: '10.0.0.0\/33' is not a valid IPv4 CIDR/],
+        ["VPC CIDR with host bits", { vpcCidr: "10.0.0.1/16" }, /vpcCidr: '10.0.0.1\/16' is not a valid IPv4 CIDR/],
+        ["VPC too small", { vpcCidr: "10.0.0.0/24" }, /vpcCidr: prefix \/24 must be \/16 to \/22/],
+        ["malformed endpoint CIDR", { endpointPublicAccessCidrs: '["1.2.3.4"]' }, /endpointPublicAccessCidrs: '1.2.3.4' is not a valid IPv4 CIDR/],
+        ["bad bucket prefix", { modelBucketPrefix: "My_Bucket" }, /modelBucketPrefix: 'My_Bucket' must use lowercase letters/],
+        ["bucket prefix too long", { modelBucketPrefix: "a".repeat(40) }, /modelBucketPrefix: 'a{40}' must be 1 to 37 characters/],
+        ["unsupported Kubernetes version", { kubernetesVersion: "1.30" }, /kubernetesVersion: '1.30' is not supported; use one of 1.33, 1.34, 1.35/],
+        ["bad capacity type", { cpuCapacityType: "spot" }, /cpuCapacityType: 'spot' is not supported; use one of ON_DEMAND, SPOT/],
+        ["bad admin ARN", { adminPrincipalArns: '["arn:aws:iam::123:role/x"]' }, /adminPrincipalArns: 'arn:aws:iam::123:role\/x' is not an IAM role or user ARN/],
+        ["version outside the table", { knativeVersion: "knative-v1.19.0" }, /knativeVersion \(knative-v1.19.0\) is not in the compatibility table; allowed: knative-v1.21.1/],
+        ["jwt without issuer", { authMode: "jwt" }, /jwtIssuer: required when authMode is jwt/],
+        ["non-https issuer", { jwtIssuer: "http://issuer", jwksUri: "https://x/jwks" }, /jwtIssuer: 'http:\/\/issuer' must be an https:\/\/ URL/],
+        ["unknown example", { examples: '["sklearn-iris","bert"]' }, /examples: unknown example 'bert'/],
+        ["gpu example without GPU nodes", { gpuEnabled: "false", examples: '["gpu"]' }, /examples: 'gpu' needs gpuEnabled: true/],
+        ["kms key with AES256", { modelBucketKmsKeyArn: "arn:aws:kms:us-east-2:123456789012:key/0b5b6d3c-1111-2222-3333-444455556666" }, /modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms/],
+        ["not an integer", { cpuMaxSize: "four" }, /cpuMaxSize: 'four' is not an integer/],
+        ["not a boolean", { ephemeral: "yes" }, /ephemeral: 'yes' is not true or false/],
+        ["not a list", { examples: "sklearn-iris" }, /examples: not a list/],
+        ["bad namespace", { modelNamespace: "Models" }, /modelNamespace: 'Models' is not a valid Kubernetes namespace/],
+        ["platform namespace", { modelNamespace: "istio-system" }, /modelNamespace: 'istio-system' belongs to the platform/],
+        ["bad domain", { domain: "not a domain" }, /domain: 'not a domain' is not a DNS domain/],
+        ["bad gateway image", { gatewayImage: "UPPER/case:tag" }, /gatewayImage: 'UPPER\/case:tag' is not an image reference/],
+        ["too few AZs", { availabilityZones: "1" }, /availabilityZones: 1 is outside 2..4/],
+        ["bad cluster name", { clusterName: "-bad" }, /clusterName: '-bad' must be 1-100 characters/],
+    ];
+    for (const [what, raw, message] of cases) {
+        it(what, () => {
+            const problems = problemsOf({ ...eks, ...raw });
+            expect(problems.some((p) => message.test(p)), `problems were:\n${problems.join("\n")}`).toBe(true);
+        });
+    }
+
+    it("requires aws:region on eks", () => {
+        expect(problemsOf({})).toContainEqual(expect.stringMatching(/^aws:region: required on the eks platform/));
+        expect(problemsOf({ "aws:region": "Ohio" })).toContainEqual("aws:region: 'Ohio' is not an AWS region");
+    });
+
+    it("reports every problem at once, in one error", () => {
+        let error: unknown;
+        try {
+            load({ ...eks, gpuMinSize: "3", gpuMaxSize: "1", gpuDesiredSize: "3", vpcCidr: "nope", kubernetesVersion: "1.29", modelBucketPrefix: "UP" });
+        } catch (err) {
+            error = err;
+        }
+        expect(error).toBeInstanceOf(ConfigError);
+        const problems = (error as ConfigError).problems;
+        for (const key of ["gpuMaxSize", "vpcCidr", "kubernetesVersion", "modelBucketPrefix"]) {
+            expect(problems.some((p) => p.startsWith(key)), key).toBe(true);
+        }
+        expect((error as ConfigError).message).toMatch(/^Invalid configuration \(\d+ problems\):\n  - /);
+    });
+});
+
+describe("pure helpers", () => {
+    it("parseCidr accepts exactly the aligned IPv4 CIDRs", () => {
+        fc.assert(
+            fc.property(fc.ipV4(), fc.integer({ min: 0, max: 32 }), (ip, prefix) => {
+                const value = ip.split(".").reduce((acc, o) => acc * 256 + Number(o), 0);
+                const aligned = prefix === 32 || value % 2 ** (32 - prefix) === 0;
+                expect(parseCidr(`${ip}/${prefix}`) !== undefined).toBe(aligned);
+            }),
+        );
+        expect(parseCidr("256.0.0.0/8")).toBeUndefined();
+        expect(parseCidr("10.0.0.0")).toBeUndefined();
+    });
+
+    it("the default bucket prefix is always a valid prefix", () => {
+        fc.assert(
+            fc.property(fc.string({ minLength: 1, maxLength: 80 }), fc.string({ minLength: 1, maxLength: 80 }), (project, stack) => {
+                const prefix = defaultBucketPrefix(`a${project}`, `b${stack}`);
+                expect(bucketPrefixProblems(prefix)).toEqual([]);
+            }),
+        );
+    });
+});

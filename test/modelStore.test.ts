@@ -1,0 +1,114 @@
+import { describe, expect, it } from "vitest";
+import { installMocks, promiseOf, testOidcIssuerHost } from "./kit";
+import { ModelStore, modelReaderPolicy, tlsOnlyBucketPolicy } from "../components/modelStore";
+
+const oidcProvider = { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
+
+/** Every action an IAM document allows, with its resources. */
+function allowed(doc: any): { action: string; resource: string }[] {
+    return doc.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) =>
+        [s.Action].flat().flatMap((action: string) => [s.Resource].flat().map((resource: string) => ({ action, resource }))),
+    );
+}
+
+describe("ModelStore", async () => {
+    const rec = await installMocks();
+    const store = new ModelStore("models", {
+        bucketNamePrefix: "ip-dev-models",
+        region: "us-east-2",
+        oidcProvider,
+        namespace: "models",
+        serviceAccountName: "kserve-models",
+    });
+    await rec.settle();
+
+    it("blocks every form of public access and enforces bucket-owner ownership", () => {
+        expect(rec.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
+            blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true,
+        });
+        expect(rec.one("aws:s3/bucketOwnershipControls:BucketOwnershipControls").inputs.rule).toEqual({ objectOwnership: "BucketOwnerEnforced" });
+    });
+
+    it("encrypts with SSE-S3 by default and keeps expiring noncurrent versions", () => {
+        const sse = rec.one("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration");
+        expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault).toEqual({ sseAlgorithm: "AES256" });
+        expect(rec.one("aws:s3/bucketVersioning:BucketVersioning").inputs.versioningConfiguration.status).toBe("Enabled");
+        const rules = rec.one("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs.rules;
+        expect(rules.find((r: any) => r.noncurrentVersionExpiration).noncurrentVersionExpiration.noncurrentDays).toBe(30);
+    });
+
+    it("denies non-TLS requests and is not force-destroyed unless ephemeral", () => {
+        const policy = JSON.parse(rec.one("aws:s3/bucketPolicy:BucketPolicy").inputs.policy);
+        expect(policy.Statement[0]).toMatchObject({ Effect: "Deny", Condition: { Bool: { "aws:SecureTransport": "false" } } });
+        expect(rec.one("aws:s3/bucket:Bucket").inputs.forceDestroy).toBe(false);
+        expect(rec.one("aws:s3/bucket:Bucket").inputs.bucketPrefix).toBe("ip-dev-models-");
+    });
+
+    it("trusts exactly the models ServiceAccount for the reader role", () => {
+        const trust = JSON.parse(rec.one("aws:iam/role:Role").inputs.assumeRolePolicy);
+        expect(trust.Statement[0].Condition.StringEquals).toEqual({
+            [`${testOidcIssuerHost}:sub`]: "system:serviceaccount:models:kserve-models",
+            [`${testOidcIssuerHost}:aud`]: "sts.amazonaws.com",
+        });
+    });
+
+    it("gives the reader role only list + get under the model prefix", () => {
+        const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+        const bucket = rec.one("aws:s3/bucket:Bucket").state.bucket;
+        expect(allowed(policy)).toEqual([
+            { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}` },
+            { action: "s3:GetObject", resource: `arn:aws:s3:::${bucket}/models/*` },
+        ]);
+        expect(policy.Statement[0].Condition).toEqual({ StringLike: { "s3:prefix": ["models/*"] } });
+    });
+
+    it("annotates the KServe ServiceAccount for IRSA without an s3-endpoint", async () => {
+        const sa = rec.one("kubernetes:core/v1:ServiceAccount");
+        const annotations = sa.inputs.metadata.annotations;
+        expect(annotations["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam::123456789012:role\//);
+        expect(annotations["serving.kserve.io/s3-region"]).toBe("us-east-2");
+        expect(annotations["serving.kserve.io/s3-usehttps"]).toBe("1");
+        expect(Object.keys(annotations)).not.toContain("serving.kserve.io/s3-endpoint");
+        expect(sa.inputs.metadata.namespace).toBe("models");
+        expect(rec.dependsOn(sa, rec.one("aws:iam/rolePolicy:RolePolicy"))).toBe(true);
+        expect(await promiseOf(store.serviceAccountName)).toBe("kserve-models");
+    });
+
+    it("leaves sidecar injection off in the models namespace", () => {
+        const ns = rec.one("kubernetes:core/v1:Namespace");
+        expect(ns.inputs.metadata.labels["istio-injection"]).toBeUndefined();
+    });
+
+    it("with KMS: creates a rotating key, encrypts with it and lets the reader decrypt only via S3", async () => {
+        const before = rec.resources.length;
+        new ModelStore("kms", { bucketNamePrefix: "k", region: "eu-west-1", encryption: "aws:kms", ephemeral: true, oidcProvider, namespace: "m", serviceAccountName: "s" });
+        await rec.settle();
+        const added = rec.resources.slice(before);
+        const key = added.find((r) => r.type === "aws:kms/key:Key")!;
+        expect(key.inputs.enableKeyRotation).toBe(true);
+        const sse = added.find((r) => r.type.endsWith("BucketServerSideEncryptionConfiguration"))!;
+        expect(sse.inputs.rules[0].applyServerSideEncryptionByDefault).toEqual({ sseAlgorithm: "aws:kms", kmsMasterKeyId: key.state.arn });
+        const policy = JSON.parse(added.find((r) => r.type === "aws:iam/rolePolicy:RolePolicy")!.inputs.policy);
+        expect(policy.Statement[2]).toEqual({
+            Sid: "DecryptModels", Effect: "Allow", Action: "kms:Decrypt", Resource: key.state.arn,
+            Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
+        });
+        expect(added.find((r) => r.type === "aws:s3/bucket:Bucket")!.inputs.forceDestroy).toBe(true);
+    });
+});
+
+describe("policy documents", () => {
+    it("the reader policy never allows writes or wildcards", () => {
+        for (const kmsKeyArn of [undefined, "arn:aws:kms:us-east-2:123456789012:key/x"]) {
+            const doc = modelReaderPolicy({ bucketName: "b", modelPrefix: "models/", region: "us-east-2", kmsKeyArn });
+            for (const { action, resource } of allowed(doc)) {
+                expect(action).not.toMatch(/Put|Delete|\*/);
+                expect(resource).not.toBe("*");
+            }
+        }
+    });
+    it("the TLS-only policy covers the bucket and its objects", () => {
+        const doc: any = tlsOnlyBucketPolicy("b");
+        expect(doc.Statement[0].Resource).toEqual(["arn:aws:s3:::b", "arn:aws:s3:::b/*"]);
+    });
+});
