@@ -487,10 +487,10 @@ export class IngressAuth extends pulumi.ComponentResource {
         });
         super("inference-platform:ingress:IngressAuth", name, {}, opts);
         const dependsOn = args.waitFor ?? [];
-        const kindSuffix = (kind: string) => (kind === "RequestAuthentication" ? "requestauthn" : "authzpolicy");
         for (const obj of set.objects) {
+            // metadata.name is `${name}-<purpose>`, unique per mode.
             new k8s.apiextensions.CustomResource(
-                `${name}-${obj.metadata.name.slice(name.length + 1)}-${kindSuffix(obj.kind)}`,
+                obj.metadata.name,
                 { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata, spec: obj.spec },
                 { parent: this, dependsOn },
             );

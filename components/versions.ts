@@ -165,4 +165,10 @@ export const images = {
     minio: "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
     /** MinIO client `mc` for the local model store's bucket Job (release of the same month as the server; tag seen in public manifests, not pulled here). */
     minioClient: "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z",
+    /**
+     * Model seeding: converts the book's Keras .h5 clothing model to a SavedModel. 2.15 is the last
+     * TensorFlow whose bundled Keras (2.x) loads 2020-era .h5 files the way the book did; TF Serving
+     * 2.x reads the resulting SavedModel. Pulled only when the clothing example is enabled.
+     */
+    tensorflowModelConverter: "tensorflow/tensorflow:2.15.0",
 } as const;

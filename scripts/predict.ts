@@ -1,0 +1,31 @@
+/**
+ * `npm run predict -- MODEL --stack dev --input examples/iris-input.json`: calls a deployed model.
+ * See `npm run predict -- --help` and scripts/lib/predict.ts.
+ */
+import { UserError } from "./lib/http";
+import { parsePredictArgs, predictUsage, runPredict } from "./lib/predict";
+
+async function main(): Promise<number> {
+    const options = parsePredictArgs(process.argv.slice(2), process.env, process.cwd());
+    if (options.help) {
+        console.log(predictUsage);
+        return 0;
+    }
+    await runPredict(options, { stdout: (l) => console.log(l), stderr: (l) => console.error(l) });
+    return 0;
+}
+
+main().then(
+    (code) => {
+        process.exitCode = code;
+    },
+    (err: unknown) => {
+        if (err instanceof UserError) {
+            console.error(`predict: ${err.message}`);
+            process.exitCode = err.exitCode;
+        } else {
+            console.error("predict: unexpected error (a bug; please report it):", err);
+            process.exitCode = 70;
+        }
+    },
+);
