@@ -206,7 +206,7 @@ export function checkIrsaTrust(_type: string, inputs: Inputs): string[] {
 }
 
 /**
- * Documented upstream policies that AWS forces to use `Resource: "*"` (Describe*/List* and other
+ * Documented upstream policies that AWS forces to use `Resource: "*"` (Describe and List calls and other
  * actions without resource-level permissions). A policy is one of these when:
  * - an `aws:iam/policy:Policy` or `aws:iam/role:Role` carries the tag
  *   `inference-platform/iam-wildcard-exception: <key>`, or

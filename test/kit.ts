@@ -290,10 +290,14 @@ export async function installMocks(options: { project?: string; stack?: string; 
     return recorder;
 }
 
+/** Pulumi's wire marker for a secret value (`{ [secretSig]: secretSigValue, value }`). */
+const secretSig = "4dabf18193072939515e22adb298388d";
+
 function unwrapSecrets(value: any): any {
     if (Array.isArray(value)) return value.map(unwrapSecrets);
     if (value && typeof value === "object") {
         if (pulumi.Output.isInstance(value)) return undefined;
+        if (secretSig in value) return unwrapSecrets(value.value);
         return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
     }
     return value;

@@ -7,7 +7,7 @@
  * as PIL does); the resize and normalisation are one fused pass in JS writing straight into a
  * Float32Array (no per-pixel arrays), which is also where a batch tensor is assembled.
  */
-import sharp from "sharp";
+import sharp, { type Metadata, type Sharp } from "sharp";
 import { sniffImageType } from "./download";
 import { tooLarge, unprocessable, unsupportedMedia } from "./errors";
 
@@ -162,8 +162,8 @@ export interface DecodeLimits {
 /** Decodes JPEG/PNG/WebP bytes to 8-bit interleaved pixels at full size. */
 export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<RawImage> {
     if (!sniffImageType(bytes)) throw unsupportedMedia("not_an_image", "bytes are not a JPEG, PNG or WebP image");
-    let image: sharp.Sharp;
-    let meta: sharp.Metadata;
+    let image: Sharp;
+    let meta: Metadata;
     try {
         image = sharp(bytes, { limitInputPixels: false, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
         meta = await image.metadata();

@@ -17,6 +17,14 @@ export class UserError extends Error {
     }
 }
 
+/** The request never got an HTTP answer (refused, DNS, timeout, TLS). Worth a retry while polling. */
+export class NetworkError extends UserError {
+    constructor(message: string) {
+        super(message);
+        this.name = "NetworkError";
+    }
+}
+
 export interface HttpRequest {
     readonly method: string;
     /** Absolute http(s) URL; its host becomes the `Host` header (and the TLS server name). */
@@ -158,7 +166,7 @@ function describeNetworkError(err: Error & { code?: string }, request: HttpReque
         ERR_TLS_CERT_ALTNAME_INVALID: "TLS certificate does not match the host name",
     };
     const reason = (err.code && reasons[err.code]) ?? err.message;
-    return new UserError(`${request.method} ${request.url} via ${where} failed: ${reason}`);
+    return new NetworkError(`${request.method} ${request.url} via ${where} failed: ${reason}`);
 }
 
 /** The first `max` characters of a body on one line, for error messages. */

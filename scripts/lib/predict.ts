@@ -197,8 +197,15 @@ export function resolveTarget(options: TargetOptions, outputs?: PlatformOutputs)
         base = parseHttpUrl(options.url, "--url");
         const given = base.pathname !== "/" && base.pathname !== "" ? `${base.pathname}${base.search}` : undefined;
         protocol = options.protocol ?? (given?.startsWith("/v2/") ? "v2" : "v1");
-        const name = options.modelName ?? options.model ?? base.hostname.split(".")[0];
-        path = options.path ?? given ?? endpointPath(protocol, name);
+        let name = options.modelName ?? options.model;
+        if (name === undefined && given === undefined && options.path === undefined) {
+            // KServe hosts are <name>.<namespace>.<domain>; an IP or bare host names no model.
+            if (/^[\d.]+$|^\[|^[^.]+$/.test(base.hostname)) {
+                throw new UserError(`cannot tell the model name from ${base.host}: give MODEL, --model-name or a full endpoint URL`, 2);
+            }
+            name = base.hostname.split(".")[0];
+        }
+        path = options.path ?? given ?? endpointPath(protocol, name ?? "");
     }
     let ingress = options.ingress;
     if (options.viaIngress) {

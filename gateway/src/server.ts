@@ -1,0 +1,415 @@
+/**
+ * The gateway's HTTP server (node:http): the seeds' `POST /predict {"url"}` API, KServe transformer
+ * endpoints (v1 `:predict`, v2 `/infer` with BYTES inputs), health/readiness, `/metrics`, and a
+ * graceful shutdown that drains in-flight requests.
+ *
+ * Readiness reports the gateway's own state, not the predictor's: with Knative scale-to-zero the
+ * predictor wakes only when requests arrive, so a transformer that waited for it would never
+ * become ready. Predictor reachability is a metric-free `probe` the operator can check via logs.
+ */
+import * as http from "node:http";
+import { randomUUID } from "node:crypto";
+import type { GatewayConfig } from "./config";
+import { downloadImage, type Resolver } from "./download";
+import { badRequest, GatewayError, gatewayTimeout, toGatewayError, tooLarge, unsupportedMedia } from "./errors";
+import { attachLabels } from "./labels";
+import { type Logger, silentLogger } from "./log";
+import { createMetrics, type GatewayMetrics } from "./metrics";
+import type { AddressPolicy } from "./netPolicy";
+import { createPredictor, type Predictor } from "./predictors";
+import { preprocessInto } from "./preprocess";
+
+export interface GatewayOptions {
+    readonly config: GatewayConfig;
+    /**
+     * Address policy for image downloads; default refuses loopback and private ranges and allows
+     * `config.allowCidrs`. Tests pass `{ allowLoopbackForTests: true }`.
+     */
+    readonly policy?: AddressPolicy;
+    readonly logger?: Logger;
+    /** DNS resolver for image hosts (tests). */
+    readonly resolve?: Resolver;
+    /** Predictor client; default built from `config.predictor`. */
+    readonly predictor?: Predictor;
+    readonly metrics?: GatewayMetrics;
+}
+
+export interface Gateway {
+    readonly server: http.Server;
+    readonly metrics: GatewayMetrics;
+    readonly predictor: Predictor;
+    /** Starts listening; resolves with the bound port. */
+    listen(port?: number, host?: string): Promise<number>;
+    /** Stops accepting, waits for in-flight requests (up to the drain timeout), closes clients. */
+    shutdown(): Promise<void>;
+    readonly inFlight: number;
+}
+
+type ImageSource = { readonly url: string } | { readonly bytes: Buffer };
+
+class Json {
+    constructor(
+        readonly status: number,
+        readonly body: unknown,
+    ) {}
+}
+
+const base64Pattern = /^[A-Za-z0-9+/_-]*={0,2}$/;
+
+function decodeB64(text: unknown, where: string): Buffer {
+    if (typeof text !== "string") throw badRequest("invalid_instance", `${where}: b64 must be a string`);
+    const compact = text.replace(/\s+/g, "");
+    if (compact.length === 0 || !base64Pattern.test(compact)) throw badRequest("invalid_base64", `${where}: b64 is not base64`);
+    const bytes = Buffer.from(compact, compact.includes("-") || compact.includes("_") ? "base64url" : "base64");
+    if (bytes.length === 0) throw badRequest("invalid_base64", `${where}: b64 decodes to nothing`);
+    return bytes;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+    return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function routeOf(method: string, path: string, model: string): { route: string; handler?: string; modelMatch?: boolean } {
+    if (path === "/predict") return { route: "/predict", handler: method === "POST" ? "predict" : undefined };
+    if (path === "/metrics") return { route: "/metrics", handler: method === "GET" ? "metrics" : undefined };
+    if (path === "/v2/health/live" || path === "/healthz") return { route: path, handler: method === "GET" ? "live" : undefined };
+    if (path === "/v2/health/ready" || path === "/readyz") return { route: path, handler: method === "GET" ? "ready" : undefined };
+    if (path === "/" || path === "/v2") return { route: path, handler: method === "GET" ? (path === "/" ? "live" : "serverMeta") : undefined };
+    let m = /^\/v1\/models\/([^/:]+)(:predict)?$/.exec(path);
+    if (m) {
+        const name = safeDecode(m[1]);
+        const verb = m[2] ? "v1predict" : "v1status";
+        const wantMethod = m[2] ? "POST" : "GET";
+        return { route: m[2] ? "/v1/models/:name:predict" : "/v1/models/:name", handler: method === wantMethod ? verb : undefined, modelMatch: name === model };
+    }
+    m = /^\/v2\/models\/([^/]+)(\/infer|\/ready)?$/.exec(path);
+    if (m) {
+        const name = safeDecode(m[1]);
+        const suffix = m[2] ?? "";
+        const table: Record<string, [string, string]> = { "/infer": ["POST", "v2infer"], "/ready": ["GET", "v2ready"], "": ["GET", "v2meta"] };
+        const [wantMethod, verb] = table[suffix];
+        return { route: `/v2/models/:name${suffix}`, handler: method === wantMethod ? verb : undefined, modelMatch: name === model };
+    }
+    return { route: "other" };
+}
+
+function safeDecode(s: string): string {
+    try {
+        return decodeURIComponent(s);
+    } catch {
+        return s;
+    }
+}
+
+export function createGateway(options: GatewayOptions): Gateway {
+    const { config } = options;
+    const logger = options.logger ?? silentLogger;
+    const metrics = options.metrics ?? createMetrics();
+    const predictor = options.predictor ?? createPredictor(config.predictor);
+    const policy: AddressPolicy = options.policy ?? { allowCidrs: config.allowCidrs };
+    const { height, width } = config.inputSize;
+    const perImage = height * width * 3;
+    let draining = false;
+    let listening = false;
+    let inFlight = 0;
+    const idleWaiters: (() => void)[] = [];
+
+    const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
+        new Promise<Buffer>((resolve, reject) => {
+            const declared = Number(req.headers["content-length"]);
+            if (Number.isFinite(declared) && declared > config.limits.maxBodyBytes) {
+                return reject(tooLarge("body_too_large", `request body is ${declared} bytes, the limit is ${config.limits.maxBodyBytes}`));
+            }
+            const chunks: Buffer[] = [];
+            let size = 0;
+            let failed = false;
+            req.on("data", (c: Buffer) => {
+                if (failed) return;
+                size += c.length;
+                if (size > config.limits.maxBodyBytes) {
+                    failed = true;
+                    reject(tooLarge("body_too_large", `request body is larger than the limit of ${config.limits.maxBodyBytes} bytes`));
+                    return;
+                }
+                chunks.push(c);
+            });
+            req.on("end", () => {
+                if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
+            });
+            req.on("error", (err) => {
+                if (!failed) reject(badRequest("body_read_failed", `could not read the request body (${(err as NodeJS.ErrnoException).code ?? "error"})`));
+            });
+        });
+
+    const parseJsonBody = async (req: http.IncomingMessage): Promise<unknown> => {
+        const type = (req.headers["content-type"] ?? "application/json").split(";")[0].trim().toLowerCase();
+        if (type !== "application/json" && !type.endsWith("+json") && type !== "text/plain" && type !== "") {
+            throw unsupportedMedia("unsupported_request_type", `request content type must be application/json, not ${type}`);
+        }
+        const body = await readBody(req);
+        try {
+            return JSON.parse(body.toString("utf8"));
+        } catch {
+            throw badRequest("invalid_json", "request body is not valid JSON");
+        }
+    };
+
+    /** Downloads/decodes every image into one batch tensor, calls the predictor, attaches labels. */
+    const classify = async (sources: readonly ImageSource[], signal: AbortSignal): Promise<Record<string, number>[]> => {
+        const prepared = predictor.prepare([sources.length, height, width, 3]);
+        await Promise.all(
+            sources.map(async (source, i) => {
+                let bytes: Buffer;
+                if ("url" in source) {
+                    const t0 = performance.now();
+                    try {
+                        bytes = (await downloadImage(source.url, { policy, limits: { maxBytes: config.limits.maxImageBytes, timeoutMs: config.limits.downloadTimeoutMs, maxRedirects: config.limits.maxRedirects }, signal, resolve: options.resolve })).bytes;
+                        metrics.downloadDuration.observe({ outcome: "ok" }, (performance.now() - t0) / 1000);
+                    } catch (err) {
+                        metrics.downloadDuration.observe({ outcome: "error" }, (performance.now() - t0) / 1000);
+                        throw err;
+                    }
+                } else bytes = source.bytes;
+                signal.throwIfAborted();
+                const t1 = performance.now();
+                await preprocessInto(bytes, config.inputSize, config.mode, { maxPixels: config.limits.maxPixels }, prepared.tensor, i * perImage);
+                metrics.preprocessDuration.observe((performance.now() - t1) / 1000);
+            }),
+        );
+        signal.throwIfAborted();
+        const t2 = performance.now();
+        let rows: number[][];
+        try {
+            rows = await prepared.send(signal);
+            metrics.predictorDuration.observe({ protocol: predictor.protocol, outcome: "ok" }, (performance.now() - t2) / 1000);
+        } catch (err) {
+            metrics.predictorDuration.observe({ protocol: predictor.protocol, outcome: "error" }, (performance.now() - t2) / 1000);
+            throw err;
+        }
+        try {
+            return rows.map((r) => attachLabels(config.labels, r));
+        } catch (err) {
+            throw new GatewayError(502, "label_mismatch", (err as Error).message);
+        }
+    };
+
+    const sourceFromInstance = (inst: unknown, i: number): ImageSource => {
+        const where = `instances[${i}]`;
+        if (typeof inst === "string") return sourceFromString(inst, where);
+        if (!isObject(inst)) throw badRequest("invalid_instance", `${where} must be {"url": ...} or {"b64": ...}`);
+        if ("url" in inst) {
+            if (typeof inst.url !== "string") throw badRequest("invalid_url", `${where}.url must be a string`);
+            return { url: inst.url };
+        }
+        if ("b64" in inst) return { bytes: decodeB64(inst.b64, where) };
+        if (isObject(inst.image_bytes) && "b64" in inst.image_bytes) return { bytes: decodeB64(inst.image_bytes.b64, `${where}.image_bytes`) };
+        throw badRequest("invalid_instance", `${where} must be {"url": ...} or {"b64": ...}`);
+    };
+
+    const sourceFromString = (s: string, where: string): ImageSource => {
+        if (/^[a-z][a-z0-9+.-]*:/i.test(s.slice(0, 32))) return { url: s };
+        return { bytes: decodeB64(s, where) };
+    };
+
+    const checkCount = (n: number, what: string) => {
+        if (n === 0) throw badRequest("no_instances", `${what} is empty`);
+        if (n > config.limits.maxInstances) throw tooLarge("too_many_instances", `${what} has ${n} items, the limit is ${config.limits.maxInstances}`);
+    };
+
+    const handlers: Record<string, (req: http.IncomingMessage, signal: AbortSignal) => Promise<Json>> = {
+        async predict(req, signal) {
+            const body = await parseJsonBody(req);
+            if (!isObject(body) || !("url" in body)) throw badRequest("invalid_request", 'body must be {"url": "http(s)://..."}');
+            if (typeof body.url !== "string") throw badRequest("invalid_url", "url must be a string");
+            const [result] = await classify([{ url: body.url }], signal);
+            return new Json(200, result);
+        },
+        async v1predict(req, signal) {
+            const body = await parseJsonBody(req);
+            if (!isObject(body) || !Array.isArray(body.instances)) throw badRequest("invalid_request", 'body must be {"instances": [{"url": ...} | {"b64": ...}]}');
+            checkCount(body.instances.length, "instances");
+            const sources = body.instances.map(sourceFromInstance);
+            return new Json(200, { predictions: await classify(sources, signal) });
+        },
+        async v2infer(req, signal) {
+            const body = await parseJsonBody(req);
+            if (!isObject(body) || !Array.isArray(body.inputs) || body.inputs.length !== 1 || !isObject(body.inputs[0])) {
+                throw badRequest("invalid_request", 'body must be {"inputs": [{"name": ..., "datatype": "BYTES", "shape": [N], "data": [url-or-base64, ...]}]}');
+            }
+            const input = body.inputs[0];
+            if (input.datatype !== "BYTES") throw badRequest("invalid_datatype", `input datatype must be BYTES, not ${String(input.datatype)}`);
+            if (!Array.isArray(input.data)) throw badRequest("invalid_request", "input data must be an array");
+            const data = (input.data as unknown[]).flat(2);
+            checkCount(data.length, "input data");
+            if (Array.isArray(input.shape) && input.shape.reduce((a: number, b: unknown) => a * Number(b), 1) !== data.length) {
+                throw badRequest("invalid_shape", `input shape [${input.shape.join(",")}] does not match ${data.length} data items`);
+            }
+            const sources = data.map((d, i) => {
+                if (typeof d !== "string") throw badRequest("invalid_instance", `data[${i}] must be a string (URL or base64)`);
+                return sourceFromString(d, `data[${i}]`);
+            });
+            const results = await classify(sources, signal);
+            const scores = results.flatMap((r) => config.labels.map((l) => r[l]));
+            const response: Record<string, unknown> = {
+                model_name: config.modelName,
+                outputs: [
+                    { name: "scores", datatype: "FP32", shape: [results.length, config.labels.length], data: scores },
+                    { name: "labels", datatype: "BYTES", shape: [config.labels.length], data: config.labels },
+                ],
+            };
+            if (typeof body.id === "string") response.id = body.id;
+            return new Json(200, response);
+        },
+        async live() {
+            return new Json(200, { live: true });
+        },
+        async ready() {
+            const ready = listening && !draining;
+            return new Json(ready ? 200 : 503, { ready });
+        },
+        async v1status() {
+            const ready = listening && !draining;
+            return new Json(ready ? 200 : 503, { name: config.modelName, ready });
+        },
+        async v2ready() {
+            const ready = listening && !draining;
+            return new Json(ready ? 200 : 503, { name: config.modelName, ready });
+        },
+        async v2meta() {
+            return new Json(200, {
+                name: config.modelName,
+                platform: "inference-platform-gateway",
+                inputs: [{ name: "image", datatype: "BYTES", shape: [-1] }],
+                outputs: [
+                    { name: "scores", datatype: "FP32", shape: [-1, config.labels.length] },
+                    { name: "labels", datatype: "BYTES", shape: [config.labels.length] },
+                ],
+            });
+        },
+        async serverMeta() {
+            return new Json(200, { name: "inference-platform-gateway", version: "0.1.0", extensions: [] });
+        },
+    };
+
+    const send = (res: http.ServerResponse, status: number, body: string, contentType: string) => {
+        if (res.headersSent || res.destroyed) return;
+        const headers: http.OutgoingHttpHeaders = { "content-type": contentType, "content-length": Buffer.byteLength(body) };
+        if (draining) headers.connection = "close";
+        res.writeHead(status, headers);
+        res.end(body);
+    };
+
+    const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: config.limits.requestTimeoutMs + 10_000 }, (req, res) => {
+        const start = performance.now();
+        const method = req.method ?? "GET";
+        const path = (req.url ?? "/").split("?")[0];
+        const { route, handler, modelMatch } = routeOf(method, path, config.modelName);
+        const requestId = typeof req.headers["x-request-id"] === "string" ? req.headers["x-request-id"].slice(0, 128) : randomUUID();
+        res.setHeader("x-request-id", requestId);
+        inFlight++;
+        metrics.inFlight.inc();
+        const controller = new AbortController();
+        let timedOut = false;
+        const timer = setTimeout(() => {
+            timedOut = true;
+            controller.abort(new Error("request deadline"));
+        }, config.limits.requestTimeoutMs);
+        // The client going away cancels downloads and the predictor call.
+        res.on("close", () => {
+            if (!res.writableFinished) controller.abort(new Error("client closed"));
+        });
+        let errorCode: string | undefined;
+        let status = 500;
+
+        const finish = () => {
+            clearTimeout(timer);
+            controller.abort(new Error("request done")); // stop any straggling download of a batch
+            inFlight--;
+            metrics.inFlight.dec();
+            const seconds = (performance.now() - start) / 1000;
+            metrics.requests.inc({ route, method, status: String(status) });
+            if (route !== "/metrics") metrics.requestDuration.observe({ route, status: String(status) }, seconds);
+            if (errorCode) metrics.errors.inc({ code: errorCode });
+            if (route !== "/metrics" && !route.includes("health") && route !== "/readyz" && route !== "/healthz") {
+                const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode } : {}) };
+                if (status >= 500) logger.warn("request", fields);
+                else logger.info("request", fields);
+            }
+            if (inFlight === 0) idleWaiters.splice(0).forEach((w) => w());
+        };
+
+        const run = async () => {
+            if (handler === "metrics") {
+                const text = await metrics.registry.metrics();
+                status = 200;
+                return send(res, 200, text, metrics.registry.contentType);
+            }
+            if (!handler) {
+                if (route === "other") throw new GatewayError(404, "not_found", `no route for ${method} ${path}`);
+                throw new GatewayError(405, "method_not_allowed", `${method} is not allowed on ${path}`);
+            }
+            if (modelMatch === false) throw new GatewayError(404, "model_not_found", `model not found; this gateway serves '${config.modelName}'`);
+            const result = await handlers[handler](req, controller.signal);
+            status = result.status;
+            send(res, result.status, JSON.stringify(result.body), "application/json");
+        };
+
+        run()
+            .catch((err: unknown) => {
+                let e = toGatewayError(err);
+                if (timedOut && (!(err instanceof GatewayError) || e.code === "aborted" || e.code === "image_fetch_failed" || e.code === "predictor_unreachable")) {
+                    e = gatewayTimeout("request_timeout", `request took longer than ${config.limits.requestTimeoutMs} ms`);
+                }
+                if (!(err instanceof GatewayError)) logger.error("unexpected error", { requestId, route, error: String((err as Error)?.stack ?? err) });
+                status = e.status;
+                errorCode = e.code;
+                // An unread oversized body: answer and close rather than drain it.
+                if (e.status === 413 && !req.complete) res.setHeader("connection", "close");
+                send(res, e.status, JSON.stringify({ error: e.message, code: e.code }), "application/json");
+                if (e.status === 413 && !req.complete) req.resume();
+            })
+            .finally(finish);
+    });
+    server.on("clientError", (err, socket) => {
+        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request","code":"bad_http"}');
+        else socket.destroy(err);
+    });
+
+    return {
+        server,
+        metrics,
+        predictor,
+        get inFlight() {
+            return inFlight;
+        },
+        listen(port = config.httpPort, host?: string) {
+            return new Promise<number>((resolve, reject) => {
+                server.once("error", reject);
+                server.listen(port, host, () => {
+                    server.off("error", reject);
+                    listening = true;
+                    const addr = server.address();
+                    resolve(typeof addr === "object" && addr ? addr.port : port);
+                });
+            });
+        },
+        async shutdown() {
+            if (draining) return;
+            draining = true;
+            const closed = new Promise<void>((r) => server.close(() => r()));
+            server.closeIdleConnections();
+            const drained = inFlight === 0 ? Promise.resolve() : new Promise<void>((r) => idleWaiters.push(r));
+            let timer: NodeJS.Timeout | undefined;
+            const timeout = new Promise<"timeout">((r) => {
+                timer = setTimeout(() => r("timeout"), config.drainTimeoutMs);
+            });
+            const outcome = await Promise.race([drained.then(() => "drained" as const), timeout]);
+            clearTimeout(timer);
+            if (outcome === "timeout") logger.warn("drain timeout: closing remaining connections", { inFlight });
+            server.closeAllConnections();
+            await closed;
+            predictor.close();
+            listening = false;
+        },
+    };
+}

@@ -1,0 +1,83 @@
+/**
+ * Answer checks for the end-to-end run: is a model's answer plausible for the input the seeds send?
+ * Each returns a list of problems (empty = pass), so a failure says everything that is wrong.
+ */
+
+/**
+ * Fashion-MNIST's ten class names, which the clothing transformer maps scores to. Spellings vary
+ * between copies ("T-shirt/top" vs "T-shirt", "Ankle boot" vs "Ankle Boot"), so labels are
+ * compared case- and punctuation-insensitively.
+ */
+export const clothingLabels = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"] as const;
+
+export function normalizeLabel(label: string): string {
+    const n = label.toLowerCase().replace(/[^a-z0-9]/g, "");
+    return n === "tshirt" ? "tshirttop" : n;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+    return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/**
+ * sklearn iris over the v2 protocol with examples/iris-input.json (2 rows of 4 features): one
+ * output tensor whose data are `rows` class ids, each an integer 0, 1 or 2.
+ */
+export function checkIrisV2(body: unknown, rows = 2): string[] {
+    if (!isRecord(body)) return ["answer is not a JSON object"];
+    if (!Array.isArray(body.outputs) || body.outputs.length === 0) return ["answer has no `outputs` array (is the model serving the v2 protocol?)"];
+    const output = body.outputs[0];
+    if (!isRecord(output)) return ["outputs[0] is not an object"];
+    const problems: string[] = [];
+    const data = Array.isArray(output.data) ? (output.data as unknown[]).flat(Infinity) : undefined;
+    if (!data) return ["outputs[0] has no `data` array"];
+    if (data.length !== rows) problems.push(`outputs[0] has ${data.length} values, expected ${rows} (one class per input row)`);
+    data.forEach((v, i) => {
+        if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 2) problems.push(`outputs[0].data[${i}] = ${JSON.stringify(v)} is not an iris class (0, 1 or 2)`);
+    });
+    if (Array.isArray(output.shape)) {
+        const size = (output.shape as unknown[]).reduce<number>((acc, d) => acc * (typeof d === "number" ? d : NaN), 1);
+        if (size !== data.length) problems.push(`outputs[0].shape ${JSON.stringify(output.shape)} does not match its ${data.length} values`);
+    } else {
+        problems.push("outputs[0] has no `shape`");
+    }
+    return problems;
+}
+
+/** The label → score map inside a transformer answer: the body itself or `predictions[0]`. */
+export function labelScores(body: unknown): Record<string, number> | string | undefined {
+    const candidate = isRecord(body) && Array.isArray(body.predictions) ? body.predictions[0] : body;
+    if (typeof candidate === "string") return candidate;
+    if (isRecord(candidate) && Object.keys(candidate).length > 0 && Object.values(candidate).every((v) => typeof v === "number")) {
+        return candidate as Record<string, number>;
+    }
+    return undefined;
+}
+
+/**
+ * The clothing transformer with one image: either a full distribution (all ten labels, scores in
+ * 0..1 summing to ~1) or at least the top label (a map of known labels, or a bare label string).
+ */
+export function checkClothing(body: unknown, labels: readonly string[] = clothingLabels, tolerance = 0.02): string[] {
+    const scores = labelScores(body);
+    const known = new Set(labels.map(normalizeLabel));
+    if (scores === undefined) return ["answer is neither a label → score map nor `predictions: [ {label: score} ]` nor a label"];
+    if (typeof scores === "string") return known.has(normalizeLabel(scores)) ? [] : [`'${scores}' is not a clothing label (${labels.join(", ")})`];
+    const problems: string[] = [];
+    const unknown = Object.keys(scores).filter((k) => !known.has(normalizeLabel(k)));
+    if (unknown.length > 0) problems.push(`unknown labels: ${unknown.join(", ")} (expected ${labels.join(", ")})`);
+    for (const [label, score] of Object.entries(scores)) {
+        if (!Number.isFinite(score) || score < 0 || score > 1) problems.push(`score of '${label}' is ${score}, not a probability`);
+    }
+    const present = new Set(Object.keys(scores).map(normalizeLabel));
+    if (present.size === known.size) {
+        const sum = Object.values(scores).reduce((a, b) => a + b, 0);
+        if (Math.abs(sum - 1) > tolerance) problems.push(`scores of all ${known.size} labels sum to ${sum.toFixed(4)}, not ~1`);
+    }
+    return problems;
+}
+
+/** The best label of a label map (for the report). */
+export function topLabel(scores: Record<string, number>): string | undefined {
+    return Object.entries(scores).sort((a, b) => b[1] - a[1])[0]?.[0];
+}

@@ -1,0 +1,253 @@
+import * as aws from "@pulumi/aws";
+import * as pulumi from "@pulumi/pulumi";
+import Ajv from "ajv";
+import { describe, expect, it } from "vitest";
+import { ClusterAutoscaler } from "../components/clusterAutoscaler";
+import { DevicePlugin } from "../components/devicePlugin";
+import { IngressGateway, ingressGatewayValues, kindPortMapping } from "../components/ingressGateway";
+import { Istio } from "../components/istio";
+import { LoadBalancerController } from "../components/loadBalancerController";
+import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost } from "./kit";
+
+const lb = "service.beta.kubernetes.io/aws-load-balancer";
+const eksInput = {
+    platform: "eks" as const,
+    eipAllocationIds: ["eipalloc-a", "eipalloc-b"],
+    publicSubnetIds: ["subnet-a", "subnet-b"],
+    minReplicas: 2,
+};
+const localInput = { platform: "local" as const, httpNodePort: 31080, minReplicas: 1 };
+
+describe("ingressGatewayValues", () => {
+    it("names the gateway istio-ingressgateway with the labels net-istio, KServe and Kubeflow select", () => {
+        for (const values of [ingressGatewayValues(eksInput), ingressGatewayValues(localInput)] as any[]) {
+            expect(values.name).toBe("istio-ingressgateway");
+            expect(values.labels).toMatchObject({ app: "istio-ingressgateway", istio: "ingressgateway" });
+        }
+    });
+
+    it("makes an internet-facing, cross-zone NLB with IP targets on the given subnets and EIPs, in order", () => {
+        const service = (ingressGatewayValues(eksInput) as any).service;
+        expect(service.type).toBe("LoadBalancer");
+        expect(service.annotations).toMatchObject({
+            [`${lb}-type`]: "external",
+            [`${lb}-nlb-target-type`]: "ip",
+            [`${lb}-scheme`]: "internet-facing",
+            [`${lb}-attributes`]: "load_balancing.cross_zone.enabled=true",
+            [`${lb}-eip-allocations`]: "eipalloc-a,eipalloc-b",
+            [`${lb}-subnets`]: "subnet-a,subnet-b",
+        });
+    });
+
+    it("exposes only http on the NLB (the status port stays internal)", () => {
+        const ports = (ingressGatewayValues(eksInput) as any).service.ports;
+        expect(ports.map((p: any) => p.port)).toEqual([80]);
+    });
+
+    it("is a NodePort with the fixed http nodePort on kind", () => {
+        const service = (ingressGatewayValues(localInput) as any).service;
+        expect(service.type).toBe("NodePort");
+        expect(service.ports).toContainEqual(expect.objectContaining({ port: 80, targetPort: 80, nodePort: 31080 }));
+        expect(service.annotations).toBeUndefined();
+    });
+
+    it("refuses EIP and subnet lists of different lengths", () => {
+        expect(() => ingressGatewayValues({ ...eksInput, eipAllocationIds: ["eipalloc-a"] })).toThrow(/one EIP per public subnet, got 1 EIPs for 2 subnets/);
+        expect(() => ingressGatewayValues({ ...eksInput, eipAllocationIds: [], publicSubnetIds: [] })).toThrow(/one EIP per public subnet/);
+    });
+
+    it("adds a PDB only when more than one replica runs", () => {
+        expect((ingressGatewayValues(eksInput) as any).podDisruptionBudget).toEqual({ minAvailable: 1 });
+        expect((ingressGatewayValues(localInput) as any).podDisruptionBudget).toBeUndefined();
+    });
+
+    describe.skipIf(!schemasPresent)("against the gateway chart's values.schema.json and values.yaml (1.29.1)", () => {
+        const schema = schemasPresent ? readUpstreamJson("istio-1.29.1/gateway.values.schema.json") : {};
+        // The schema names the draft with a URL Ajv does not know; the keywords are draft-07 compatible.
+        const { $schema: _ignored, ...body } = schema;
+        const validate = new Ajv({ strict: false, allErrors: true }).compile(body);
+
+        it.each([
+            ["eks", eksInput],
+            ["local", localInput],
+        ])("%s values validate", (_platform, input) => {
+            const ok = validate(ingressGatewayValues(input));
+            expect(validate.errors ?? []).toEqual([]);
+            expect(ok).toBe(true);
+        });
+
+        it("the schema rejects a misspelt top-level value (so the check can fail)", () => {
+            expect(validate({ ...ingressGatewayValues(localInput), serviceType: "NodePort" })).toBe(false);
+        });
+
+        it("uses only value names the chart's values.yaml declares", () => {
+            const declared = readUpstreamYaml("istio-1.29.1/gateway.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
+            for (const input of [eksInput, localInput]) {
+                expect(undeclaredValuePaths(ingressGatewayValues(input), declared, { freeForm: ["service.ports"] })).toEqual([]);
+            }
+        });
+    });
+    warnIfSchemasAbsent("the gateway chart schema validation");
+});
+
+describe("kindPortMapping", () => {
+    it("maps the gateway's nodePort to the host port on the local IP", () => {
+        expect(kindPortMapping({ localIp: "127.0.0.1", hostPort: 8080 })).toEqual({
+            containerPort: 31080,
+            hostPort: 8080,
+            listenAddress: "127.0.0.1",
+            protocol: "TCP",
+        });
+    });
+
+    it("rejects ports outside their ranges and unusable IPs", () => {
+        expect(() => kindPortMapping({ localIp: "127.0.0.1", hostPort: 70000 })).toThrow(/hostPort 70000/);
+        expect(() => kindPortMapping({ localIp: "127.0.0.1", hostPort: 8080, httpNodePort: 8080 })).toThrow(/NodePort range/);
+        expect(() => kindPortMapping({ localIp: "localhost", hostPort: 8080 })).toThrow(/not an IPv4/);
+    });
+});
+
+/** Every resource below `root` (children, grandchildren...). */
+function descendants(rec: Recorder, root: RecordedResource): RecordedResource[] {
+    const out: RecordedResource[] = [];
+    const queue = [root.urn];
+    while (queue.length > 0) {
+        const urn = queue.shift()!;
+        for (const r of rec.resources.filter((x) => x.parent === urn)) {
+            out.push(r);
+            queue.push(r.urn);
+        }
+    }
+    return out;
+}
+
+describe("the ingress stack wired as index.ts wires it", async () => {
+    const rec = await installMocks();
+    class FakeCluster extends pulumi.ComponentResource {
+        constructor(name: string) {
+            super("test:fake:Cluster", name);
+            new aws.eks.NodeGroup(
+                `${name}-cpu`,
+                { clusterName: "demo", nodeRoleArn: "arn:aws:iam::123456789012:role/node", subnetIds: ["subnet-1"], scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 } },
+                { parent: this },
+            );
+            this.registerOutputs({});
+        }
+    }
+    const cluster = new FakeCluster("cluster");
+    const oidcProvider = { arn: `arn:aws:iam::${testAccountId}:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
+    const publicSubnetIds = pulumi.output(["subnet-public-0", "subnet-public-1", "subnet-public-2"]);
+
+    // eks
+    const istio = new Istio("istio", { waitFor: [cluster] });
+    const lbc = new LoadBalancerController("lbc", {
+        clusterName: pulumi.output("demo"),
+        region: "us-east-2",
+        vpcId: pulumi.output("vpc-0123456789"),
+        oidcProvider,
+        waitFor: [cluster],
+    });
+    const gateway = new IngressGateway("ingress", {
+        platform: "eks",
+        istio,
+        publicSubnetIds,
+        publicSubnetCount: 3,
+        loadBalancerController: lbc,
+    });
+    new DevicePlugin("gpu", { waitFor: [cluster] });
+    new ClusterAutoscaler("autoscaler", { clusterName: pulumi.output("demo"), region: "us-east-2", oidcProvider, kubernetesVersion: "1.34", waitFor: [cluster] });
+
+    // local (kind), side by side under other names
+    const localIstio = new Istio("local-istio");
+    const localGateway = new IngressGateway("local-ingress", { platform: "local", istio: localIstio, localIp: "127.0.0.1", localHttpPort: 8080 });
+
+    await rec.settle();
+    const release = (suffix: string) => rec.one("kubernetes:helm.sh/v3:Release", suffix);
+    const gatewayRelease = release("-ingress-release").name === "ingress-release" ? release("-ingress-release") : undefined;
+    const eksGateway = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === "ingress-release")!;
+    const localRelease = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === "local-ingress-release")!;
+    void gatewayRelease;
+
+    it("installs the gateway chart as release istio-ingressgateway in istio-system", () => {
+        expect(eksGateway.inputs).toMatchObject({
+            name: "istio-ingressgateway",
+            namespace: "istio-system",
+            chart: "gateway",
+            version: "1.29.6",
+            repositoryOpts: { repo: "https://istio-release.storage.googleapis.com/charts" },
+            values: { name: "istio-ingressgateway", labels: { app: "istio-ingressgateway", istio: "ingressgateway" } },
+        });
+    });
+
+    it("creates one EIP per public subnet and pins them, in subnet order, on the NLB", async () => {
+        const eips = rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-eip-"));
+        expect(eips).toHaveLength(3);
+        for (const eip of eips) expect(eip.inputs.domain).toBe("vpc");
+        const ids = await promiseOf(gateway.eipAllocationIds);
+        expect(ids).toEqual([0, 1, 2].map((i) => eips.find((e) => e.name === `ingress-eip-${i}`)!.state.allocationId));
+        expect(eksGateway.inputs.values.service.annotations).toMatchObject({
+            [`${lb}-eip-allocations`]: ids.join(","),
+            [`${lb}-subnets`]: "subnet-public-0,subnet-public-1,subnet-public-2",
+        });
+    });
+
+    it("reports the first EIP's public IP as the ingress IP and its sslip.io domain", async () => {
+        const first = rec.one("aws:ec2/eip:Eip", "ingress-eip-0");
+        const ip = await promiseOf(gateway.ingressIp);
+        expect(ip).toBe(first.state.publicIp);
+        expect(await promiseOf(gateway.domain)).toBe(`${first.state.publicIp}.sslip.io`);
+        expect(gateway.ingressPort).toBe(80);
+    });
+
+    it("creates the gateway after the Load Balancer Controller, istiod and the EIPs", () => {
+        expect(rec.dependsOn(eksGateway, release("lbc-release"))).toBe(true);
+        expect(rec.dependsOn(eksGateway, release("istio-istiod"))).toBe(true);
+        for (const eip of rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-eip-"))) {
+            expect(rec.dependsOn(eksGateway, eip)).toBe(true);
+        }
+    });
+
+    it("keeps istio, the controller, the device plugin and the autoscaler independent of each other", () => {
+        const independent = ["istio-base", "istio-istiod", "lbc-release", "gpu-release", "autoscaler-release"].map(release);
+        for (const a of independent) {
+            for (const b of independent) {
+                if (a === b || (a.name === "istio-istiod" && b.name === "istio-base")) continue;
+                expect(rec.dependsOn(a, b), `${a.name} must not wait for ${b.name}`).toBe(false);
+            }
+        }
+    });
+
+    it("local: NodePort gateway, configured IP and host port, and no AWS resources", async () => {
+        expect(localRelease.inputs.values.service).toMatchObject({ type: "NodePort" });
+        expect(localRelease.inputs.values.service.ports[0]).toMatchObject({ nodePort: 31080 });
+        expect(await promiseOf(localGateway.ingressIp)).toBe("127.0.0.1");
+        expect(await promiseOf(localGateway.domain)).toBe("127.0.0.1.sslip.io");
+        expect(await promiseOf(localGateway.eipAllocationIds)).toEqual([]);
+        expect(localGateway.ingressPort).toBe(8080);
+        const localTree = [
+            ...descendants(rec, rec.one("inference-platform:ingress:IngressGateway", "local-ingress")),
+            ...descendants(rec, rec.one("inference-platform:mesh:Istio", "local-istio")),
+        ];
+        expect(localTree.length).toBeGreaterThan(3);
+        expect(localTree.filter((r) => r.type.startsWith("aws:"))).toEqual([]);
+        expect(rec.dependsOn(localRelease, release("local-istio-istiod"))).toBe(true);
+    });
+
+    it("rejects incomplete or mixed-platform arguments before creating anything", () => {
+        const before = rec.resources.length;
+        expect(() => new IngressGateway("bad1", { platform: "eks", istio })).toThrow(
+            /publicSubnetIds is required on eks[\s\S]*publicSubnetCount \(undefined\)[\s\S]*loadBalancerController is required/,
+        );
+        expect(() => new IngressGateway("bad2", { platform: "local", istio, publicSubnetCount: 2 })).toThrow(/publicSubnetCount applies to eks only/);
+        expect(() => new IngressGateway("bad3", { platform: "local", istio, localHttpNodePort: 8080 })).toThrow(/NodePort range/);
+        expect(() => new IngressGateway("bad4", { platform: "local", istio, localIp: "0.0.0.0" })).toThrow(/localIp/);
+        expect(() => new IngressGateway("bad5", { platform: "local", istio, domain: "Models.Example.com" })).toThrow(/domain:/);
+        expect(rec.resources.length).toBe(before);
+    });
+
+    it("uses a custom domain instead of sslip.io", async () => {
+        const custom = new IngressGateway("custom", { platform: "local", istio: localIstio, domain: "models.example.com" });
+        expect(await promiseOf(custom.domain)).toBe("models.example.com");
+    });
+});
