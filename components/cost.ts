@@ -93,12 +93,11 @@ function nodeGroupLines(label: string, group: NodeGroupConfig, region: string, r
     const dearest = priced.reduce((a, b) => (b.price > a.price ? b : a));
     const factor = group.capacityType === "SPOT" ? 1 - spotDiscount : 1;
     const market = group.capacityType === "SPOT" ? ` at spot (est. ${Math.round(spotDiscount * 100)}% off on-demand)` : " on-demand";
-    const range = priced.length > 1 ? ` (min at the cheapest type, max at the most expensive)` : "";
     const diskHour = (group.diskSizeGiB * rp.ebsGp3GbMonth) / table.hoursPerMonth;
     return [
         {
             item: `${label} nodes`,
-            detail: `${group.minSize}x ${cheapest.type} ${usd(cheapest.price)} .. ${group.maxSize}x ${dearest.type} ${usd(dearest.price)}${market}${range}`,
+            detail: `${group.minSize}x ${cheapest.type} ${usd(cheapest.price)} .. ${group.maxSize}x ${dearest.type} ${usd(dearest.price)}${market}`,
             idle: group.minSize * cheapest.price * factor,
             peak: group.maxSize * dearest.price * factor,
         },
@@ -183,12 +182,11 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
         `NLB: ${lcus.idle} LCU idle, ${lcus.peak} LCU at peak (estimate).`,
         "Not included: data transfer, NAT data processing, S3, ECR, CloudWatch Logs, KMS requests.",
     ];
-    const extra: Partial<CostEstimate> = {};
-    if (config.cpuNodes.capacityType === "ON_DEMAND") {
-        const withSpot = estimateCost({ ...config, cpuNodes: { ...config.cpuNodes, capacityType: "SPOT" } }, options);
-        extra.idlePerHourWithSpotCpu = withSpot.idlePerHour;
-    }
-    return finish(lines, assumptions, extra);
+    const idlePerHourWithSpotCpu =
+        config.cpuNodes.capacityType === "ON_DEMAND"
+            ? estimateCost({ ...config, cpuNodes: { ...config.cpuNodes, capacityType: "SPOT" } }, options).idlePerHour
+            : undefined;
+    return finish(lines, assumptions, idlePerHourWithSpotCpu === undefined ? {} : { idlePerHourWithSpotCpu });
 }
 
 /** A plain-text table of the estimate, for the terminal and plan.md. */

@@ -3,16 +3,13 @@
  * The EKS AL2023 NVIDIA AMI already ships the driver and the container toolkit, so neither
  * node-feature-discovery nor gpu-feature-discovery (nor the GPU operator) is installed: the plugin is
  * placed by the label the GPU node group sets, `nvidia.com/gpu.present=true`, and tolerates the
- * group's taint `nvidia.com/gpu=true:NoSchedule`.
+ * group's taint `nvidia.com/gpu=true:NoSchedule` (both taken from the cluster component).
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { gpuNodeLabel, gpuTaint } from "./cluster";
 import { isDnsLabel } from "./magicDns";
 import { chartPins, defaultVersions, VersionSet } from "./versions";
-
-/** The node label GPU nodes carry (set by the GPU node group) and the taint that keeps other pods off them. */
-export const gpuNodeLabel = { key: "nvidia.com/gpu.present", value: "true" } as const;
-export const gpuNodeTaint = { key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" } as const;
 
 /** Helm values of the nvidia-device-plugin chart (value names from the chart's values.yaml at v0.18.2). */
 export function devicePluginValues(): Record<string, unknown> {
@@ -30,7 +27,8 @@ export function devicePluginValues(): Record<string, unknown> {
             },
         },
         // Any value of the GPU taint, so a node group that taints `nvidia.com/gpu=present` still gets the plugin.
-        tolerations: [{ key: gpuNodeTaint.key, operator: "Exists", effect: gpuNodeTaint.effect }],
+        // (The node group states the effect in EKS's spelling, NO_SCHEDULE; Kubernetes spells it NoSchedule.)
+        tolerations: [{ key: gpuTaint.key, operator: "Exists", effect: "NoSchedule" }],
         // The chart pulls node-feature-discovery in when `nfd.enabled` (or `gfd.enabled`) is true.
         nfd: { enabled: false },
         gfd: { enabled: false },

@@ -220,6 +220,8 @@ export function tfServingDeployment(p: TfServingParams): k8s.types.input.apps.v1
                                 // pods added by the autoscaler receive traffic.
                                 "--grpc_channel_arguments=grpc.max_connection_age_ms=60000",
                             ],
+                            // Read-only root: anything that wants a home directory (CUDA's JIT cache) gets /tmp.
+                            env: [{ name: "HOME", value: "/tmp" }],
                             ports: [
                                 { name: "grpc", containerPort: tfServingPorts.grpc, protocol: "TCP" },
                                 { name: "http", containerPort: tfServingPorts.rest, protocol: "TCP" },

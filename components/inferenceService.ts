@@ -103,7 +103,7 @@ export interface ModelSpec<S = string> {
     /** Default: `defaultModelResources`. GPUs go in limits (`nvidia.com/gpu`). */
     readonly resources?: ResourceRequirements;
     readonly env?: readonly EnvVar<S>[];
-    readonly args?: readonly S[];
+    readonly args?: readonly (S | string)[];
 }
 
 export interface PredictorSpec<S = string> extends ScalingSpec {
@@ -121,7 +121,7 @@ export interface TransformerContainer<S = string> {
     /** Default: `kserve-container` (the name KServe's examples use). */
     readonly name?: string;
     readonly image: S;
-    readonly args?: readonly S[];
+    readonly args?: readonly (S | string)[];
     readonly env?: readonly EnvVar<S>[];
     /** Default: `defaultTransformerResources`. */
     readonly resources?: ResourceRequirements;
@@ -472,20 +472,21 @@ export class InferenceService extends pulumi.ComponentResource {
     public readonly endpointUrl: pulumi.Output<string>;
 
     constructor(name: string, args: InferenceServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("inference-platform:models:InferenceService", name, {}, opts);
+        // Validate before the component itself is registered, so a bad spec leaves nothing behind.
         validateInferenceService(args.spec);
+        super("inference-platform:models:InferenceService", name, {}, opts);
         const spec = args.spec;
         // Outputs resolve to plain values here; a bad bucket name from another resource is caught now.
         const manifest = pulumi.output(spec).apply((plain) => renderInferenceService(plain as InferenceServiceSpec));
-        const awaitAnnotations = args.awaitReady ? { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "1200" } : {};
+        const awaitAnnotations: Record<string, string> = args.awaitReady ? { "pulumi.com/waitFor": "condition=Ready", "pulumi.com/timeoutSeconds": "1200" } : {};
 
         this.resource = new k8s.apiextensions.CustomResource(
             `${name}-isvc`,
             {
                 apiVersion: inferenceServiceApiVersion,
                 kind: "InferenceService",
-                metadata: manifest.apply((m) => {
-                    const annotations = { ...m.metadata.annotations, ...awaitAnnotations };
+                metadata: manifest.apply((m): k8s.types.input.meta.v1.ObjectMeta => {
+                    const annotations: Record<string, string> = { ...m.metadata.annotations, ...awaitAnnotations };
                     return compact({ ...m.metadata, annotations: Object.keys(annotations).length > 0 ? annotations : undefined });
                 }),
                 spec: manifest.apply((m) => m.spec),

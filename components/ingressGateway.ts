@@ -135,7 +135,7 @@ export interface IngressGatewayArgs {
     /** Minimum gateway replicas (HPA up to 5). Default: 2 on eks (one per AZ), 1 on local. */
     readonly minReplicas?: number;
     /** eks, required: public subnets the NLB lives in (one EIP each, same order). */
-    readonly publicSubnetIds?: pulumi.Input<string[]>;
+    readonly publicSubnetIds?: pulumi.Input<pulumi.Input<string>[]>;
     /** eks, required: how many public subnets there are (the EIP count must be known before the subnets exist). */
     readonly publicSubnetCount?: number;
     /** eks, required: the AWS Load Balancer Controller; the gateway Service is created after it is ready. */

@@ -32,7 +32,12 @@ export function istiodValues(input: { minReplicas: number }): Record<string, unk
         },
         seccompProfile: { type: "RuntimeDefault" },
         sidecarInjectorWebhook: { enableNamespacesByDefault: false },
-        global: { istioNamespace },
+        global: {
+            istioNamespace,
+            // The chart's PDB (minAvailable 1) on a single istiod would block every node drain, and with it
+            // node group upgrades and autoscaler scale-down; it is kept only when a second replica exists.
+            defaultPodDisruptionBudget: { enabled: input.minReplicas > 1 },
+        },
     };
 }
 

@@ -374,7 +374,7 @@ export function seedingPodSpec(args: {
         resources: copyResources,
         securityContext: containerSecurityContext,
     });
-    const initContainers = [step("plan", "plan")];
+    const initContainers: k8s.types.input.core.v1.Container[] = [step("plan", "plan")];
     if (needsConversion) {
         initContainers.push({
             name: "convert",
@@ -411,9 +411,9 @@ export class ModelSeeding extends pulumi.ComponentResource {
     public readonly configMap: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: ModelSeedingArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("inference-platform:models:ModelSeeding", name, {}, opts);
         const problems = modelSeedingProblems(args);
         if (problems.length > 0) throw new Error(`ModelSeeding ${name}:\n  - ${problems.join("\n  - ")}`);
+        super("inference-platform:models:ModelSeeding", name, {}, opts);
         const modelPrefix = args.modelPrefix ?? "models/";
         const serviceAccountName = args.serviceAccountName ?? "model-seeder";
         const target = args.target;

@@ -92,8 +92,9 @@ if (require.main === module) {
     try {
         process.exitCode = main(process.argv.slice(2));
     } catch (e) {
-        const known = e instanceof ConfigError || e instanceof PriceLookupError || e instanceof RangeError || (e instanceof Error && !(e instanceof TypeError));
-        console.error(known ? `cost: ${(e as Error).message}` : e);
+        // Bad config, unpriced items and bad flags get one clear line; programming errors a stack trace.
+        const expected = e instanceof ConfigError || e instanceof PriceLookupError || (e instanceof Error && !(e instanceof TypeError || e instanceof ReferenceError));
+        console.error(expected ? `cost: ${(e as Error).message}` : e);
         process.exitCode = 1;
     }
 }

@@ -7,7 +7,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { UserError } from "./lib/http";
-import { e2eStackName, e2eStackSettings, e2eUsage, E2eStack, parseE2eArgs, runE2e, StackSettingsLike, verifyPlatform } from "./lib/e2e";
+import { e2eStackName, e2eStackSettings, exitCodeOf, e2eUsage, E2eStack, parseE2eArgs, runE2e, StackSettingsLike, verifyPlatform } from "./lib/e2e";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 async function projectName(workDir: string): Promise<string> {
@@ -107,16 +107,10 @@ main().then(
         process.exitCode = code;
     },
     (err: unknown) => {
-        if (err instanceof UserError) {
-            console.error(`e2e: FAILED: ${err.message}`);
-            process.exitCode = err.exitCode;
-        } else if (err instanceof Error && "commandResult" in err) {
-            // Automation API CommandError (pulumi up/destroy failed): its message has the CLI output.
-            console.error(`e2e: FAILED: ${err.message}`);
-            process.exitCode = 1;
-        } else {
-            console.error("e2e: FAILED with an unexpected error:", err);
-            process.exitCode = 1;
-        }
+        // UserErrors and Automation API CommandErrors (pulumi up failed; the message carries the CLI
+        // output) are printed without a stack trace; anything else is a bug and keeps its stack.
+        const expected = err instanceof UserError || (err instanceof Error && "commandResult" in err);
+        console.error(`e2e: FAILED: ${expected ? (err as Error).message : err instanceof Error ? err.stack : String(err)}`);
+        process.exitCode = exitCodeOf(err);
     },
 );

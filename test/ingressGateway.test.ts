@@ -84,7 +84,7 @@ describe("ingressGatewayValues", () => {
         it("uses only value names the chart's values.yaml declares", () => {
             const declared = readUpstreamYaml("istio-1.29.1/gateway.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
             for (const input of [eksInput, localInput]) {
-                expect(undeclaredValuePaths(ingressGatewayValues(input), declared, { freeForm: ["service.ports"] })).toEqual([]);
+                expect(undeclaredValuePaths(ingressGatewayValues(input), declared, { freeForm: ["service.ports", "labels"] })).toEqual([]);
             }
         });
     });
@@ -163,11 +163,14 @@ describe("the ingress stack wired as index.ts wires it", async () => {
     const localGateway = new IngressGateway("local-ingress", { platform: "local", istio: localIstio, localIp: "127.0.0.1", localHttpPort: 8080 });
 
     await rec.settle();
-    const release = (suffix: string) => rec.one("kubernetes:helm.sh/v3:Release", suffix);
-    const gatewayRelease = release("-ingress-release").name === "ingress-release" ? release("-ingress-release") : undefined;
-    const eksGateway = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === "ingress-release")!;
-    const localRelease = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.name === "local-ingress-release")!;
-    void gatewayRelease;
+    /** The Helm release registered under exactly this resource name. */
+    const release = (name: string) => {
+        const found = rec.byType("kubernetes:helm.sh/v3:Release").filter((r) => r.name === name);
+        if (found.length !== 1) throw new Error(`expected one release named ${name}, found ${found.length}`);
+        return found[0];
+    };
+    const eksGateway = release("ingress-release");
+    const localRelease = release("local-ingress-release");
 
     it("installs the gateway chart as release istio-ingressgateway in istio-system", () => {
         expect(eksGateway.inputs).toMatchObject({

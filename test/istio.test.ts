@@ -10,6 +10,11 @@ describe("istio values", () => {
         expect(istiodValues({ minReplicas: 1 })).toMatchObject({ sidecarInjectorWebhook: { enableNamespacesByDefault: false } });
     });
 
+    it("keeps istiod's PDB only when a second replica can take over during a drain", () => {
+        expect(istiodValues({ minReplicas: 1 })).toMatchObject({ global: { defaultPodDisruptionBudget: { enabled: false } } });
+        expect(istiodValues({ minReplicas: 2 })).toMatchObject({ global: { defaultPodDisruptionBudget: { enabled: true } } });
+    });
+
     it("gives istiod requests and limits", () => {
         const values = istiodValues({ minReplicas: 2 }) as any;
         expect(values.autoscaleMin).toBe(2);

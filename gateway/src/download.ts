@@ -153,13 +153,13 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                 }
                 const type = mediaType(res.headers["content-type"]);
                 if (!imageMediaTypes.has(type) && !genericMediaTypes.has(type)) {
-                    res.destroy();
-                    return reject(unsupportedMedia("unsupported_content_type", `image URL served '${type || "no content type"}', expected image/jpeg, image/png or image/webp`));
+                    reject(unsupportedMedia("unsupported_content_type", `image URL served '${type || "no content type"}', expected image/jpeg, image/png or image/webp`));
+                    return void res.destroy();
                 }
                 const declared = Number(res.headers["content-length"]);
                 if (Number.isFinite(declared) && declared > limits.maxBytes) {
-                    res.destroy();
-                    return reject(tooLarge("image_too_large", `image is ${declared} bytes, the limit is ${limits.maxBytes}`));
+                    reject(tooLarge("image_too_large", `image is ${declared} bytes, the limit is ${limits.maxBytes}`));
+                    return void res.destroy();
                 }
                 // Preallocate when the length is known: one buffer, no concatenation.
                 const known = Number.isFinite(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
@@ -167,8 +167,9 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                 let received = 0;
                 res.on("data", (chunk: Buffer) => {
                     if (received + chunk.length > limits.maxBytes) {
-                        res.destroy();
+                        // Reject before destroy: destroy() emits 'aborted' synchronously.
                         reject(tooLarge("image_too_large", `image is larger than the limit of ${limits.maxBytes} bytes`));
+                        res.destroy();
                         return;
                     }
                     if (known && received + chunk.length <= known.length) chunk.copy(known, received);
@@ -202,7 +203,13 @@ export async function downloadImage(rawUrl: unknown, options: DownloadOptions): 
     let url = parseImageUrl(rawUrl);
     try {
         for (let hop = 0; ; hop++) {
-            const target = await resolveChecked(url, policy, options.resolve ?? defaultResolve);
+            let target: { address: string; family: number };
+            try {
+                target = await resolveChecked(url, policy, options.resolve ?? defaultResolve);
+            } catch (err) {
+                if (hop === 0 || !(err instanceof GatewayError)) throw err;
+                throw new GatewayError(err.status, err.code, `redirect refused: ${err.message}`);
+            }
             signal.throwIfAborted();
             const result = await oneHop(url, target, limits, signal);
             if (result.redirect !== undefined) {

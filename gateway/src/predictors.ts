@@ -177,8 +177,8 @@ class RestClient {
                     res.on("data", (c: Buffer) => {
                         size += c.length;
                         if (size > maxPredictorResponseBytes) {
-                            res.destroy();
                             reject(badGateway("bad_predictor_response", "predictor response is too large"));
+                            res.destroy();
                         } else chunks.push(c);
                     });
                     res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) }));

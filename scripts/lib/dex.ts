@@ -40,9 +40,13 @@ export interface DexLoginResult {
     readonly trail: readonly string[];
 }
 
-/** Names of the session cookies Kubeflow's auth proxies set (oauth2-proxy may split one into `_0`, `_1`). */
+/**
+ * Names of the session cookies Kubeflow's auth proxies set: `authservice_session`, or oauth2-proxy's
+ * cookie (`oauth2_proxy_kubeflow` in Kubeflow, `_oauth2_proxy` by default; split into `_0`, `_1`
+ * when large). oauth2-proxy's CSRF cookie (`<name>_csrf`, or `<name>_<hash>_csrf`) is not a session.
+ */
 export function isSessionCookie(name: string): boolean {
-    return name === "authservice_session" || /^_?oauth2_proxy/.test(name);
+    return name === "authservice_session" || (/^_?oauth2_proxy/.test(name) && !/_csrf$/.test(name));
 }
 
 /** Paths that belong to the login machinery rather than to the model. */

@@ -202,6 +202,11 @@ export class InterruptedError extends UserError {
     }
 }
 
+/** The process exit code for a failure: the UserError's own (2 usage, 130 SIGINT, 143 SIGTERM), else 1. */
+export function exitCodeOf(err: unknown): number {
+    return err instanceof UserError ? err.exitCode : 1;
+}
+
 export interface E2eResult {
     readonly stackName: string;
     readonly report: readonly string[];

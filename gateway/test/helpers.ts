@@ -1,0 +1,154 @@
+/**
+ * Test doubles that run as real servers on loopback: an image server, a TF Serving gRPC stub
+ * (decoding requests with the repo's .proto files), and KServe v1/v2 REST stubs.
+ */
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import * as path from "node:path";
+import sharp from "sharp";
+import { type GatewayConfig, parseConfig } from "../src/config";
+import { createGateway, type Gateway, type GatewayOptions } from "../src/server";
+
+export const protoDir = path.resolve(__dirname, "../proto");
+
+/** Encodes raw interleaved RGB(A)/grey pixels as PNG (lossless, so pixel values are known). */
+export async function pngOf(width: number, height: number, channels: 1 | 2 | 3 | 4, pixels: number[]): Promise<Buffer> {
+    return sharp(Buffer.from(pixels), { raw: { width, height, channels } }).png().toBuffer();
+}
+
+export type Handler = (req: http.IncomingMessage, res: http.ServerResponse, body: Buffer) => void;
+
+export interface StubServer {
+    readonly url: string;
+    readonly port: number;
+    readonly requests: { method: string; path: string; headers: http.IncomingHttpHeaders; body: Buffer }[];
+    close(): Promise<void>;
+}
+
+/** An HTTP server on 127.0.0.1 that records requests and routes by exact path. */
+export async function startHttpServer(routes: Record<string, Handler>): Promise<StubServer> {
+    const requests: StubServer["requests"] = [];
+    const server = http.createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on("data", (c: Buffer) => chunks.push(c));
+        req.on("end", () => {
+            const body = Buffer.concat(chunks);
+            const p = (req.url ?? "/").split("?")[0];
+            requests.push({ method: req.method ?? "", path: p, headers: req.headers, body });
+            const h = routes[p] ?? routes["*"];
+            if (!h) {
+                res.writeHead(404, { "content-type": "text/plain" });
+                res.end("not found");
+                return;
+            }
+            h(req, res, body);
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as AddressInfo).port;
+    return {
+        url: `http://127.0.0.1:${port}`,
+        port,
+        requests,
+        close: () =>
+            new Promise<void>((r) => {
+                server.closeAllConnections();
+                server.close(() => r());
+            }),
+    };
+}
+
+export const serveBytes =
+    (bytes: Buffer, contentType: string, extraHeaders: Record<string, string> = {}): Handler =>
+    (_req, res) => {
+        res.writeHead(200, { "content-type": contentType, "content-length": bytes.length, ...extraHeaders });
+        res.end(bytes);
+    };
+
+export const redirectTo =
+    (location: string, status = 302): Handler =>
+    (_req, res) => {
+        res.writeHead(status, { location });
+        res.end();
+    };
+
+/** What the TF Serving stub decoded from one Predict call. */
+export interface DecodedPredict {
+    model_spec?: { name?: string; signature_name?: string };
+    inputs?: Record<string, { dtype?: number; tensor_shape?: { dim?: { size?: number }[] }; tensor_content?: Buffer; float_val?: number[] }>;
+}
+
+export interface StubTfServing {
+    readonly target: string;
+    readonly calls: DecodedPredict[];
+    close(): Promise<void>;
+}
+
+/**
+ * A TF Serving PredictionService stub. It decodes requests with proto-loader from the repo's
+ * .proto files and answers `outputs[outputName]` = DT_FLOAT [batch, scores.length] float_val.
+ */
+export async function startStubTfServing(options: { scores: number[]; outputName?: string; delayMs?: number; fail?: grpc.status }): Promise<StubTfServing> {
+    const def = protoLoader.loadSync("tf_serving_predict.proto", { includeDirs: [protoDir], keepCase: true, longs: Number, enums: Number, defaults: false });
+    const proto = grpc.loadPackageDefinition(def) as any;
+    const calls: DecodedPredict[] = [];
+    const server = new grpc.Server();
+    server.addService(proto.tensorflow.serving.PredictionService.service, {
+        Predict: (call: grpc.ServerUnaryCall<DecodedPredict, unknown>, cb: grpc.sendUnaryData<unknown>) => {
+            calls.push(call.request);
+            const reply = () => {
+                if (options.fail !== undefined) return cb({ code: options.fail, details: "stub failure" });
+                const input = Object.values(call.request.inputs ?? {})[0];
+                const batch = Number(input?.tensor_shape?.dim?.[0]?.size ?? 1);
+                const floats = Array.from({ length: batch }, (_, i) => options.scores.map((s) => s + i)).flat();
+                cb(null, { outputs: { [options.outputName ?? "dense_7"]: { dtype: 1, tensor_shape: { dim: [{ size: batch }, { size: options.scores.length }] }, float_val: floats } } });
+            };
+            if (options.delayMs) setTimeout(reply, options.delayMs);
+            else reply();
+        },
+    });
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    return {
+        target: `127.0.0.1:${port}`,
+        calls,
+        close: () => new Promise<void>((r) => server.tryShutdown(() => r())),
+    };
+}
+
+/** Floats of a tensor_content buffer. */
+export function floatsOf(content: Buffer): Float32Array {
+    const copy = Buffer.from(content);
+    return new Float32Array(copy.buffer, copy.byteOffset, copy.length / 4);
+}
+
+/** Gateway config from KServe-style args plus env, with test-friendly limits. */
+export function testConfig(args: string[], env: Record<string, string> = {}): GatewayConfig {
+    return parseConfig(args, { LOG_LEVEL: "error", ...env }).config;
+}
+
+export interface RunningGateway {
+    readonly gateway: Gateway;
+    readonly url: string;
+    close(): Promise<void>;
+}
+
+/** Starts a gateway on 127.0.0.1 with loopback downloads allowed unless a policy is given. */
+export async function startGateway(config: GatewayConfig, extra: Partial<GatewayOptions> = {}): Promise<RunningGateway> {
+    const gateway = createGateway({ config, policy: { allowLoopbackForTests: true }, ...extra });
+    const port = await gateway.listen(0, "127.0.0.1");
+    return { gateway, url: `http://127.0.0.1:${port}`, close: () => gateway.shutdown() };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: any; headers: Headers }> {
+    const res = await fetch(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: typeof body === "string" ? body : JSON.stringify(body) });
+    const text = await res.text();
+    let json: any;
+    try {
+        json = JSON.parse(text);
+    } catch {
+        json = { raw: text };
+    }
+    return { status: res.status, json, headers: res.headers };
+}
