@@ -14,7 +14,14 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ExampleName, exampleNames } from "./config";
-import { InferenceService, InferenceServiceSpec, inferencePath, inferenceServiceUrl, ProtocolVersion } from "./inferenceService";
+import {
+    InferenceService,
+    InferenceServiceSpec,
+    inferencePath,
+    inferenceServiceProblems,
+    inferenceServiceUrl,
+    ProtocolVersion,
+} from "./inferenceService";
 import { OidcProvider } from "./irsa";
 import { ModelSeeding, SeedModel, SeedingTarget } from "./modelSeeding";
 import { images } from "./versions";
@@ -356,10 +363,6 @@ export class ExampleModels extends pulumi.ComponentResource {
 
     constructor(name: string, args: ExampleModelsArgs, opts?: pulumi.ComponentResourceOptions) {
         const problems = exampleModelsProblems(args);
-        if (problems.length > 0) throw new Error(`ExampleModels ${name}:\n  - ${problems.join("\n  - ")}`);
-        super("inference-platform:models:ExampleModels", name, {}, opts);
-        this.services = {};
-        this.urls = {};
         const modelPrefix = args.modelPrefix ?? "models/";
         const storage = args.storage;
         const ctx: ExampleContext<pulumi.Input<string>> = {
@@ -370,8 +373,13 @@ export class ExampleModels extends pulumi.ComponentResource {
             gatewayImage: args.gatewayImage,
             interpolate: (strings, ...values) => pulumi.interpolate(strings, ...values),
         };
-        // Build (and validate) every spec before registering anything.
-        const specs = args.examples.map((e) => [e, exampleSpec(e, ctx)] as const);
+        // Build and validate every spec before anything (this component included) is registered.
+        const specs = problems.length > 0 ? [] : args.examples.map((e) => [e, exampleSpec(e, ctx)] as const);
+        for (const [, spec] of specs) problems.push(...inferenceServiceProblems(spec));
+        if (problems.length > 0) throw new Error(`ExampleModels ${name}:\n  - ${problems.join("\n  - ")}`);
+        super("inference-platform:models:ExampleModels", name, {}, opts);
+        this.services = {};
+        this.urls = {};
 
         const seeds = seedModelsFor(args.examples);
         const target: SeedingTarget =

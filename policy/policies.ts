@@ -210,9 +210,11 @@ export function checkIrsaTrust(_type: string, inputs: Inputs): string[] {
  * actions without resource-level permissions). A policy is one of these when:
  * - an `aws:iam/policy:Policy` or `aws:iam/role:Role` carries the tag
  *   `inference-platform/iam-wildcard-exception: <key>`, or
+ * - the policy document's top-level `Id` is `inference-platform/iam-wildcard-exception/<key>`
+ *   (travels with the document into a RolePolicy, which cannot carry tags), or
  * - its logical name or `name` input contains `<key>` as a hyphen-separated segment run
- *   (an `IrsaRole` named e.g. `aws-load-balancer-controller` creates the RolePolicy
- *   `aws-load-balancer-controller-policy`; RolePolicies cannot carry tags).
+ *   (an `IrsaRole` named e.g. `aws-load-balancer-controller-irsa` creates the RolePolicy
+ *   `aws-load-balancer-controller-irsa-policy`).
  * The exception covers `Resource: "*"` only: wildcard actions (`*`, `s3:*`, `ec2:Describe*`) and
  * NotAction/NotResource stay forbidden for these too.
  */
@@ -225,9 +227,11 @@ export const iamWildcardExceptions: Readonly<Record<string, string>> = {
 /** Actions AWS documents with no resource-level permissions: `Resource: "*"` is the only option. */
 export const actionsWithoutResourceLevelPermissions: readonly string[] = ["ecr:GetAuthorizationToken", "sts:GetCallerIdentity"];
 
-function exceptionOf(inputs: Inputs, name: string | undefined): string | undefined {
+function exceptionOf(inputs: Inputs, name: string | undefined, doc?: any): string | undefined {
     const tag = inputs.tags?.[iamWildcardExceptionTag];
     if (typeof tag === "string" && tag in iamWildcardExceptions) return tag;
+    const id = typeof doc?.Id === "string" && doc.Id.startsWith(`${iamWildcardExceptionTag}/`) ? doc.Id.slice(iamWildcardExceptionTag.length + 1) : undefined;
+    if (id !== undefined && id in iamWildcardExceptions) return id;
     for (const candidate of [name, inputs.name]) {
         if (typeof candidate !== "string") continue;
         for (const key of Object.keys(iamWildcardExceptions)) {
@@ -268,16 +272,15 @@ export function policyDocumentWildcardProblems(doc: any, exception: string | und
 /** No wildcard actions anywhere; no wildcard resources outside the documented exceptions. */
 export function checkIamWildcards(type: string, inputs: Inputs, name?: string): string[] {
     const problems: string[] = [];
-    const exception = exceptionOf(inputs, name);
     if (type === "aws:iam/role:Role") {
         for (const [i, inline] of asArray<any>(inputs.inlinePolicies).entries()) {
             const doc = parseDocument(inline?.policy, `inlinePolicies[${i}]`, problems);
-            problems.push(...policyDocumentWildcardProblems(doc, exception, `inlinePolicies[${i}]`));
+            problems.push(...policyDocumentWildcardProblems(doc, exceptionOf(inputs, inline?.name, doc), `inlinePolicies[${i}]`));
         }
         return problems;
     }
     const doc = parseDocument(inputs.policy, "policy", problems);
-    problems.push(...policyDocumentWildcardProblems(doc, exception));
+    problems.push(...policyDocumentWildcardProblems(doc, exceptionOf(inputs, name, doc)));
     return problems;
 }
 

@@ -285,19 +285,22 @@ describe("answer checks", () => {
         expect(checkIrisV2({ predictions: [1, 1] }).join()).toMatch(/no `outputs`/);
     });
 
-    it("accepts a full clothing distribution summing to 1, or a top label", () => {
-        const full = Object.fromEntries(clothingLabels.map((l, i) => [l, i === 5 ? 0.91 : 0.01]));
-        expect(checkClothing({ predictions: [full] })).toEqual([]);
-        expect(checkClothing({ "ankle boot": 0.97 })).toEqual([]);
-        expect(checkClothing({ predictions: ["Sneaker"] })).toEqual([]);
+    it("accepts probabilities summing to 1, raw logits, or a top label", () => {
+        const probabilities = Object.fromEntries(clothingLabels.map((l) => [l, l === "pants" ? 0.91 : 0.01]));
+        expect(checkClothing({ predictions: [probabilities] })).toEqual([]);
+        const logits = { dress: -1.87, hat: -4.76, longsleeve: -2.32, outwear: -1.05, pants: 11.88, shirt: -2.81, shoes: -3.66, shorts: 3.24, skirt: -2.61, "t-shirt": -4.85 };
+        expect(checkClothing({ predictions: [logits] })).toEqual([]);
+        expect(checkClothing({ Pants: 0.97 })).toEqual([]);
+        expect(checkClothing({ predictions: ["T-Shirt"] })).toEqual([]);
     });
 
-    it("rejects unknown labels, bad sums and non-maps", () => {
+    it("rejects unknown labels, probability sums far from 1, non-finite scores and non-maps", () => {
         const skewed = Object.fromEntries(clothingLabels.map((l) => [l, 0.5]));
         expect(checkClothing({ predictions: [skewed] }).join()).toMatch(/sum to 5\.0000/);
         expect(checkClothing({ predictions: [{ cat: 0.9 }] }).join()).toMatch(/unknown labels: cat/);
         expect(checkClothing({ predictions: [[0.1, 0.9]] }).join()).toMatch(/neither/);
-        expect(checkClothing({ Sandal: 1.5 }).join()).toMatch(/not a probability/);
+        expect(checkClothing({ predictions: ["Sandal"] }).join()).toMatch(/not a clothing label/);
+        expect(checkClothing({ pants: Number.NaN }).join()).toMatch(/not a finite number/);
     });
 });
 
@@ -328,7 +331,8 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
                     return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(irisAnswer));
                 }
                 if (req.headers.host === "clothing-transformer.models.example.com" && req.url === "/v1/models/clothing-transformer:predict") {
-                    const scores = Object.fromEntries(clothingLabels.map((l) => [l, l === "Sandal" ? 0.955 : 0.005]));
+                    // raw logits, as the book's Xception model gives them
+                    const scores = Object.fromEntries(clothingLabels.map((l, i) => [l, l === "pants" ? 11.88 : -1.5 + i * 0.3]));
                     return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ predictions: [scores] }));
                 }
                 res.writeHead(404).end("no route");
@@ -366,7 +370,7 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
         requests.length = 0;
         const report = await verifyPlatform(outputs(), verifyOptions(), new AbortController().signal);
         expect(report.join("\n")).toMatch(/sklearn-iris \(v2\): classes \[1,2\]/);
-        expect(report.join("\n")).toMatch(/clothing-transformer \(v1\): top label Sandal/);
+        expect(report.join("\n")).toMatch(/clothing-transformer \(v1\): top label pants/);
         const transformer = requests.find((r) => r.host.startsWith("clothing"))!;
         expect(JSON.parse(transformer.body)).toEqual({ instances: [{ url: "https://example.com/sandal.png" }] });
         expect(JSON.parse(requests.find((r) => r.host.startsWith("sklearn"))!.body).inputs[0].shape).toEqual([2, 4]);
@@ -386,8 +390,17 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
         }
     });
 
-    it("asks for an image when there is none", async () => {
-        await expect(verifyPlatform(outputs(), { ...verifyOptions(), imageUrl: undefined }, new AbortController().signal)).rejects.toThrow(/--image-url/);
+    it("without --image-url, sends examples/clothing-request.json (or the output's inputFile)", async () => {
+        const request = { instances: [{ url: "http://bit.ly/mlbookcamp-pants" }] };
+        writeFileSync(path.join(workDir, "examples", "clothing-request.json"), JSON.stringify(request));
+        requests.length = 0;
+        await verifyPlatform(outputs(), { ...verifyOptions(), imageUrl: undefined }, new AbortController().signal);
+        expect(JSON.parse(requests.find((r) => r.host.startsWith("clothing"))!.body)).toEqual(request);
+    });
+
+    it("names the missing request body", async () => {
+        const o = platformOutputs({ ...outputs().raw, examples: { "sklearn-iris": { url: "http://sklearn-iris.models.example.com", endpointUrl: "http://sklearn-iris.models.example.com/v2/models/sklearn-iris/infer", inputFile: "examples/nope.json" } } });
+        await expect(verifyPlatform(o, verifyOptions(), new AbortController().signal)).rejects.toThrow(/sklearn-iris: request body examples\/nope\.json is missing/);
     });
 });
 

@@ -176,7 +176,12 @@ describe.skipIf(!crd)("rendered manifests match the KServe v0.20.0 CRD", () => {
 describe("InferenceService component", async () => {
     const rec = await installMocks();
     const bucket = pulumi.output("models-bucket-abc");
-    const dependency = new pulumi.CustomResource("test:index:Dep", "kserve-installed", {});
+    class Dep extends pulumi.CustomResource {
+        constructor(name: string) {
+            super("test:index:Dep", name, {});
+        }
+    }
+    const dependency = new Dep("kserve-installed");
     const svc = new InferenceService("iris", {
         spec: {
             name: "iris",

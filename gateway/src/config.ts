@@ -166,7 +166,8 @@ export function predictorTarget(protocol: PredictorProtocol, host: string, useSs
     const h = host.trim().replace(/\/+$/, "");
     if (h === "" || /\s/.test(h)) throw new Error(`predictor host '${host}' is empty or has spaces`);
     if (protocol === "tfserving-grpc") {
-        if (/^[a-z][a-z0-9+.-]*:\/\/\//i.test(h) || h.startsWith("dns:")) return h; // dns:///host:port, unix:///…
+        // Already a gRPC target: dns:///host:port, ipv4:a:p,b:p, ipv6:[…]:p, unix:/path.
+        if (/^(dns|ipv4|ipv6|unix|unix-abstract):/i.test(h)) return h;
         const bare = h.replace(/^https?:\/\//, "");
         return `dns:///${/:\d+$/.test(bare) ? bare : `${bare}:8500`}`;
     }
@@ -201,7 +202,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
 
     const modelName = get("model_name") ?? "clothing-model";
     if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(modelName)) problems.push(`model name '${modelName}' must be letters, digits, '.', '_' or '-'`);
-    const httpPort = num("http_port", 8080, 1, 65535);
+    const httpPort = num("http_port", 8080, 0, 65535); // 0: any free port (tests)
 
     // Protocol: explicit, else TF_SERVING_HOST (the seeds' gateway) means gRPC, else KServe v1.
     const protoText = get("protocol");

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { clusterAutoscalerPolicy } from "../../components/clusterAutoscaler";
+import { authPolicies } from "../../components/ingressAuth";
 import { irsaTrustPolicy } from "../../components/irsa";
+import { loadBalancerControllerPolicy } from "../../components/loadBalancerController";
 import {
     checkBucketCompanions,
     checkEipCount,
@@ -336,6 +339,20 @@ describe("IAM wildcard details", () => {
         expect(violations("iam-no-wildcards", "aws:iam/policy:Policy", { policy: describeAll, tags: { [iamWildcardExceptionTag]: "cluster-autoscaler" } }, "ca")).toEqual([]);
         expect(violations("iam-no-wildcards", "aws:iam/policy:Policy", { policy: describeAll, tags: { [iamWildcardExceptionTag]: "something-else" } }, "ca")).toHaveLength(1);
     });
+    it("identifies an exception by the document's Id", () => {
+        const doc = (id: string) => JSON.stringify({ ...JSON.parse(describeAll), Id: id });
+        expect(check({ policy: doc(`${iamWildcardExceptionTag}/aws-load-balancer-controller`) })).toEqual([]);
+        expect(check({ policy: doc(`${iamWildcardExceptionTag}/my-controller`) })).toHaveLength(1);
+        expect(check({ policy: doc("aws-load-balancer-controller") })).toHaveLength(1);
+    });
+    it("accepts the stack's own upstream policies only as exceptions", () => {
+        const lbc = JSON.stringify(loadBalancerControllerPolicy());
+        const ca = JSON.stringify(clusterAutoscalerPolicy({ clusterName: "c", region: "us-east-2", accountId: "123456789012" }));
+        expect(check({ policy: lbc }, "aws-load-balancer-controller-irsa-policy")).toEqual([]);
+        expect(check({ policy: ca }, "cluster-autoscaler-irsa-policy")).toEqual([]);
+        expect(check({ policy: lbc }, "lbc-irsa-policy").length).toBeGreaterThan(0);
+        expect(check({ policy: ca }, "ca-irsa-policy").length).toBeGreaterThan(0);
+    });
     it("keeps wildcard actions forbidden for the exceptions", () => {
         expect(check({ policy: allow("*", "*") }, "aws-load-balancer-controller-policy").join()).toMatch(/wildcard action '\*'/);
         expect(check({ policy: allow("ec2:Describe*", "*") }, "cluster-autoscaler-policy").join()).toMatch(/wildcard action/);
@@ -436,6 +453,14 @@ describe("Istio AuthorizationPolicy details", () => {
     it("flags '*' paths and operations without paths", () => {
         expect(check({ rules: [{ to: [{ operation: { paths: ["*"] } }] }] })).toHaveLength(1);
         expect(check({ rules: [{ to: [{ operation: { methods: ["GET"] } }] }] }).join()).toMatch(/lists no paths/);
+    });
+    it("passes the stack's own ingress auth policies", () => {
+        for (const mode of ["open-model-paths", "jwt"] as const) {
+            const set = authPolicies(mode, { jwtIssuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/jwks" });
+            const policies = set.objects.filter((o: any) => o.kind === "AuthorizationPolicy");
+            expect(policies.length).toBeGreaterThan(0);
+            for (const p of policies) expect(violations("authz-no-allow-all-paths", type, p as Inputs)).toEqual([]);
+        }
     });
     it("does not flag an ALLOW policy with no rules (Istio: allow nothing) or DENY policies", () => {
         expect(check({})).toEqual([]);

@@ -37,7 +37,7 @@ Options:
   --keep                  leave the stack up afterwards (destroy it yourself)
   --ttl-hours N           when a reaper may delete the stack (tags; default 6)
   --ready-timeout MIN     minutes to wait for Ready (default 30)
-  --image-url URL         image for the transformer (default: examples/clothing-transformer-input.json)
+  --image-url URL         image for the transformer (default: the body in examples/clothing-request.json)
   --kubeconfig FILE       kubeconfig when the stack exports none (local platform)
   --write-config-only     only write Pulumi.<stack-name>.yaml (base config + ephemeral + tags) and exit
   -h, --help
@@ -327,6 +327,12 @@ export async function sendWithRetry(
     }
 }
 
+/** Request bodies the checks send when the stack output names none (files of the examples/ folder). */
+export const defaultInputFiles: Readonly<Record<string, string>> = {
+    "sklearn-iris": "examples/iris-input.json",
+    "clothing-transformer": "examples/clothing-request.json",
+};
+
 export interface VerifyOptions {
     /** Project directory (examples/ lives there). */
     readonly workDir: string;
@@ -382,12 +388,16 @@ export async function verifyPlatform(outputs: PlatformOutputs, options: VerifyOp
         return checkPredictResponse(request, response);
     };
 
+    const readInput = async (key: string, example: ExampleEndpoint): Promise<string> => {
+        const file = example.inputFile ?? defaultInputFiles[key];
+        return readFile(path.resolve(options.workDir, file), "utf8").catch(() => {
+            throw new UserError(`${key}: request body ${file} is missing${key === "clothing-transformer" ? " (or pass --image-url URL)" : ""}`);
+        });
+    };
+
     const iris = outputs.examples["sklearn-iris"];
     if (iris) {
-        const input = await readFile(path.join(options.workDir, "examples", "iris-input.json"), "utf8").catch(() => {
-            throw new UserError("examples/iris-input.json is missing: the iris check sends it");
-        });
-        const body = await call(iris, input);
+        const body = await call(iris, await readInput("sklearn-iris", iris));
         const found = checkIrisV2(body);
         if (found.length > 0) problems.push(...found.map((p) => `sklearn-iris: ${p}`));
         else report.push(`sklearn-iris (${iris.protocol}): classes ${JSON.stringify((body as any).outputs[0].data)}`);
@@ -395,13 +405,7 @@ export async function verifyPlatform(outputs: PlatformOutputs, options: VerifyOp
 
     const clothing = outputs.examples["clothing-transformer"];
     if (clothing) {
-        let payload: string;
-        if (options.imageUrl) payload = JSON.stringify({ instances: [{ url: options.imageUrl }] });
-        else {
-            payload = await readFile(path.join(options.workDir, "examples", "clothing-transformer-input.json"), "utf8").catch(() => {
-                throw new UserError("clothing-transformer: no image to send: pass --image-url URL or add examples/clothing-transformer-input.json");
-            });
-        }
+        const payload = options.imageUrl ? JSON.stringify({ instances: [{ url: options.imageUrl }] }) : await readInput("clothing-transformer", clothing);
         const body = await call(clothing, payload);
         const found = checkClothing(body);
         if (found.length > 0) problems.push(...found.map((p) => `clothing-transformer: ${p}`));

@@ -17,6 +17,29 @@ export interface ExampleEndpoint {
     readonly protocol: Protocol;
     /** Request path, e.g. `/v2/models/sklearn-iris/infer`. */
     readonly path: string;
+    /** Request body file relative to the project (`examples/iris-input.json`), when the stack says. */
+    readonly inputFile?: string;
+}
+
+/**
+ * One `examples` entry: `{url, protocol, path}` (the agreed shape), also accepting the fields of
+ * `exampleInvocations()` (`endpointUrl`, `inputFile`), where the protocol follows from the path.
+ */
+function exampleEndpoint(value: unknown): ExampleEndpoint | undefined {
+    if (!isRecord(value) || typeof value.url !== "string") return undefined;
+    let path = typeof value.path === "string" ? value.path : undefined;
+    if (path === undefined && typeof value.endpointUrl === "string") {
+        try {
+            const u = new URL(value.endpointUrl);
+            path = `${u.pathname}${u.search}`;
+        } catch {
+            return undefined;
+        }
+    }
+    if (path === undefined || !path.startsWith("/")) return undefined;
+    const protocol = value.protocol ?? (path.startsWith("/v2/") ? "v2" : path.startsWith("/v1/") ? "v1" : undefined);
+    if (protocol !== "v1" && protocol !== "v2") return undefined;
+    return { url: value.url, protocol, path, ...(typeof value.inputFile === "string" ? { inputFile: value.inputFile } : {}) };
 }
 
 export interface PlatformOutputs {
@@ -47,11 +70,9 @@ export function platformOutputs(outputs: Readonly<Record<string, unknown>>): Pla
     if (raw.examples !== undefined) {
         if (!isRecord(raw.examples)) problems.push("examples: expected a map of name → {url, protocol, path}");
         else for (const [k, v] of Object.entries(raw.examples)) {
-            if (!isRecord(v) || typeof v.url !== "string" || (v.protocol !== "v1" && v.protocol !== "v2") || typeof v.path !== "string") {
-                problems.push(`examples.${k}: expected {url: string, protocol: "v1" | "v2", path: string}`);
-            } else {
-                examples[k] = { url: v.url, protocol: v.protocol, path: v.path };
-            }
+            const endpoint = exampleEndpoint(v);
+            if (endpoint) examples[k] = endpoint;
+            else problems.push(`examples.${k}: expected {url: string, protocol: "v1" | "v2", path: "/..."} (or {url, endpointUrl})`);
         }
     }
     let ingressIp: string | undefined;

@@ -35,6 +35,7 @@ export interface Model {
     readonly byUrn: ReadonlyMap<string, Registration>;
     /** Kubernetes steps in apply order (numbered 1..n). */
     readonly kubernetesSteps: readonly Step[];
+    readonly stepByUrn: ReadonlyMap<string, Step>;
 }
 
 /** True for resources the engine (or a provider plugin) creates: custom resources and remote components. */
@@ -150,7 +151,7 @@ export function buildModel(registrations: readonly Registration[]): Model {
             kubernetes: kind ? { kind, number: ++k8sNumber } : undefined,
         };
     });
-    return { registrations, steps, byUrn, kubernetesSteps: steps.filter((s) => s.kubernetes) };
+    return { registrations, steps, byUrn, kubernetesSteps: steps.filter((s) => s.kubernetes), stepByUrn: new Map(steps.map((s) => [s.registration.urn, s])) };
 }
 
 /** Binary min-heap: Kahn's ready set stays O(log n) per step, so big stacks order in O(n log n). */

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { parseConfig, parseInputSize, predictorTarget } from "../src/config";
+import { attachLabels, defaultClothingLabels, parseLabels } from "../src/labels";
+
+describe("parseConfig", () => {
+    it("the seeds' InferenceService transformer: KServe args + MODEL_INPUT_SIZE/KERAS_MODEL_NAME/MODEL_LABELS", () => {
+        // What the KServe controller appends for a custom transformer, plus the seed's env (the
+        // label list folded over two YAML lines).
+        const { config, ignored } = parseConfig(["--model_name", "clothing-model", "--predictor_host", "clothing-model-predictor.default", "--http_port", "8080", "--workers", "1"], {
+            MODEL_INPUT_SIZE: "299,299",
+            KERAS_MODEL_NAME: "xception",
+            MODEL_LABELS: "dress,hat,longsleeve,outwear,pants,\n shirt,shoes,shorts,skirt,t-shirt",
+        });
+        expect(config.modelName).toBe("clothing-model");
+        expect(config.httpPort).toBe(8080);
+        expect(config.predictor.protocol).toBe("v1");
+        expect(config.predictor.target).toBe("http://clothing-model-predictor.default");
+        expect(config.inputSize).toEqual({ height: 299, width: 299 });
+        expect(config.mode).toBe("tf");
+        expect(config.labels).toEqual([...defaultClothingLabels]);
+        expect(config.defaultLabels).toBe(false);
+        expect(ignored).toEqual(["--workers=1"]);
+    });
+
+    it("the seeds' plain gateway: TF_SERVING_HOST means TF Serving gRPC", () => {
+        const { config } = parseConfig([], { TF_SERVING_HOST: "tf-serving-clothing-model.default.svc.cluster.local:8500" });
+        expect(config.predictor.protocol).toBe("tfserving-grpc");
+        expect(config.predictor.target).toBe("dns:///tf-serving-clothing-model.default.svc.cluster.local:8500");
+        expect(config.predictor.inputName).toBe("input_8");
+        expect(config.predictor.signatureName).toBe("serving_default");
+        expect(config.labels).toEqual([...defaultClothingLabels]);
+        expect(config.defaultLabels).toBe(true);
+        expect(config.kerasModel).toBe("xception");
+    });
+
+    it("--name=value form, protocol v2, resnet50 caffe mode, limits", () => {
+        const { config } = parseConfig(["--protocol=v2", "--predictor_host=https://p.example:8443", "--binary_data"], { KERAS_MODEL_NAME: "resnet50", GATEWAY_MAX_PIXELS: "1000", GATEWAY_DOWNLOAD_TIMEOUT_SECONDS: "2.5" });
+        expect(config.predictor.protocol).toBe("v2");
+        expect(config.predictor.binaryData).toBe(true);
+        expect(config.predictor.target).toBe("https://p.example:8443");
+        expect(config.mode).toBe("caffe");
+        expect(config.limits.maxPixels).toBe(1000);
+        expect(config.limits.downloadTimeoutMs).toBe(2500);
+    });
+
+    it("arguments win over environment", () => {
+        const { config } = parseConfig(["--model_name", "a", "--predictor_host", "h"], { MODEL_NAME: "b", PREDICTOR_HOST: "x" });
+        expect(config.modelName).toBe("a");
+        expect(config.predictor.target).toBe("http://h");
+    });
+
+    it("collects every problem into one error", () => {
+        let message = "";
+        try {
+            parseConfig(["--bogus", "1", "--http_port", "99999", "--protocol", "grpc-v2"], { KERAS_MODEL_NAME: "alexnet", MODEL_LABELS: "a,,b", MODEL_INPUT_SIZE: "big", GATEWAY_ALLOWED_CIDRS: "10.0.0.0/99" });
+        } catch (err) {
+            message = (err as Error).message;
+        }
+        expect(message).toMatch(/unknown argument '--bogus'/);
+        expect(message).toMatch(/http_port.*99999/);
+        expect(message).toMatch(/grpc-v2.*not implemented/);
+        expect(message).toMatch(/no predictor/);
+        expect(message).toMatch(/alexnet/);
+        expect(message).toMatch(/empty label/);
+        expect(message).toMatch(/MODEL_INPUT_SIZE 'big'/);
+        expect(message).toMatch(/not a CIDR/);
+    });
+});
+
+describe("pure helpers", () => {
+    it("parseInputSize", () => {
+        expect(parseInputSize("299,299")).toEqual({ height: 299, width: 299 });
+        expect(parseInputSize("224x320")).toEqual({ height: 224, width: 320 });
+        expect(parseInputSize("150")).toEqual({ height: 150, width: 150 });
+        expect(() => parseInputSize("0,10")).toThrow();
+        expect(() => parseInputSize("1,2,3")).toThrow();
+    });
+
+    it("predictorTarget", () => {
+        expect(predictorTarget("tfserving-grpc", "tf:8500", false)).toBe("dns:///tf:8500");
+        expect(predictorTarget("tfserving-grpc", "tf", false)).toBe("dns:///tf:8500");
+        expect(predictorTarget("tfserving-grpc", "dns:///tf:9000", false)).toBe("dns:///tf:9000");
+        expect(predictorTarget("tfserving-rest", "tf", false)).toBe("http://tf:8501");
+        expect(predictorTarget("v1", "m-predictor.ns", true)).toBe("https://m-predictor.ns");
+        expect(() => predictorTarget("v1", "a b", false)).toThrow();
+    });
+
+    it("labels", () => {
+        expect(parseLabels(" a , b ,c")).toEqual(["a", "b", "c"]);
+        expect(() => parseLabels("a,a")).toThrow(/twice/);
+        expect(attachLabels(["x", "y"], [0.5, -1])).toEqual({ x: 0.5, y: -1 });
+        expect(Object.keys(attachLabels(["z", "a"], [1, 2]))).toEqual(["z", "a"]);
+        expect(() => attachLabels(["x"], [1, 2])).toThrow(/2 scores but 1 labels/);
+    });
+});

@@ -1,0 +1,166 @@
+/**
+ * Health, readiness, metrics, gRPC round robin and reconnects, graceful shutdown (in-process and
+ * through main.ts with a real SIGTERM), structured logs.
+ */
+import { spawn } from "node:child_process";
+import * as path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createLogger } from "../src/log";
+import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, testConfig } from "./helpers";
+
+const scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+let images: StubServer;
+
+beforeAll(async () => {
+    images = await startHttpServer({ "/ok.png": serveBytes(await pngOf(2, 2, 3, Array(12).fill(100)), "image/png") });
+});
+afterAll(async () => {
+    await images.close();
+});
+
+describe("health, readiness and metrics", () => {
+    it("answers KServe's health and model endpoints and counts requests", async () => {
+        const stub = await startStubTfServing({ scores });
+        const gw = await startGateway(testConfig(["--model_name", "clothing-model"], { TF_SERVING_HOST: stub.target, MODEL_INPUT_SIZE: "2,2" }));
+        try {
+            expect(await (await fetch(`${gw.url}/v2/health/live`)).json()).toEqual({ live: true });
+            expect(await (await fetch(`${gw.url}/v2/health/ready`)).json()).toEqual({ ready: true });
+            expect(await (await fetch(`${gw.url}/v1/models/clothing-model`)).json()).toEqual({ name: "clothing-model", ready: true });
+            expect((await fetch(`${gw.url}/v2/models/clothing-model/ready`)).status).toBe(200);
+            expect((await fetch(`${gw.url}/v2/models/other/ready`)).status).toBe(404);
+            expect((await (await fetch(`${gw.url}/v2/models/clothing-model`)).json()).outputs[1]).toEqual({ name: "labels", datatype: "BYTES", shape: [10] });
+            expect((await postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` })).status).toBe(200);
+            expect((await postJson(`${gw.url}/predict`, { url: "ftp://x/y" })).status).toBe(400);
+            const res = await fetch(`${gw.url}/metrics`);
+            expect(res.headers.get("content-type")).toMatch(/text\/plain/);
+            const text = await res.text();
+            expect(text).toMatch(/gateway_http_requests_total\{route="\/predict",method="POST",status="200"\} 1/);
+            expect(text).toMatch(/gateway_http_requests_total\{route="\/predict",method="POST",status="400"\} 1/);
+            expect(text).toMatch(/gateway_http_request_duration_seconds_bucket\{le="[^"]+",route="\/predict",status="200"\}/);
+            expect(text).toMatch(/gateway_predictor_duration_seconds_count\{protocol="tfserving-grpc",outcome="ok"\} 1/);
+            expect(text).toMatch(/gateway_errors_total\{code="url_scheme_not_allowed"\} 1/);
+            expect(text).toMatch(/gateway_process_resident_memory_bytes/);
+        } finally {
+            await gw.close();
+            await stub.close();
+        }
+    });
+
+    it("logs one JSON object per line", () => {
+        const lines: string[] = [];
+        const log = createLogger("info", (l) => lines.push(l));
+        log.debug("hidden");
+        log.info("request", { route: "/predict", status: 200 });
+        expect(lines).toHaveLength(1);
+        expect(lines[0].endsWith("\n")).toBe(true);
+        expect(JSON.parse(lines[0])).toMatchObject({ level: "info", msg: "request", route: "/predict", status: 200 });
+    });
+});
+
+describe("gRPC channel", () => {
+    it("round-robins across TF Serving backends", async () => {
+        const a = await startStubTfServing({ scores });
+        const b = await startStubTfServing({ scores });
+        const target = `ipv4:${a.target},${b.target}`;
+        const gw = await startGateway(testConfig(["--protocol", "tfserving-grpc", "--predictor_host", target], { MODEL_INPUT_SIZE: "2,2" }));
+        try {
+            for (let i = 0; i < 10; i++) expect((await postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` })).status).toBe(200);
+            expect(a.calls.length).toBeGreaterThanOrEqual(4);
+            expect(b.calls.length).toBeGreaterThanOrEqual(4);
+        } finally {
+            await gw.close();
+            await a.close();
+            await b.close();
+        }
+    });
+
+    it("reconnects after TF Serving restarts", async () => {
+        const first = await startStubTfServing({ scores });
+        const port = Number(first.target.split(":")[1]);
+        const gw = await startGateway(testConfig(["--predictor_request_timeout_seconds", "1"], { TF_SERVING_HOST: first.target, MODEL_INPUT_SIZE: "2,2" }));
+        try {
+            expect((await postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` })).status).toBe(200);
+            await first.close();
+            const down = await postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` });
+            expect([502, 504]).toContain(down.status);
+            const second = await startStubTfServing({ scores, port });
+            try {
+                let status = 0;
+                for (let i = 0; i < 40 && status !== 200; i++) {
+                    status = (await postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` })).status;
+                    if (status !== 200) await new Promise((r) => setTimeout(r, 100));
+                }
+                expect(status).toBe(200);
+                expect(second.calls.length).toBeGreaterThanOrEqual(1);
+            } finally {
+                await second.close();
+            }
+        } finally {
+            await gw.close();
+        }
+    });
+});
+
+describe("graceful shutdown", () => {
+    it("drains an in-flight request, turns unready, then refuses new connections", async () => {
+        const slow = await startStubTfServing({ scores, delayMs: 400 });
+        const gw = await startGateway(testConfig([], { TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2" }));
+        try {
+            const inflight = postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` });
+            await new Promise((r) => setTimeout(r, 150));
+            expect(gw.gateway.inFlight).toBe(1);
+            const shutdown = gw.gateway.shutdown();
+            const res = await inflight;
+            expect(res.status).toBe(200);
+            expect(res.headers.get("connection")).toBe("close");
+            await shutdown;
+            await expect(fetch(`${gw.url}/v2/health/live`)).rejects.toThrow();
+        } finally {
+            await slow.close();
+        }
+    });
+
+    it("main.ts: SIGTERM drains, exits 0, logs JSON; a bad config exits 2 with one message", async () => {
+        const slow = await startStubTfServing({ scores, delayMs: 500 });
+        const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
+        const main = path.resolve(__dirname, "../src/main.ts");
+        const child = spawn(tsx, [main, "--http_port", "0"], {
+            env: { ...process.env, TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8", LOG_LEVEL: "info" },
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        let out = "";
+        child.stdout.on("data", (d) => (out += d));
+        try {
+            const port = await new Promise<number>((resolve, reject) => {
+                const t = setTimeout(() => reject(new Error(`no listening log: ${out}`)), 20_000);
+                child.stdout.on("data", () => {
+                    const m = /"msg":"gateway listening","port":(\d+)/.exec(out);
+                    if (m) {
+                        clearTimeout(t);
+                        resolve(Number(m[1]));
+                    }
+                });
+            });
+            const inflight = postJson(`http://127.0.0.1:${port}/predict`, { url: `${images.url}/ok.png` });
+            await new Promise((r) => setTimeout(r, 200));
+            child.kill("SIGTERM");
+            const res = await inflight;
+            expect(res.status).toBe(200);
+            const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+            expect(code).toBe(0);
+            const logs = out.trim().split("\n").map((l) => JSON.parse(l));
+            expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(["gateway listening", "shutting down: draining in-flight requests", "request", "shutdown complete"]));
+            expect(logs.find((l) => l.msg === "request")).toMatchObject({ route: "/predict", status: 200 });
+        } finally {
+            child.kill("SIGKILL");
+            await slow.close();
+        }
+
+        const bad = spawn(tsx, [main, "--protocol", "carrier-pigeon"], { env: { ...process.env, TF_SERVING_HOST: "x:1" }, stdio: ["ignore", "pipe", "pipe"] });
+        let err = "";
+        bad.stderr.on("data", (d) => (err += d));
+        const badCode = await new Promise<number | null>((r) => bad.on("exit", (c) => r(c)));
+        expect(badCode).toBe(2);
+        expect(err).toMatch(/invalid gateway configuration:[\s\S]*protocol 'carrier-pigeon'/);
+    });
+});

@@ -1,0 +1,108 @@
+/**
+ * Offline synth: `npm run synth -- --stack dev` runs index.ts under Pulumi's mock runtime with the
+ * config of Pulumi.dev.yaml and writes out/dev/{resources.json,outputs.json,plan.md,k8s/*.yaml}.
+ * No credentials, no Pulumi CLI. Deterministic output: diff it in pull requests.
+ *
+ * Options:
+ *   --stack <name>        stack whose Pulumi.<name>.yaml to read (required unless --stack-file)
+ *   --stack-file <path>   read config from this file instead (stack name from Pulumi.<name>.yaml or --stack)
+ *   --out <dir>           output directory (default: out/<stack>)
+ *   --quiet               no progress lines
+ *
+ * Exit codes: 0 written; 2 invalid config (each problem on stderr) or bad arguments; 1 other failure.
+ */
+import * as path from "node:path";
+import { describeFailure, repoRoot, synthesize, writeSynth } from "./lib/synth";
+
+interface Args {
+    stack?: string;
+    stackFile?: string;
+    out?: string;
+    quiet: boolean;
+    verbose: boolean;
+}
+
+function parseArgs(argv: string[]): Args {
+    const args: Args = { quiet: false, verbose: false };
+    for (let i = 0; i < argv.length; i++) {
+        const a = argv[i];
+        const value = () => {
+            const v = argv[++i];
+            if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
+            return v;
+        };
+        const [flag, inline] = a.includes("=") ? [a.slice(0, a.indexOf("=")), a.slice(a.indexOf("=") + 1)] : [a, undefined];
+        switch (flag) {
+            case "--stack":
+            case "-s":
+                args.stack = inline ?? value();
+                break;
+            case "--stack-file":
+                args.stackFile = inline ?? value();
+                break;
+            case "--out":
+                args.out = inline ?? value();
+                break;
+            case "--quiet":
+                args.quiet = true;
+                break;
+            case "--verbose":
+                args.verbose = true;
+                break;
+            case "--help":
+            case "-h":
+                process.stdout.write("usage: npm run synth -- --stack <name> [--stack-file <path>] [--out <dir>] [--quiet]\n");
+                process.exit(0);
+            // eslint-disable-next-line no-fallthrough
+            default:
+                throw new UsageError(`unknown argument '${a}'`);
+        }
+    }
+    if (!args.stack && !args.stackFile) throw new UsageError("give --stack <name> (reads Pulumi.<name>.yaml) or --stack-file <path>");
+    return args;
+}
+
+class UsageError extends Error {}
+
+async function main(): Promise<number> {
+    const started = performance.now();
+    let args: Args;
+    try {
+        args = parseArgs(process.argv.slice(2));
+    } catch (err) {
+        process.stderr.write(`synth: ${(err as Error).message}\n`);
+        return 2;
+    }
+    const log = args.quiet ? () => undefined : (line: string) => process.stderr.write(`synth: ${line}\n`);
+    try {
+        const result = await synthesize({ stack: args.stack, stackFile: args.stackFile, log });
+        const outDir = path.resolve(args.out ?? path.join(repoRoot, "out", result.stack));
+        writeSynth(outDir, result.files);
+        const manifests = Object.keys(result.files).filter((f) => f.startsWith("k8s/")).length;
+        for (const w of result.warnings) log(w);
+        log(
+            `wrote ${path.relative(process.cwd(), outDir) || "."}/ (resources.json, outputs.json, plan.md, ${manifests} manifests) ` +
+                `in ${((performance.now() - started) / 1000).toFixed(2)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
+        );
+        return 0;
+    } catch (err) {
+        const failure = describeFailure(err);
+        if (failure.configProblems) {
+            process.stderr.write(`synth: invalid configuration (${failure.configProblems.length} problem${failure.configProblems.length === 1 ? "" : "s"}):\n`);
+            for (const p of failure.configProblems) process.stderr.write(`  - ${p}\n`);
+            return 2;
+        }
+        process.stderr.write(`synth: failed: ${failure.message}\n`);
+        if (args.verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
+        else process.stderr.write("synth: (run with --verbose for the stack trace)\n");
+        return err instanceof Error && err.name === "StackFileError" ? 2 : 1;
+    }
+}
+
+main().then(
+    (code) => process.exit(code),
+    (err) => {
+        process.stderr.write(`synth: ${err instanceof Error ? err.message : String(err)}\n`);
+        process.exit(1);
+    },
+);
