@@ -7,6 +7,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import * as path from "node:path";
 import { UserError } from "./lib/http";
+import { automationErrorSummary } from "./lib/stackOutputs";
 import { e2eStackName, e2eStackSettings, exitCodeOf, e2eUsage, E2eStack, parseE2eArgs, runE2e, StackSettingsLike, verifyPlatform } from "./lib/e2e";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
@@ -66,7 +67,7 @@ async function main(): Promise<number> {
             try {
                 return (await LocalWorkspace.createStack({ stackName: name, workDir })) as unknown as E2eStack;
             } catch (err) {
-                throw new UserError(`could not create stack ${name} (Pulumi CLI installed and logged in?): ${(err as Error).message.split("\n")[0]}`);
+                throw new UserError(`could not create stack ${name}: ${automationErrorSummary(err)}`);
             }
         },
         configure: async (s) => {

@@ -97,10 +97,20 @@ export async function readStackOutputs(stackName: string, workDir: string): Prom
         return platformOutputs(await stack.outputs());
     } catch (err) {
         if (err instanceof UserError) throw err;
-        const message = err instanceof Error ? err.message : String(err);
-        const firstLine = message.split("\n").find((l) => l.trim() && !/^code:|^stdout:|^stderr:$/.test(l.trim())) ?? message;
-        throw new UserError(
-            `could not read the outputs of stack '${stackName}' in ${workDir} (needs the Pulumi CLI and 'pulumi login'; or pass --url): ${firstLine.trim()}`,
-        );
+        throw new UserError(`could not read the outputs of stack '${stackName}' in ${workDir} (or pass --url): ${automationErrorSummary(err)}`);
     }
+}
+
+/**
+ * One line for an Automation API failure. Its CommandError message is `code: N\n stdout: ...\n
+ * stderr: ...`; the useful part is the CLI's `error:` line, or the fact that there is no CLI.
+ */
+export function automationErrorSummary(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/spawn pulumi ENOENT|ENOENT: pulumi/.test(message)) return "the Pulumi CLI is not installed or not on PATH (https://www.pulumi.com/docs/install/)";
+    const errorLine = message.split("\n").map((l) => l.trim()).find((l) => /^error:/i.test(l));
+    if (errorLine) return errorLine;
+    const stderr = /stderr:\s*([^\n]+)/.exec(message)?.[1]?.trim();
+    if (stderr) return stderr;
+    return message.split("\n").find((l) => l.trim())?.trim() ?? message;
 }
