@@ -1,61 +1,187 @@
 /**
  * Composition root: read config, build the components, export outputs. No logic lives here.
+ *
+ * Install graph (independent branches run in parallel; arrows are real dependencies):
+ *
+ *   Network ─> EksCluster (control plane, node groups ─> Kubernetes provider)
+ *                 ├─> Istio (base ─> istiod) ───────────────┬─> IngressGateway (NLB + EIPs) ─┐
+ *                 ├─> LoadBalancerController ───────────────┘                                │
+ *                 ├─> CertManager ──────────────────────────────────────────────┐            │
+ *                 ├─> Knative (CRDs ─> core ─> net-istio[after istiod]) ────────┼─> KServe ──┴─> models
+ *                 ├─> DevicePlugin, ClusterAutoscaler                           │
+ *                 └─> ModelStore (bucket, IRSA reader, namespace, SA) ──────────┴────────────────> models
  */
-import * as pulumi from "@pulumi/pulumi";
+import { ClusterAutoscaler } from "./components/clusterAutoscaler";
+import { CertManager } from "./components/certManager";
 import { EksCluster } from "./components/cluster";
 import { readStackConfig } from "./components/config";
+import { DevicePlugin } from "./components/devicePlugin";
+import { IngressAuth } from "./components/ingressAuth";
+import { IngressGateway } from "./components/ingressGateway";
+import { Istio } from "./components/istio";
+import { KnativeServing } from "./components/knative";
+import { Kserve } from "./components/kserve";
+import { LoadBalancerController } from "./components/loadBalancerController";
+import { LocalCluster } from "./components/localCluster";
+import { MinioModelStore } from "./components/minioModelStore";
+import { ModelNamespace } from "./components/modelNamespace";
 import { ModelStore } from "./components/modelStore";
 import { Network } from "./components/network";
 
 const cfg = readStackConfig();
 const tags = { "inference-platform/stack": `${cfg.project}-${cfg.stack}`, "managed-by": "pulumi" };
+const onEks = cfg.platform === "eks";
+const region = cfg.region ?? "us-east-1";
 
-const network = new Network("network", {
-    region: cfg.region!,
-    clusterName: cfg.cluster.name,
-    cidrBlock: cfg.network.vpcCidr,
-    availabilityZoneCount: cfg.network.availabilityZoneCount,
-    natGateways: cfg.network.natGateways,
-    tags,
-});
+// --- Cluster: EKS on AWS, or an existing kind cluster. ---
+const network = onEks
+    ? new Network("network", {
+          region,
+          clusterName: cfg.cluster.name,
+          cidrBlock: cfg.network.vpcCidr,
+          availabilityZoneCount: cfg.network.availabilityZoneCount,
+          natGateways: cfg.network.natGateways,
+          tags,
+      })
+    : undefined;
+const eksCluster = network
+    ? new EksCluster("cluster", {
+          clusterName: cfg.cluster.name,
+          kubernetesVersion: cfg.cluster.kubernetesVersion,
+          vpcId: network.vpcId,
+          publicSubnetIds: network.publicSubnetIds,
+          privateSubnetIds: network.privateSubnetIds,
+          publicAccessCidrs: cfg.cluster.publicAccessCidrs,
+          adminPrincipalArns: cfg.cluster.adminPrincipalArns,
+          cpuNodes: cfg.cpuNodes,
+          gpuNodes: cfg.gpuNodes,
+          tags,
+      })
+    : undefined;
+const localCluster = onEks ? undefined : new LocalCluster("local", { kubeconfig: cfg.local.kubeconfig, context: cfg.local.context });
+const k8sOpts = { providers: [eksCluster?.provider ?? localCluster!.provider] };
+const clusterReady = eksCluster ? [eksCluster] : [];
 
-const cluster = new EksCluster("cluster", {
-    clusterName: cfg.cluster.name,
-    kubernetesVersion: cfg.cluster.kubernetesVersion,
-    vpcId: network.vpcId,
-    publicSubnetIds: network.publicSubnetIds,
-    privateSubnetIds: network.privateSubnetIds,
-    publicAccessCidrs: cfg.cluster.publicAccessCidrs,
-    adminPrincipalArns: cfg.cluster.adminPrincipalArns,
-    cpuNodes: cfg.cpuNodes,
-    gpuNodes: cfg.gpuNodes,
-    tags,
-});
-
-const modelStore = new ModelStore(
-    "model-store",
+// --- Serving platform. ---
+const istio = new Istio("istio", { versions: cfg.versions, waitFor: clusterReady, istiodMinReplicas: onEks ? 2 : 1 }, k8sOpts);
+// The component names below are what the policy pack's documented-wildcard exception matches.
+const loadBalancerController =
+    eksCluster && network
+        ? new LoadBalancerController(
+              "aws-load-balancer-controller",
+              {
+                  clusterName: eksCluster.clusterName,
+                  region,
+                  vpcId: network.vpcId,
+                  oidcProvider: eksCluster.oidcProvider,
+                  versions: cfg.versions,
+                  waitFor: clusterReady,
+              },
+              k8sOpts,
+          )
+        : undefined;
+const ingress = new IngressGateway(
+    "ingress",
+    onEks
+        ? {
+              platform: "eks",
+              istio,
+              versions: cfg.versions,
+              domain: cfg.ingress.domain,
+              publicSubnetIds: network!.publicSubnetIds,
+              publicSubnetCount: cfg.network.availabilityZoneCount,
+              loadBalancerController,
+          }
+        : {
+              platform: "local",
+              istio,
+              versions: cfg.versions,
+              domain: cfg.ingress.domain,
+              localIp: cfg.ingress.localIp,
+              localHttpPort: cfg.ingress.localHttpPort,
+          },
+    k8sOpts,
+);
+if (eksCluster && cfg.gpuNodes.enabled) {
+    new DevicePlugin("nvidia-device-plugin", { versions: cfg.versions, waitFor: clusterReady }, k8sOpts);
+}
+if (eksCluster) {
+    new ClusterAutoscaler(
+        "cluster-autoscaler",
+        {
+            clusterName: eksCluster.clusterName,
+            region,
+            oidcProvider: eksCluster.oidcProvider,
+            kubernetesVersion: cfg.cluster.kubernetesVersion,
+            versions: cfg.versions,
+            waitFor: clusterReady,
+        },
+        k8sOpts,
+    );
+}
+const certManager = new CertManager("cert-manager", { version: cfg.versions.certManager }, k8sOpts);
+const knative = new KnativeServing(
+    "knative",
+    { version: cfg.versions.knative, domain: ingress.domain, istio, clusterAutoscaler: onEks },
+    k8sOpts,
+);
+const kserve = new Kserve(
+    "kserve",
     {
-        bucketNamePrefix: cfg.modelStore.bucketNamePrefix,
-        region: cfg.region!,
-        encryption: cfg.modelStore.encryption,
-        kmsKeyArn: cfg.modelStore.kmsKeyArn,
-        versioning: cfg.modelStore.versioning,
-        noncurrentVersionExpirationDays: cfg.modelStore.noncurrentVersionExpirationDays,
-        modelPrefix: cfg.modelStore.modelPrefix,
-        ephemeral: cfg.ephemeral,
-        oidcProvider: cluster.oidcProvider,
-        namespace: cfg.models.namespace,
-        serviceAccountName: cfg.models.serviceAccountName,
-        tags,
+        version: cfg.versions.kserve,
+        domain: ingress.domain,
+        certManager,
+        knative: knative.ready,
+        istio: [istio, ingress],
+        s3: onEks ? { region } : undefined,
     },
-    { providers: [cluster.provider] },
+    k8sOpts,
+);
+const ingressAuth = new IngressAuth(
+    "ingress-auth",
+    { mode: cfg.auth.mode, jwtIssuer: cfg.auth.jwtIssuer, jwksUri: cfg.auth.jwksUri, waitFor: [istio, ingress] },
+    k8sOpts,
 );
 
-export const clusterName = cluster.clusterName;
-export const kubeconfig = cluster.kubeconfig;
-export const oidcProviderArn = cluster.oidcProvider.arn;
-export const modelBucket = modelStore.bucketName;
-export const modelReaderRoleArn = modelStore.readerRole.roleArn;
-export const modelNamespace = modelStore.namespaceName;
-export const modelServiceAccount = modelStore.serviceAccountName;
-export const platform = pulumi.output(cfg.platform);
+// --- Model store: S3 with IRSA on AWS, MinIO with a KServe S3 secret locally. ---
+const s3ModelStore = eksCluster
+    ? new ModelStore(
+          "model-store",
+          {
+              bucketNamePrefix: cfg.modelStore.bucketNamePrefix,
+              region,
+              encryption: cfg.modelStore.encryption,
+              kmsKeyArn: cfg.modelStore.kmsKeyArn,
+              versioning: cfg.modelStore.versioning,
+              noncurrentVersionExpirationDays: cfg.modelStore.noncurrentVersionExpirationDays,
+              modelPrefix: cfg.modelStore.modelPrefix,
+              ephemeral: cfg.ephemeral,
+              oidcProvider: eksCluster.oidcProvider,
+              namespace: cfg.models.namespace,
+              serviceAccountName: cfg.models.serviceAccountName,
+              tags,
+          },
+          k8sOpts,
+      )
+    : undefined;
+const localModelsNamespace = onEks ? undefined : new ModelNamespace("models", { name: cfg.models.namespace }, k8sOpts);
+const minioModelStore = localModelsNamespace
+    ? new MinioModelStore("model-store", { namespace: localModelsNamespace.name, serviceAccountName: cfg.models.serviceAccountName }, k8sOpts)
+    : undefined;
+
+// --- Outputs. ---
+export const platform = cfg.platform;
+export const ingressIp = ingress.ingressIp;
+export const ingressPort = ingress.ingressPort;
+export const domain = ingress.domain;
+export const authMode = cfg.auth.mode;
+export const authPolicies = ingressAuth.policyNames;
+export const kserveNamespace = kserve.namespace;
+export const clusterName = eksCluster?.clusterName;
+export const kubeconfig = eksCluster?.kubeconfig;
+export const oidcProviderArn = eksCluster?.oidcProvider.arn;
+export const modelBucket = s3ModelStore?.bucketName ?? minioModelStore?.bucketName;
+export const modelReaderRoleArn = s3ModelStore?.readerRole.roleArn;
+export const modelNamespace = s3ModelStore?.namespaceName ?? minioModelStore?.namespace;
+export const modelServiceAccount = s3ModelStore?.serviceAccountName ?? minioModelStore?.serviceAccountName;
+export const loadBalancerControllerRoleArn = loadBalancerController?.roleArn;

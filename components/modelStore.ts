@@ -8,6 +8,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { BucketEncryption } from "./config";
 import { IrsaRole, OidcProvider } from "./irsa";
+import { ModelNamespace } from "./modelNamespace";
 
 /** The bucket's ARN and the ARN of every object under `prefix`. */
 export function bucketArns(bucketName: string, prefix = "") {
@@ -113,7 +114,7 @@ export class ModelStore extends pulumi.ComponentResource {
     public readonly kmsKeyArn: pulumi.Output<string> | undefined;
     public readonly modelPrefix: string;
     public readonly readerRole: IrsaRole;
-    public readonly namespace: k8s.core.v1.Namespace;
+    public readonly namespace: ModelNamespace;
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
     public readonly namespaceName: pulumi.Output<string>;
     public readonly serviceAccountName: pulumi.Output<string>;
@@ -224,24 +225,13 @@ export class ModelStore extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        this.namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-                metadata: {
-                    name: args.namespace,
-                    // No istio-injection label: the storage initializer (an init container) would
-                    // race the sidecar and fail to reach S3.
-                    labels: { "app.kubernetes.io/part-of": "inference-platform", "app.kubernetes.io/managed-by": "pulumi" },
-                },
-            },
-            { parent: this },
-        );
+        this.namespace = new ModelNamespace(`${name}-models`, { name: args.namespace }, { parent: this });
         this.serviceAccount = new k8s.core.v1.ServiceAccount(
             `${name}-sa`,
             {
                 metadata: {
                     name: args.serviceAccountName,
-                    namespace: this.namespace.metadata.name,
+                    namespace: this.namespace.name,
                     labels: { "app.kubernetes.io/part-of": "inference-platform", "app.kubernetes.io/managed-by": "pulumi" },
                     annotations: this.readerRole.roleArn.apply((arn) => kserveIrsaServiceAccountAnnotations(arn, args.region)),
                 },
@@ -249,7 +239,7 @@ export class ModelStore extends pulumi.ComponentResource {
             // The role's policy must be attached before a model pod can use the account.
             { parent: this, dependsOn: [this.readerRole] },
         );
-        this.namespaceName = this.namespace.metadata.name;
+        this.namespaceName = this.namespace.name;
         this.serviceAccountName = this.serviceAccount.metadata.name;
 
         this.registerOutputs({

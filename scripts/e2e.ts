@@ -110,8 +110,10 @@ main().then(
     (err: unknown) => {
         // UserErrors and Automation API CommandErrors (pulumi up failed; the message carries the CLI
         // output) are printed without a stack trace; anything else is a bug and keeps its stack.
-        const expected = err instanceof UserError || (err instanceof Error && "commandResult" in err);
-        console.error(`e2e: FAILED: ${expected ? (err as Error).message : err instanceof Error ? err.stack : String(err)}`);
+        const text = err instanceof UserError ? err.message
+            : err instanceof Error && "commandResult" in err ? automationErrorSummary(err)
+            : err instanceof Error ? err.stack : String(err);
+        console.error(`e2e: FAILED: ${text}`);
         process.exitCode = exitCodeOf(err);
     },
 );

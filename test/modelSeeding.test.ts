@@ -187,12 +187,12 @@ describe("seeding pod", () => {
 
 describe("ModelSeeding on eks and locally", async () => {
     const rec = await installMocks();
-    const eks = new ModelSeeding("eks", {
+    new ModelSeeding("eks", {
         namespace: "models",
         target: { kind: "s3", bucket: bucketName, region, oidcProvider: { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost }, kmsKeyArn },
         models: [mnist, clothing],
     });
-    const local = new ModelSeeding("local", { namespace: "models", target: minio, models: [mnist], serviceAccountName: "local-seeder", backoffLimit: 1, activeDeadlineSeconds: 600 });
+    new ModelSeeding("local", { namespace: "models", target: minio, models: [mnist], serviceAccountName: "local-seeder", backoffLimit: 1, activeDeadlineSeconds: 600 });
     await rec.settle();
     const eksJob = rec.one("kubernetes:batch/v1:Job", "eks-job");
     const localJob = rec.one("kubernetes:batch/v1:Job", "local-job");

@@ -81,6 +81,23 @@ describe("parsePredictArgs", () => {
     });
 });
 
+describe("platformOutputs", () => {
+    it("unwraps {value, secret} and reads the agreed examples shape", () => {
+        expect(outputs.examples["sklearn-iris"]).toEqual({ url: "http://sklearn-iris.models.1.2.3.4.sslip.io", protocol: "v2", path: "/v2/models/sklearn-iris/infer" });
+        expect(outputs.ingressIp).toBe("1.2.3.4");
+    });
+
+    it("also reads exampleInvocations() entries (endpointUrl, inputFile), with the protocol from the path", () => {
+        const o = platformOutputs({ examples: { "clothing-transformer": { url: "http://c.models.d.io", endpointUrl: "http://c.models.d.io/v1/models/c:predict", inputFile: "examples/clothing-request.json" } } });
+        expect(o.examples["clothing-transformer"]).toEqual({ url: "http://c.models.d.io", protocol: "v1", path: "/v1/models/c:predict", inputFile: "examples/clothing-request.json" });
+    });
+
+    it("lists every malformed entry", () => {
+        expect(() => platformOutputs({ examples: { a: { url: "http://a", protocol: "v3", path: "/x" }, b: "nope" }, modelUrls: { c: 1 }, ingressIp: 5 }))
+            .toThrow(/examples\.a[\s\S]*examples\.b[\s\S]*modelUrls\.c[\s\S]*ingressIp/);
+    });
+});
+
 describe("resolveTarget", () => {
     const base = { model: undefined, url: undefined, protocol: undefined, path: undefined, modelName: undefined, ingress: undefined, viaIngress: false };
 

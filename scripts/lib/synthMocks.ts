@@ -7,7 +7,7 @@
  * - values the program must be able to parse are documentation values instead, recorded in
  *   `madeUp` so plan.md can list them: IPv4 addresses from 192.0.2.0/24 (RFC 5737 TEST-NET-1),
  *   random name suffixes as runs of `x` (Kubernetes and S3 names must stay valid DNS names),
- *   availability zones `<region>a/b/c`.
+ *   availability zones `<region>a/b/c`, account id 123456789012 (the one AWS documentation uses).
  *
  * Deterministic: a value depends only on the resource's type, name and inputs, never on the order
  * in which resources register.
@@ -21,6 +21,9 @@ export function computed(type: string, name: string, property: string): string {
 
 /** Matches any placeholder the synth emits (computed, secure config, secret, unknown). */
 export const placeholderPattern = /<(computed|secure):[^<>]+>|<secret>|<unknown>/;
+
+/** The account id AWS's own documentation uses; stands in for the deploying account. */
+export const documentationAccountId = "123456789012";
 
 /** Stand-in for a random name suffix: valid in DNS names, obviously not random. */
 export const randomSuffixMarker = (length: number) => "x".repeat(length);
@@ -215,7 +218,8 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
         const c = (property: string) => `<computed:${shortToken(token)}.${property}>`;
         switch (token) {
             case "aws:index/getCallerIdentity:getCallerIdentity":
-                return { accountId: c("accountId"), arn: c("arn"), userId: c("userId"), id: c("id") };
+                // Policies embed the account id and validate it (12 digits): use AWS's documentation account.
+                return { accountId: record(documentationAccountId, `${shortToken(token)}.accountId (the deploying account)`), arn: c("arn"), userId: c("userId"), id: c("id") };
             case "aws:index/getPartition:getPartition":
                 return { partition: partitionOf(region), dnsSuffix: partitionOf(region) === "aws-cn" ? "amazonaws.com.cn" : "amazonaws.com", id: partitionOf(region) };
             case "aws:index/getRegion:getRegion":

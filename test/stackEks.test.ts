@@ -1,0 +1,59 @@
+import { describe, expect, it } from "vitest";
+import { installMocks } from "./kit";
+import { stackConfig } from "./stackFiles";
+
+describe("the dev stack (eks) under mocks", async () => {
+    const rec = await installMocks({ stack: "dev", config: stackConfig("dev") });
+    await import("../index");
+    await rec.settle();
+    const release = (name: string) => rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === name)!;
+
+    it("builds the AWS layer and the serving platform", () => {
+        for (const type of ["awsx:ec2:Vpc", "eks:index:Cluster", "aws:s3/bucket:Bucket", "aws:ec2/eip:Eip"]) {
+            expect(rec.byType(type).length, type).toBeGreaterThan(0);
+        }
+        for (const name of ["istio-base", "istiod", "istio-ingressgateway", "aws-load-balancer-controller", "cert-manager", "nvidia-device-plugin", "cluster-autoscaler"]) {
+            expect(release(name), name).toBeDefined();
+        }
+    });
+
+    it("waits only on true dependencies", () => {
+        const gateway = release("istio-ingressgateway");
+        const controller = release("aws-load-balancer-controller");
+        const istiod = release("istiod");
+        const certManager = release("cert-manager");
+        expect(rec.dependsOn(gateway, controller)).toBe(true);
+        expect(rec.dependsOn(gateway, istiod)).toBe(true);
+        // Independent branches stay parallel.
+        expect(rec.dependsOn(certManager, istiod)).toBe(false);
+        expect(rec.dependsOn(istiod, certManager)).toBe(false);
+        expect(rec.dependsOn(controller, istiod)).toBe(false);
+        expect(rec.dependsOn(release("nvidia-device-plugin"), istiod)).toBe(false);
+        expect(rec.dependsOn(release("cluster-autoscaler"), certManager)).toBe(false);
+    });
+
+    it("installs KServe after cert-manager, Knative and Istio", () => {
+        const kserveResources = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && String(r.inputs.chart).endsWith("kserve-resources"))!;
+        expect(rec.dependsOn(kserveResources, release("cert-manager"))).toBe(true);
+        expect(rec.dependsOn(kserveResources, release("istiod"))).toBe(true);
+        const knativeCore = rec.resources.find((r) => r.type === "kubernetes:yaml/v2:ConfigFile" && JSON.stringify(r.inputs).includes("serving-core.yaml"))!;
+        expect(rec.dependsOn(kserveResources, knativeCore)).toBe(true);
+    });
+
+    it("tears the NLB down before the controller, the nodes and the EIPs", () => {
+        // Destroy runs in reverse dependency order: whatever the gateway depends on outlives it.
+        const gateway = release("istio-ingressgateway");
+        for (const eip of rec.byType("aws:ec2/eip:Eip")) expect(rec.dependsOn(gateway, eip)).toBe(true);
+        expect(rec.dependsOn(gateway, release("aws-load-balancer-controller"))).toBe(true);
+        for (const group of rec.byType("aws:eks/nodeGroup:NodeGroup")) {
+            expect(rec.dependsOn(gateway, group), group.name).toBe(true);
+            expect(rec.dependsOn(release("aws-load-balancer-controller"), group), group.name).toBe(true);
+        }
+    });
+
+    it("points Knative's domain at the first EIP through sslip.io", () => {
+        const domainPatch = rec.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMapPatch" && r.inputs.metadata?.name === "config-domain")!;
+        const firstEip = rec.byType("aws:ec2/eip:Eip").find((e) => e.name.endsWith("-0"))!;
+        expect(Object.keys(domainPatch.inputs.data)).toEqual([`${firstEip.state.publicIp}.sslip.io`]);
+    });
+});

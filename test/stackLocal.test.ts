@@ -1,0 +1,28 @@
+import { describe, expect, it } from "vitest";
+import { installMocks } from "./kit";
+import { stackConfig } from "./stackFiles";
+
+describe("the local stack (kind) under mocks", async () => {
+    const rec = await installMocks({ stack: "local", config: stackConfig("local") });
+    await import("../index");
+    await rec.settle();
+
+    it("registers no AWS resource at all", () => {
+        const awsResources = rec.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("awsx:") || r.type.startsWith("eks:"));
+        expect(awsResources.map((r) => r.type)).toEqual([]);
+    });
+
+    it("uses the kind context and a NodePort gateway with magic DNS on the local IP", () => {
+        expect(rec.one("pulumi:providers:kubernetes").inputs.context).toBe("kind-inference-platform");
+        const gateway = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === "istio-ingressgateway")!;
+        expect(gateway.inputs.values.service.type).toBe("NodePort");
+        const domainPatch = rec.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMapPatch" && r.inputs.metadata?.name === "config-domain")!;
+        expect(Object.keys(domainPatch.inputs.data)).toEqual(["127.0.0.1.sslip.io"]);
+    });
+
+    it("serves models from MinIO through a KServe S3 secret", () => {
+        const secret = rec.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata?.annotations?.["serving.kserve.io/s3-endpoint"])!;
+        expect(secret.inputs.metadata.annotations["serving.kserve.io/s3-usehttps"]).toBe("0");
+        expect(secret.inputs.metadata.namespace).toBe("models");
+    });
+});
