@@ -94,6 +94,27 @@ function procStat(pid: number): { cpuMs: number; rssMb: number; hwmMb: number } 
     return { cpuMs: (ticks * 1000) / hz, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
 }
 
+function freePort(): Promise<number> {
+    return new Promise((resolve) => {
+        const s = http.createServer().listen(0, "127.0.0.1", () => {
+            const p = (s.address() as AddressInfo).port;
+            s.close(() => resolve(p));
+        });
+    });
+}
+
+async function waitLive(port: number): Promise<void> {
+    for (let i = 0; i < 200; i++) {
+        try {
+            if ((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).ok) return;
+        } catch {
+            // not listening yet
+        }
+        await new Promise((r) => setTimeout(r, 100));
+    }
+    throw new Error("gateway did not become ready in 20 s");
+}
+
 function percentile(sorted: number[], p: number): number {
     if (sorted.length === 0) return NaN;
     return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -149,7 +170,10 @@ async function main(): Promise<void> {
     const imageUrl = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}/pants.jpg`;
     const stub = await startStub();
 
-    const child = spawn(process.execPath, [path.join(root, "gateway/dist/main.js"), "--http_port", "0"], {
+    // BENCH_NODE_ARGS passes V8/Node flags to the gateway (e.g. "--cpu-prof --trace-gc").
+    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+    const port = await freePort();
+    const child = spawn(process.execPath, [...nodeArgs, path.join(root, "gateway/dist/main.js"), "--http_port", String(port)], {
         env: {
             ...process.env,
             TF_SERVING_HOST: `127.0.0.1:${stub.port}`,
@@ -163,19 +187,16 @@ async function main(): Promise<void> {
     });
     let logBytes = 0;
     let out = "";
-    const port = await new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`gateway did not start: ${out}`)), 20_000);
-        child.stdout.on("data", (d: Buffer) => {
-            logBytes += d.length;
-            if (out.length < 10_000) out += d.toString();
-            const m = /"msg":"gateway listening","port":(\d+)/.exec(out);
-            if (m) {
-                clearTimeout(timer);
-                resolve(Number(m[1]));
-            }
-        });
-        child.on("exit", (code) => reject(new Error(`gateway exited ${code}: ${out}`)));
+    // BENCH_CHILD_STDOUT=file keeps the gateway's stdout (logs, --trace-gc) for inspection.
+    const tee = process.env.BENCH_CHILD_STDOUT ? fs.createWriteStream(process.env.BENCH_CHILD_STDOUT) : undefined;
+    child.stdout.on("data", (d: Buffer) => {
+        tee?.write(d);
+        logBytes += d.length;
+        if (out.length < 10_000) out += d.toString();
     });
+    const exited = new Promise<never>((_, reject) => child.on("exit", (code) => reject(new Error(`gateway exited ${code}: ${out}`))));
+    exited.catch(() => undefined);
+    await Promise.race([waitLive(port), exited]);
     const gatewayUrl = `http://127.0.0.1:${port}/predict`;
     const body = JSON.stringify({ url: imageUrl });
 

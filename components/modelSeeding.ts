@@ -483,15 +483,29 @@ export class ModelSeeding extends pulumi.ComponentResource {
             .digest("hex")
             .slice(0, 16);
 
+        const activeDeadlineSeconds = args.activeDeadlineSeconds ?? 1800;
         this.job = new k8s.batch.v1.Job(
             `${name}-job`,
             {
-                metadata: { namespace: args.namespace, labels },
+                metadata: {
+                    namespace: args.namespace,
+                    labels,
+                    // The provider waits for Jobs to complete (10 minutes by default): let Kubernetes'
+                    // deadline, not Pulumi's timeout, end a slow first run (image pulls, conversion).
+                    annotations: { "pulumi.com/timeoutSeconds": String(activeDeadlineSeconds + 300) },
+                },
                 spec: {
                     backoffLimit: args.backoffLimit ?? 3,
-                    activeDeadlineSeconds: args.activeDeadlineSeconds ?? 1800,
+                    activeDeadlineSeconds,
                     template: {
-                        metadata: { labels, annotations: { "inference-platform/seed-spec": specHash } },
+                        metadata: {
+                            labels,
+                            annotations: {
+                                "inference-platform/seed-spec": specHash,
+                                // An Istio sidecar never exits, so a Job with one never completes.
+                                "sidecar.istio.io/inject": "false",
+                            },
+                        },
                         spec: pulumi
                             .all([this.configMap.metadata.name, this.serviceAccount.metadata.name, pulumi.output(env)])
                             .apply(([configMapName, saName, resolvedEnv]) =>

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import * as pulumi from "@pulumi/pulumi";
 import { installMocks, promiseOf } from "./kit";
 import { EksCluster, gpuNodeTemplateTags, nodeAmiType } from "../components/cluster";
 
@@ -101,7 +102,7 @@ describe("EksCluster", async () => {
     it("exposes the OIDC provider and a secret kubeconfig", async () => {
         expect(await promiseOf(cluster.oidcProvider.arn)).toMatch(/^arn:aws:iam::123456789012:oidc-provider\/oidc\.eks\./);
         expect(JSON.parse(await promiseOf(cluster.kubeconfig)).kind).toBe("Config");
-        expect(await cluster.kubeconfig.isSecret).toBe(true);
+        expect(await pulumi.isSecret(cluster.kubeconfig)).toBe(true);
     });
 
     it("creates no GPU group, tags or template when GPU is off", async () => {

@@ -207,7 +207,7 @@ describe("readiness polling against a local API server", () => {
             if (mode.forbid) return res.writeHead(403, { "content-type": "application/json" }).end('{"kind":"Status","message":"inferenceservices is forbidden"}');
             if (mode.failFirst && polls <= mode.failFirst) return res.writeHead(503).end("etcd hiccup");
             const ready = polls > mode.readyAfter;
-            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
+            return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
                 apiVersion: "serving.kserve.io/v1beta1",
                 kind: "InferenceServiceList",
                 items: [isvc("sklearn-iris", "models", ready), isvc("clothing-transformer", "models", polls > mode.readyAfter + 1)],
@@ -335,7 +335,7 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
                     const scores = Object.fromEntries(clothingLabels.map((l, i) => [l, l === "pants" ? 11.88 : -1.5 + i * 0.3]));
                     return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ predictions: [scores] }));
                 }
-                res.writeHead(404).end("no route");
+                return res.writeHead(404).end("no route");
             });
         });
         await new Promise<void>((r) => api.listen(0, "127.0.0.1", r));
@@ -499,7 +499,7 @@ describe("runE2e cleanup", () => {
     it("does not remove a stack whose destroy failed, and says how to finish", async () => {
         const { stack, calls } = fakeStack({ up: async () => Promise.reject(new Error("up failed")), destroy: async () => Promise.reject(new Error("DependencyViolation")) });
         const { deps: d } = deps(stack);
-        const err = await runE2e({ stackName: "e2e-test", keep: false }, d).catch((e) => e as Error);
+        const err = await runE2e({ stackName: "e2e-test", keep: false }, d).then(() => new Error("expected a failure"), (e: Error) => e);
         expect(calls).toEqual(["up", "destroy"]);
         expect(err.message).toMatch(/up failed[\s\S]*cleanup failed too: destroy of stack e2e-test failed.*DependencyViolation/);
         expect(err.message).toMatch(/pulumi destroy --stack e2e-test --yes/);

@@ -202,6 +202,12 @@ describe("ExampleModels component", async () => {
         expect(rec.one("aws:iam/role:Role", "eks-seeding-writer-role")).toBeDefined();
     });
 
+    it("resolves Outputs inside the transformer (image from the gateway build)", () => {
+        const t = isvc("eks", "clothing-transformer").inputs.spec.transformer.containers[0];
+        expect(t.image).toBe("123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc");
+        expect(t.args).toEqual(["--model_name", "clothing-transformer", "--predictor_host", "clothing-transformer-predictor.models", "--protocol", "v1"]);
+    });
+
     it("seeds only what the enabled examples need", () => {
         const manifest = JSON.parse(rec.one("kubernetes:core/v1:ConfigMap", "eks-seeding-scripts").inputs.data["manifest.json"]);
         expect(manifest.models.map((m: { name: string }) => m.name)).toEqual(["clothing-model", "mlflow-wine", "mnist"]);

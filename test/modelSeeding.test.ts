@@ -213,6 +213,8 @@ describe("ModelSeeding on eks and locally", async () => {
         expect(eksJob.inputs.spec.template.spec.serviceAccountName).toBe("model-seeder");
         expect(eksJob.inputs.spec.backoffLimit).toBe(3);
         expect(eksJob.inputs.spec.activeDeadlineSeconds).toBe(1800);
+        expect(Number(eksJob.inputs.metadata.annotations["pulumi.com/timeoutSeconds"])).toBeGreaterThan(1800);
+        expect(eksJob.inputs.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
         expect(rec.dependsOn(eksJob, rec.one("aws:iam/rolePolicy:RolePolicy", "eks-writer-policy"))).toBe(true);
         const env = eksJob.inputs.spec.template.spec.containers[0].env;
         expect(env).toEqual(expect.arrayContaining([{ name: "SEED_BUCKET", value: bucketName }, { name: "AWS_REGION", value: region }]));

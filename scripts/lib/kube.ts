@@ -242,7 +242,8 @@ export async function waitForReady(options: WaitOptions): Promise<number> {
             options.onPoll?.(last, attempt);
             if (Object.keys(last.notReady).length === 0) return attempt;
         } catch (err) {
-            if (options.signal?.aborted) throw err;
+            // Aborted mid-request: report why we stopped, not the socket's AbortError.
+            if (options.signal?.aborted) throw options.signal.reason ?? err;
             const transient = err instanceof NetworkError || (err instanceof KubeApiError && (err.status === 429 || err.status >= 500));
             if (!transient) throw err;
             lastError = (err as Error).message;

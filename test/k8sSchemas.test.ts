@@ -1,0 +1,234 @@
+/**
+ * Every Kubernetes object the dev and local stacks render (out/<stack>/k8s/*.yaml of the offline
+ * synth) validates against its schema: core kinds with kubernetes-models, Istio and Knative kinds with
+ * @kubernetes-models/istio and /knative, KServe kinds with the upstream CRDs in /work/shared/schemas
+ * (test/crdSchema.ts). Unknown fields are errors: the generated kubernetes-models validators accept
+ * any extra property, so `unknownFields` probes each field (see there). Helm values validate against
+ * the charts' values schemas where upstream ships one (Istio gateway, cert-manager).
+ *
+ * dev is synthesized in this process, local in a child process (one mock runtime per process).
+ */
+import Ajv from "ajv";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import * as YAML from "yaml";
+import { readTree, runSynthCli } from "../scripts/lib/synthCli";
+import { synthesize } from "../scripts/lib/synth";
+import { loadCrdValidator, skipMessage } from "./crdSchema";
+
+const schemasDir = path.resolve(__dirname, "../../shared/schemas");
+const schemasPresent = fs.existsSync(schemasDir);
+if (!schemasPresent) console.warn(`skipping KServe CRD and Helm values-schema checks: ${schemasDir} is absent (the shared schema folder is not mounted)`);
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-schemas-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface AjvLikeError {
+    instancePath: string;
+    keyword: string;
+    message?: string;
+}
+/** Errors of one object against one schema; [] when valid. */
+type Validate = (obj: unknown) => AjvLikeError[];
+
+const pointer = (parts: readonly string[]) => parts.map((p) => `/${p.replace(/~/g, "~0").replace(/\//g, "~1")}`).join("");
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+function setAt(obj: any, parts: readonly string[], value: unknown): any {
+    const copy = structuredClone(obj);
+    let cur = copy;
+    for (const p of parts.slice(0, -1)) cur = cur[p];
+    cur[parts[parts.length - 1]] = value;
+    return copy;
+}
+
+/**
+ * Fields of `obj` the schema behind `validate` does not declare. A field is declared when replacing
+ * its value by `true` or by a string makes validation fail at that field (a type error: no declared
+ * field accepts both). An undeclared field accepts anything. Objects none of whose keys are declared
+ * are treated as free-form (x-kubernetes-preserve-unknown-fields); a wholly misspelt object is
+ * therefore not caught, a misspelt field next to a correct one is.
+ */
+export function unknownFields(obj: unknown, validate: Validate): string[] {
+    const declared = (parts: readonly string[]) => {
+        const at = pointer(parts);
+        return [true, "__probe__"].some((probe) =>
+            validate(setAt(obj, parts, probe)).some((e) => e.instancePath === at || e.instancePath.startsWith(`${at}/`)),
+        );
+    };
+    const found: string[] = [];
+    const visit = (parts: string[], value: unknown) => {
+        if (Array.isArray(value)) {
+            value.forEach((item, i) => visit([...parts, String(i)], item));
+            return;
+        }
+        if (!isMap(value)) return;
+        const keys = Object.keys(value);
+        const known = keys.filter((k) => declared([...parts, k]));
+        if (known.length === 0 && parts.length > 0) return;
+        for (const k of keys) {
+            if (known.includes(k)) visit([...parts, k], value[k]);
+            else found.push(`${pointer([...parts, k])}: unknown field '${k}'`);
+        }
+    };
+    visit([], obj);
+    return found;
+}
+
+/** kubernetes-models style class → Validate (its validate() throws a ValidationError with ajv errors). */
+function modelValidator(ModelClass: new (data: unknown) => { validate(): void }): Validate {
+    return (obj) => {
+        try {
+            new ModelClass(obj).validate();
+            return [];
+        } catch (err) {
+            const errors = (err as { errors?: AjvLikeError[] }).errors;
+            if (!errors) throw err;
+            return errors;
+        }
+    };
+}
+
+const kserveCrdFiles: Record<string, string> = {
+    InferenceService: "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml",
+    ServingRuntime: "kserve-v0.20.0/serving.kserve.io_servingruntimes.yaml",
+    ClusterServingRuntime: "kserve-v0.20.0/serving.kserve.io_clusterservingruntimes.yaml",
+    InferenceGraph: "kserve-v0.20.0/serving.kserve.io_inferencegraphs.yaml",
+};
+
+type Checker = { source: string; problems(obj: Record<string, unknown>, patch: boolean): string[] } | { skip: string } | { missing: string };
+
+/** Picks the schema for an object by apiVersion/kind. */
+async function checkerFor(apiVersion: string, kind: string): Promise<Checker> {
+    const group = apiVersion.includes("/") ? apiVersion.slice(0, apiVersion.indexOf("/")) : "";
+    let modulePath: string | undefined;
+    if (group === "" || group.endsWith(".k8s.io") || !group.includes(".")) modulePath = `kubernetes-models/${apiVersion}`;
+    else if (group.endsWith(".istio.io")) modulePath = `@kubernetes-models/istio/${apiVersion}`;
+    else if (group.endsWith(".knative.dev")) modulePath = `@kubernetes-models/knative/${apiVersion}`;
+    if (modulePath) {
+        let mod: Record<string, unknown>;
+        try {
+            mod = await import(modulePath);
+        } catch {
+            return { missing: `no ${modulePath} module` };
+        }
+        const ModelClass = mod[kind] as (new (data: unknown) => { validate(): void }) | undefined;
+        if (!ModelClass) return { missing: `${modulePath} has no ${kind}` };
+        const validate = modelValidator(ModelClass);
+        return {
+            source: modulePath,
+            problems(obj, patch) {
+                // A server-side-apply patch carries only the fields it owns: required fields may be absent.
+                const errors = validate(obj).filter((e) => !(patch && e.keyword === "required"));
+                return [...errors.map((e) => `${e.instancePath || "/"}: ${e.message ?? e.keyword}`), ...unknownFields(obj, validate)];
+            },
+        };
+    }
+    if (group === "serving.kserve.io" && kserveCrdFiles[kind]) {
+        const file = kserveCrdFiles[kind];
+        const crd = loadCrdValidator(file, apiVersion.split("/")[1]);
+        if (!crd) return { skip: skipMessage(file) };
+        return { source: file, problems: (obj) => crd.errors(obj) };
+    }
+    return { missing: `no schema known for ${apiVersion} ${kind}` };
+}
+
+/** Values schema of a chart, when upstream ships one. */
+const valuesSchemas: Record<string, string> = {
+    gateway: "istio-1.29.1/gateway.values.schema.json",
+    "cert-manager": "cert-manager-v1.19.6/values.schema.json",
+};
+
+function valuesValidator(file: string): (values: unknown) => string[] {
+    const schema = JSON.parse(fs.readFileSync(path.join(schemasDir, file), "utf8"));
+    // Helm's own meta-schema URIs (`http://json-schema.org/schema#`) are unknown to ajv; the keywords used are draft-07.
+    delete schema.$schema;
+    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    return (values) => (validate(values) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : ""}`));
+}
+
+interface Rendered {
+    stack: string;
+    manifests: { file: string; obj: Record<string, unknown>; patch: boolean }[];
+    releases: { name: string; chart: string; values: Record<string, unknown> }[];
+}
+
+function fromFiles(stack: string, files: Record<string, string>): Rendered {
+    const manifests = Object.entries(files)
+        .filter(([f]) => f.startsWith("k8s/") && f.endsWith(".yaml"))
+        .map(([file, text]) => {
+            const docs = YAML.parseAllDocuments(text);
+            if (docs.length !== 1) throw new Error(`${file}: expected one YAML document, found ${docs.length}`);
+            return { file, obj: docs[0].toJS() as Record<string, unknown>, patch: /^# Server-side-apply patch/m.test(text) };
+        });
+    const resources = JSON.parse(files["resources.json"]).resources as { type: string; name: string; inputs: Record<string, any> }[];
+    const releases = resources
+        .filter((r) => r.type === "kubernetes:helm.sh/v3:Release")
+        .map((r) => ({ name: r.inputs.name ?? r.name, chart: String(r.inputs.chart).split("/").pop()!, values: r.inputs.values ?? {} }));
+    return { stack, manifests, releases };
+}
+
+describe("Kubernetes objects of the synthesized stacks", async () => {
+    const localCli = runSynthCli(["--stack", "local", "--out", path.join(tmp, "local"), "--quiet"]);
+    const dev = await synthesize({ stack: "dev", program: () => import("../index") });
+    const localRun = await localCli;
+    if (localRun.code !== 0) throw new Error(`synth of the local stack failed:\n${localRun.stderr}`);
+    const stacks = [fromFiles("dev", dev.files), fromFiles("local", readTree(path.join(tmp, "local")))];
+
+    it("the strictness probe finds unknown fields that kubernetes-models itself accepts", async () => {
+        const { Deployment } = await import("kubernetes-models/apps/v1");
+        const validate = modelValidator(Deployment);
+        const typo = {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name: "x", labelz: { a: "b" } },
+            spec: {
+                selector: { matchLabels: { app: "x" } },
+                template: { metadata: { labels: { app: "x" } }, spec: { containers: [{ name: "c", image: "i", imagePullPolicy: "Always", resourcez: {} }] } },
+            },
+        };
+        expect(validate(typo)).toEqual([]);
+        expect(unknownFields(typo, validate)).toEqual([
+            "/metadata/labelz: unknown field 'labelz'",
+            "/spec/template/spec/containers/0/resourcez: unknown field 'resourcez'",
+        ]);
+        const { ConfigMap } = await import("kubernetes-models/v1");
+        expect(unknownFields({ apiVersion: "v1", kind: "ConfigMap", metadata: { name: "x" }, data: { a: "b" }, spec: {} }, modelValidator(ConfigMap))).toEqual([
+            "/spec: unknown field 'spec'",
+        ]);
+    });
+
+    for (const stack of stacks) {
+        describe(`${stack.stack} stack`, () => {
+            it("renders Kubernetes objects", () => {
+                expect(stack.manifests.length).toBeGreaterThan(0);
+            });
+
+            it.each(stack.manifests.map((m) => [m.file, m] as const))("%s validates", async (_file, m) => {
+                const checker = await checkerFor(String(m.obj.apiVersion), String(m.obj.kind));
+                if ("skip" in checker) {
+                    console.warn(checker.skip);
+                    return;
+                }
+                if ("missing" in checker) throw new Error(`${m.file}: ${checker.missing}`);
+                expect(checker.problems(m.obj, m.patch), `${m.file} against ${checker.source}`).toEqual([]);
+            });
+
+            const withSchema = stack.releases.filter((r) => valuesSchemas[r.chart]);
+            it.skipIf(!schemasPresent || withSchema.length === 0).each(withSchema.map((r) => [r.name, r] as const))(
+                "Helm values of %s validate against the chart's values schema",
+                (_name, r) => {
+                    expect(valuesValidator(valuesSchemas[r.chart])(r.values)).toEqual([]);
+                },
+            );
+        });
+    }
+
+    it.skipIf(!schemasPresent)("the values-schema check rejects a value the chart does not declare", () => {
+        const check = valuesValidator(valuesSchemas.gateway);
+        expect(check({ service: { type: "NodePort" } })).toEqual([]);
+        expect(check({ servce: { type: "NodePort" } }).join("\n")).toMatch(/servce/);
+    });
+});

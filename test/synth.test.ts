@@ -1,0 +1,191 @@
+/**
+ * The offline synth (scripts/synth.ts): the dev stack is synthesized in this process (Pulumi's mock
+ * runtime allows one program per process); the CLI runs in child processes for a second dev run
+ * (determinism across processes), the local stack and a bad config.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import * as YAML from "yaml";
+import { readTree, runSynthCli } from "../scripts/lib/synthCli";
+import { synthesize } from "../scripts/lib/synth";
+
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+interface ResourceRow {
+    order?: number;
+    kubernetesStep?: number;
+    manifest?: string;
+    urn: string;
+    type: string;
+    name: string;
+    custom: boolean;
+    remote?: boolean;
+    parent?: string;
+    provider?: string;
+    dependencies: string[];
+    inputs: Record<string, any>;
+}
+
+/** Every string in a JSON value, with its path. */
+function strings(value: unknown, at = ""): [string, string][] {
+    if (typeof value === "string") return [[at, value]];
+    if (Array.isArray(value)) return value.flatMap((v, i) => strings(v, `${at}[${i}]`));
+    if (value && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => strings(v, `${at}.${k}`));
+    return [];
+}
+
+describe("offline synth", async () => {
+    // Start the child processes first: they run while this process synthesizes dev.
+    const badStack = path.join(tmp, "Pulumi.broken.yaml");
+    fs.writeFileSync(
+        badStack,
+        ["config:", "  aws:region: us-east-2", "  inference-platform:vpcCidr: 10.0.0.1/16", "  inference-platform:cpuMinSize: 0", "  inference-platform:examples: [sklearn-iris, nope]", ""].join("\n"),
+    );
+    const devCli = runSynthCli(["--stack", "dev", "--out", path.join(tmp, "dev"), "--quiet"]);
+    const localCli = runSynthCli(["--stack", "local", "--out", path.join(tmp, "local")]);
+    const badCli = runSynthCli(["--stack-file", badStack, "--out", path.join(tmp, "broken")]);
+
+    const progress: string[] = [];
+    const dev = await synthesize({ stack: "dev", program: () => import("../index"), log: (l) => progress.push(l) });
+    const resources = JSON.parse(dev.files["resources.json"]).resources as ResourceRow[];
+    const byUrn = new Map(resources.map((r) => [r.urn, r]));
+    const plan = dev.files["plan.md"];
+    const [devRun, localRun, badRun] = await Promise.all([devCli, localCli, badCli]);
+
+    it("reports progress", () => {
+        expect(progress.some((l) => /resources registered/.test(l))).toBe(true);
+        expect(progress[0]).toMatch(/Pulumi\.dev\.yaml/);
+    });
+
+    it("is deterministic: a run in another process writes byte-identical files", () => {
+        expect(devRun.code, devRun.stderr).toBe(0);
+        const written = readTree(path.join(tmp, "dev"));
+        expect(Object.keys(written).sort()).toEqual(Object.keys(dev.files).sort());
+        for (const [file, content] of Object.entries(dev.files)) expect(written[file], file).toBe(content);
+    });
+
+    it("records type, name, parent, inputs and dependencies of every resource", () => {
+        expect(resources.length).toBe(dev.model.registrations.length);
+        const stack = resources.filter((r) => r.type === "pulumi:pulumi:Stack");
+        expect(stack).toHaveLength(1);
+        for (const r of resources) {
+            if (r.type === "pulumi:pulumi:Stack") continue;
+            expect(r.parent && byUrn.has(r.parent), `${r.urn} has a recorded parent`).toBe(true);
+        }
+        const nodeGroup = resources.find((r) => r.type === "aws:eks/nodeGroup:NodeGroup")!;
+        const nodeRole = resources.find((r) => r.type === "aws:iam/role:Role" && r.inputs.description?.startsWith("EKS nodes"))!;
+        expect(nodeGroup.dependencies).toContain(nodeRole.urn);
+    });
+
+    it("orders every step after everything it depends on (through components and providers)", () => {
+        const children = new Map<string, ResourceRow[]>();
+        for (const r of resources) if (r.parent) children.set(r.parent, [...(children.get(r.parent) ?? []), r]);
+        // Independent of the synth's own expansion: walk components down to the resources they hold.
+        const leaves = (urn: string): ResourceRow[] => {
+            const r = byUrn.get(urn);
+            if (!r) return [];
+            if (r.order !== undefined) return [r];
+            return (children.get(urn) ?? []).flatMap((c) => leaves(c.urn));
+        };
+        let checked = 0;
+        for (const r of resources.filter((x) => x.order !== undefined)) {
+            for (const dep of [...r.dependencies, ...(r.provider ? [r.provider] : [])]) {
+                for (const leaf of leaves(dep)) {
+                    expect(leaf.order!, `${r.name} (${r.order}) after ${leaf.name} (${leaf.order})`).toBeLessThan(r.order!);
+                    checked++;
+                }
+            }
+        }
+        expect(checked).toBeGreaterThan(20);
+        const orders = resources.filter((r) => r.order !== undefined).map((r) => r.order);
+        expect(orders).toEqual(orders.map((_, i) => i + 1));
+    });
+
+    it("writes one manifest per Kubernetes object, numbered in apply order", () => {
+        const manifests = Object.keys(dev.files).filter((f) => f.startsWith("k8s/")).sort();
+        const objects = resources.filter((r) => r.manifest);
+        expect(manifests.length).toBe(objects.length);
+        expect(manifests.length).toBeGreaterThan(0);
+        const numbers = manifests.map((f) => Number(/^k8s\/(\d{3})-/.exec(f)![1]));
+        expect(numbers).toEqual([...numbers].sort((a, b) => a - b));
+        for (const r of objects) {
+            const doc = YAML.parse(dev.files[r.manifest!]);
+            expect(doc.apiVersion, r.manifest).toBe(r.inputs.apiVersion);
+            expect(doc.kind, r.manifest).toBe(r.inputs.kind);
+            expect(typeof doc.metadata.name, r.manifest).toBe("string");
+            expect(Number(/(\d{3})-/.exec(r.manifest!)![1])).toBe(r.kubernetesStep);
+        }
+        // The namespace of the models comes before the ServiceAccount in it.
+        const ns = objects.find((r) => r.inputs.kind === "Namespace" && r.inputs.metadata.name === dev.config.models.namespace)!;
+        const sa = objects.find((r) => r.inputs.kind === "ServiceAccount" && r.inputs.metadata.namespace === dev.config.models.namespace)!;
+        expect(ns.kubernetesStep!).toBeLessThan(sa.kubernetesStep!);
+    });
+
+    it("marks values known only after deploy, and lists the documentation values it made up", () => {
+        const all = [...strings(resources.map((r) => r.inputs)), ...strings(dev.outputs)];
+        // No realistic-looking AWS ids or account ARNs: those would read as real.
+        const realistic = all.filter(([, v]) => /\b(vpc|subnet|sg|eipalloc|rtb|igw|nat|lt|eni)-[0-9a-f]{8,17}\b/.test(v) || /arn:aws[\w-]*:[\w-]+:[\w-]*:(?!123456789012)\d{12}:/.test(v));
+        expect(realistic).toEqual([]);
+        const placeholders = all.filter(([, v]) => v.includes("<computed:"));
+        expect(placeholders.length).toBeGreaterThan(5);
+        for (const [at, v] of placeholders) expect(v, at).toMatch(/<computed:[^<>:]+(:[^<>]+)*\.[^<>]+>/);
+        // The OIDC provider ARN comes from the cluster: only the deployment knows it.
+        expect(dev.outputs.oidcProviderArn).toMatch(/^<computed:eks:index:Cluster:[^>]+>$/);
+        // Every 192.0.2.x address and x-run name that appears is listed in plan.md.
+        const madeUp = new Set(dev.madeUpValues.map((m) => m.value));
+        for (const [at, v] of all) {
+            for (const ip of v.match(/\b192\.0\.2\.\d{1,3}\b/g) ?? []) expect(madeUp.has(ip), `${at}: ${ip}`).toBe(true);
+        }
+        for (const value of madeUp) expect(plan).toContain(`\`${value}\``);
+        expect(strings(dev.outputs).some(([, v]) => v === "<secret>")).toBe(true);
+    });
+
+    it("writes plan.md with counts, Helm releases, IAM documents, outputs and the cost estimate", () => {
+        const counts = new Map<string, number>();
+        for (const r of resources) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+        for (const [type, n] of counts) expect(plan).toContain(`| \`${type}\` | ${n} |`);
+        for (const r of resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) {
+            expect(plan).toContain(`\`${r.inputs.chart}\``);
+            expect(plan).toContain(`\`${r.inputs.version}\``);
+            if (r.inputs.repositoryOpts?.repo) expect(plan).toContain(`\`${r.inputs.repositoryOpts.repo}\``);
+        }
+        const roles = resources.filter((r) => r.type === "aws:iam/role:Role");
+        expect(roles.length).toBeGreaterThan(0);
+        for (const role of roles) {
+            expect(plan).toContain(`### ${role.name} (\`aws:iam/role:Role\` assumeRolePolicy)`);
+            expect(plan).toContain(JSON.stringify(JSON.parse(role.inputs.assumeRolePolicy), null, 2));
+        }
+        for (const key of Object.keys(dev.outputs)) expect(plan).toContain(`| \`${key}\` |`);
+        expect(plan).toMatch(/## Cost estimate\n\n```text\nCost estimate for stack 'dev'/);
+        expect(plan).toMatch(/\| total +\| +\$\d+\.\d{3} \| +\$\d+\.\d{3} \|/);
+    });
+
+    it("captures the program's exports as outputs.json", async () => {
+        const program = await import("../index");
+        const exported = Object.keys(program).filter((k) => k !== "default" && k !== "__esModule").sort();
+        const outputs = JSON.parse(dev.files["outputs.json"]);
+        // Exports that resolve to undefined are dropped (Pulumi drops them too).
+        for (const key of Object.keys(outputs)) expect(exported).toContain(key);
+        expect(Object.keys(outputs).length).toBeGreaterThan(0);
+        expect(outputs.clusterName).toBe(dev.config.cluster.name);
+    });
+
+    it("synthesizes the local stack without a single AWS resource", () => {
+        expect(localRun.code, localRun.stderr).toBe(0);
+        const local = JSON.parse(fs.readFileSync(path.join(tmp, "local", "resources.json"), "utf8")).resources as ResourceRow[];
+        expect(local.length).toBeGreaterThan(0);
+        expect(local.filter((r) => /^(aws|awsx|eks):/.test(r.type)).map((r) => r.type)).toEqual([]);
+        expect(localRun.stderr).toMatch(/synth: wrote .*local/);
+    });
+
+    it("exits 2 and lists every bad key on invalid config, without a stack trace", () => {
+        expect(badRun.code).toBe(2);
+        expect(badRun.stderr).toMatch(/invalid configuration \(3 problems\)/);
+        for (const key of ["vpcCidr", "cpuMinSize", "examples"]) expect(badRun.stderr).toMatch(new RegExp(`^  - ${key}\\b`, "m"));
+        expect(badRun.stderr).not.toMatch(/^\s+at /m);
+        expect(fs.existsSync(path.join(tmp, "broken"))).toBe(false);
+    });
+});
