@@ -117,6 +117,9 @@ export function seedModelsFor(examples: readonly ExampleName[]): SeedModel[] {
     return [...byName.values()];
 }
 
+/** Docker Hub publishes tensorflow/serving for linux/amd64 only: keep TF pods off arm64 (Graviton) nodes. */
+export const amd64Only: Readonly<Record<string, string>> = { "kubernetes.io/arch": "amd64" };
+
 /** TF Serving image tag for the runtime (`runtimeVersion`), from the pinned image. */
 function tagOf(image: string): string {
     return image.slice(image.lastIndexOf(":") + 1);
@@ -171,6 +174,7 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
                     minReplicas: 0,
                     maxReplicas: 3,
                     serviceAccountName: ctx.serviceAccountName,
+                    nodeSelector: amd64Only,
                     model: {
                         modelFormat: { name: "tensorflow" },
                         protocolVersion: "v1",
@@ -206,6 +210,7 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
                     minReplicas: 0,
                     maxReplicas: 2,
                     serviceAccountName: ctx.serviceAccountName,
+                    nodeSelector: amd64Only,
                     model: {
                         modelFormat: { name: "tensorflow" },
                         protocolVersion: "v1",
@@ -244,6 +249,7 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
                     minReplicas: 0,
                     maxReplicas: 1,
                     serviceAccountName: ctx.serviceAccountName,
+                    nodeSelector: amd64Only,
                     model: {
                         modelFormat: { name: "tensorflow" },
                         protocolVersion: "v1",

@@ -392,6 +392,8 @@ export function seedingPodSpec(args: {
         restartPolicy: "Never",
         // IRSA's webhook mounts its own projected token; the Kubernetes API token is not needed.
         automountServiceAccountToken: false,
+        // The TensorFlow converter image is pulled for linux/amd64 (arm64 builds of 2.15 are not assured).
+        nodeSelector: needsConversion ? { "kubernetes.io/arch": "amd64" } : undefined,
         securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
         initContainers,
         containers: [step("copy", "copy")],

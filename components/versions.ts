@@ -171,4 +171,10 @@ export const images = {
      * 2.x reads the resulting SavedModel. Pulled only when the clothing example is enabled.
      */
     tensorflowModelConverter: "tensorflow/tensorflow:2.15.0",
+    /**
+     * Base of the gateway image (gateway/Dockerfile's NODE_IMAGE build arg; glibc, so sharp's
+     * linux-x64/arm64 prebuilt libvips applies). Tag follows the Node 24.21.0 used here; that this
+     * exact Docker Hub tag exists is not verified offline.
+     */
+    gatewayNodeBase: "node:24.21.0-bookworm-slim",
 } as const;

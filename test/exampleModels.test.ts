@@ -79,12 +79,19 @@ describe("example specs", () => {
         expect(m.spec.predictor.model.modelFormat.name).toBe("tensorflow");
     });
 
+    it("keeps TF Serving (amd64-only images) on amd64 nodes", () => {
+        for (const example of ["tensorflow-s3", "clothing-transformer", "gpu"] as const) {
+            expect(render(example).spec.predictor.nodeSelector?.["kubernetes.io/arch"], example).toBe("amd64");
+        }
+        expect(render("sklearn-iris").spec.predictor.nodeSelector).toBeUndefined();
+    });
+
     it("gpu: one NVIDIA GPU, the GPU image, toleration and node selector", () => {
         const p = render("gpu").spec.predictor;
         expect(p.model.resources.limits!["nvidia.com/gpu"]).toBe("1");
         expect(p.model.runtimeVersion).toMatch(/-gpu$/);
         expect(p.tolerations).toContainEqual({ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" });
-        expect(p.nodeSelector).toEqual({ "nvidia.com/gpu.present": "true" });
+        expect(p.nodeSelector).toEqual({ "nvidia.com/gpu.present": "true", "kubernetes.io/arch": "amd64" });
         expect(defaultExamples).not.toContain("gpu");
     });
 

@@ -78,10 +78,11 @@ export function unknownFields(obj: unknown, validate: Validate): string[] {
 }
 
 /** kubernetes-models style class → Validate (its validate() throws a ValidationError with ajv errors). */
-function modelValidator(ModelClass: new (data: unknown) => { validate(): void }): Validate {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+function modelValidator(ModelClass: new (data: any) => object): Validate {
     return (obj) => {
         try {
-            new ModelClass(obj).validate();
+            (new ModelClass(obj) as { validate(): void }).validate();
             return [];
         } catch (err) {
             const errors = (err as { errors?: AjvLikeError[] }).errors;
@@ -114,7 +115,7 @@ async function checkerFor(apiVersion: string, kind: string): Promise<Checker> {
         } catch {
             return { missing: `no ${modulePath} module` };
         }
-        const ModelClass = mod[kind] as (new (data: unknown) => { validate(): void }) | undefined;
+        const ModelClass = mod[kind] as (new (data: unknown) => object) | undefined;
         if (!ModelClass) return { missing: `${modulePath} has no ${kind}` };
         const validate = modelValidator(ModelClass);
         return {

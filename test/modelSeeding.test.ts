@@ -4,6 +4,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import type * as aws from "@pulumi/aws";
 import * as fc from "fast-check";
+import { Job } from "kubernetes-models/batch/v1/Job";
 import { describe, expect, it } from "vitest";
 import {
     convertScript,
@@ -174,6 +175,8 @@ describe("seeding pod", () => {
     it("skips the TensorFlow converter when no Keras model is seeded", () => {
         const p = seedingPodSpec({ models: [mnist], configMapName: "cm", serviceAccountName: "s", env: [] });
         expect(p.initContainers.map((c) => c.name)).toEqual(["plan"]);
+        expect(p.nodeSelector).toBeUndefined();
+        expect(pod.nodeSelector).toEqual({ "kubernetes.io/arch": "amd64" });
     });
     it("runs every container non-root, read-only, with requests and limits", () => {
         for (const c of all) {
@@ -219,6 +222,16 @@ describe("ModelSeeding on eks and locally", async () => {
         const env = eksJob.inputs.spec.template.spec.containers[0].env;
         expect(env).toEqual(expect.arrayContaining([{ name: "SEED_BUCKET", value: bucketName }, { name: "AWS_REGION", value: region }]));
         expect(JSON.stringify(env)).not.toContain("AWS_ACCESS_KEY_ID");
+    });
+
+    // kubernetes-models' Model.validate() is not visible through its type re-exports here.
+    const validateJob = (job: unknown) => (new Job(job as never) as unknown as { validate(): void }).validate();
+    it("renders Jobs that pass the Kubernetes batch/v1 schema", () => {
+        for (const job of [eksJob, localJob]) {
+            expect(() => validateJob({ ...job.inputs, metadata: { ...job.inputs.metadata, name: "seed" } })).not.toThrow();
+        }
+        const broken = { ...eksJob.inputs, metadata: { name: "seed" }, spec: { ...eksJob.inputs.spec, backoffLimit: "3" } };
+        expect(() => validateJob(broken)).toThrow();
     });
 
     it("mounts the scripts and the manifest from a ConfigMap", () => {

@@ -179,6 +179,8 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         calls: mocks.calls(),
         warnings,
     });
+    // Absolute paths (Docker build contexts, chart paths) would differ between checkouts.
+    for (const [file, content] of Object.entries(files)) files[file] = content.split(root).join("<repo>");
     const renderMs = performance.now() - renderStart;
     log(`rendered ${manifestFiles.size} manifests, ${model.steps.length} steps in ${(renderMs / 1000).toFixed(2)} s`);
     return { project: input.project, stack: input.stack, config: stackConfig, model, outputs, files, madeUpValues, warnings, timings: { programMs, renderMs } };

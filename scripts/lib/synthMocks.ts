@@ -161,9 +161,20 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
             case "aws:eks/nodeGroup:NodeGroup":
                 Object.assign(state, { arn: c("arn"), status: "ACTIVE", resources: [{ autoscalingGroups: [{ name: c("resources[0].autoscalingGroups[0].name") }], remoteAccessSecurityGroupId: "" }] });
                 break;
-            case "aws:ecr/repository:Repository":
-                Object.assign(state, { name: inputs.name ?? autoName(type, name, name), repositoryUrl: c("repositoryUrl"), registryId: c("registryId") });
+            case "aws:ecr/repository:Repository": {
+                // The URL becomes an image reference that must parse: documentation account, marked name.
+                const repoName = inputs.name ?? autoName(type, name, name.toLowerCase());
+                const registry = record(`${documentationAccountId}.dkr.ecr.${region ?? "<region>"}.amazonaws.com`, `${type}:${name} registry (the deploying account's)`);
+                Object.assign(state, { name: repoName, repositoryUrl: `${registry}/${repoName}`, registryId: documentationAccountId });
                 break;
+            }
+            case "docker-build:index:Image": {
+                // After a push `ref` is tag@digest; the digest is only known once the image is built.
+                const tag = Array.isArray(inputs.tags) && typeof inputs.tags[0] === "string" ? inputs.tags[0] : undefined;
+                const digest = record(`sha256:${"0".repeat(64)}`, "docker-build:index:Image digest (known after the build)");
+                Object.assign(state, { digest, ref: tag ? `${tag}@${digest}` : c("ref") });
+                break;
+            }
             case "aws:ec2/launchTemplate:LaunchTemplate":
                 Object.assign(state, { latestVersion: 1, defaultVersion: 1 });
                 break;
@@ -228,6 +239,8 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
                 const names = ["a", "b", "c"].map((s) => record(`${region}${s}`, `${shortToken(token)}: zones of ${region} (assumed; the account decides)`));
                 return { names, zoneIds: names.map((_, i) => c(`zoneIds[${i}]`)), id: region };
             }
+            case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+                return { userName: "AWS", password: c("password"), authorizationToken: c("authorizationToken"), proxyEndpoint: c("proxyEndpoint"), id: c("id") };
             case "aws:ec2/getPrefixList:getPrefixList":
                 return { id: c("id"), name: args.inputs.name, cidrBlocks: [] };
             default:

@@ -112,9 +112,10 @@ export function hookRegistrations(onRecord?: (r: Registration) => void): Registr
                                     ignoreChanges: req.getIgnorechangesList(),
                                     replaceOnChanges: req.getReplaceonchangesList(),
                                     deletedWith: req.getDeletedwith(),
-                                    customTimeouts: timeouts
-                                        ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined }
-                                        : undefined,
+                                    customTimeouts:
+                                        timeouts && (timeouts.getCreate() || timeouts.getUpdate() || timeouts.getDelete())
+                                            ? { create: timeouts.getCreate() || undefined, update: timeouts.getUpdate() || undefined, delete: timeouts.getDelete() || undefined }
+                                            : undefined,
                                 },
                             };
                             registrations.push(record);
@@ -163,7 +164,17 @@ export const secretMarker = "<secret>";
 export const unknownMarker = "<unknown>";
 
 /**
- * Decoded wire value → plain JSON: secrets become `<secret>` (or their value with `revealSecrets`),
+ * A secret's shape with every scalar replaced by `<secret>`: Pulumi marks a whole input secret when
+ * one field in it is (a Secret's `stringData`), and the keys are worth reviewing.
+ */
+function maskLeaves(value: unknown): unknown {
+    if (Array.isArray(value)) return value.map(maskLeaves);
+    if (value && typeof value === "object") return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskLeaves(v)]));
+    return value === undefined || value === null ? value : secretMarker;
+}
+
+/**
+ * Decoded wire value → plain JSON: secret scalars become `<secret>` (or their value with `revealSecrets`),
  * resource references their URN, assets their path/text, unknowns `<unknown>`.
  */
 export function plainValue(value: unknown, options: { revealSecrets?: boolean } = {}): unknown {
@@ -177,7 +188,10 @@ export function plainValue(value: unknown, options: { revealSecrets?: boolean } 
         return `<asset:${String(a.path ?? a.uri ?? (a.text !== undefined ? "text" : "archive"))}>`;
     }
     const obj = value as Record<string, unknown>;
-    if (obj[sigKey] === secretSig) return options.revealSecrets ? plainValue(obj.value, options) : secretMarker;
+    if (obj[sigKey] === secretSig) {
+        const revealed = plainValue(obj.value, { ...options, revealSecrets: true });
+        return options.revealSecrets ? revealed : maskLeaves(revealed);
+    }
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(obj)) {
         if (v === undefined) continue;

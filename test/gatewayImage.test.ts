@@ -1,0 +1,125 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/gatewayImage";
+import { images } from "../components/versions";
+import { installMocks, promiseOf } from "./kit";
+
+const root = path.resolve(__dirname, "..");
+
+describe("GatewayImage", async () => {
+    const rec = await installMocks();
+    const prebuilt = new GatewayImage("pre", { image: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:v1", platform: "eks" });
+    const eks = new GatewayImage("gw", { platform: "eks", keepImages: 5 });
+    const eksEphemeral = new GatewayImage("tmp", { platform: "eks", ephemeral: true });
+    const local = new GatewayImage("loc", { platform: "local" });
+    await rec.settle();
+    const tag = gatewayContentTag(root);
+
+    it("a prebuilt image creates nothing and is passed through", async () => {
+        expect(rec.resources.filter((r) => r.name.startsWith("pre-"))).toEqual([]);
+        expect(await promiseOf(prebuilt.imageRef)).toBe("123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:v1");
+    });
+
+    it("eks: ECR repository scans on push, immutable tags, KMS encryption, no force delete", () => {
+        const repo = rec.one("aws:ecr/repository:Repository", "gw-repo");
+        expect(repo.inputs.imageScanningConfiguration).toEqual({ scanOnPush: true });
+        expect(repo.inputs.imageTagMutability).toBe("IMMUTABLE");
+        expect(repo.inputs.encryptionConfigurations).toEqual([{ encryptionType: "KMS" }]);
+        expect(repo.inputs.forceDelete).toBe(false);
+        expect(repo.parent).toMatch(/GatewayImage::gw$/);
+        expect(rec.one("aws:ecr/repository:Repository", "tmp-repo").inputs.forceDelete).toBe(true);
+    });
+
+    it("eks: lifecycle policy keeps the newest N images and expires untagged ones", () => {
+        const policy = rec.one("aws:ecr/lifecyclePolicy:LifecyclePolicy", "gw-lifecycle");
+        const doc = JSON.parse(policy.inputs.policy);
+        expect(doc.rules).toHaveLength(2);
+        expect(doc.rules[1]).toEqual({ rulePriority: 2, description: "Keep the newest 5 images", selection: { tagStatus: "any", countType: "imageCountMoreThan", countNumber: 5 }, action: { type: "expire" } });
+        expect(doc.rules[0].selection).toMatchObject({ tagStatus: "untagged", countType: "sinceImagePushed" });
+        expect(policy.inputs.repository).toBe(rec.one("aws:ecr/repository:Repository", "gw-repo").state.name);
+    });
+
+    it("eks: pushes gateway/Dockerfile with a content tag and ECR registry auth", () => {
+        const image = rec.one("docker-build:index:Image", "gw-image");
+        const url = rec.one("aws:ecr/repository:Repository", "gw-repo").state.repositoryUrl;
+        expect(image.inputs.push).toBe(true);
+        expect(image.inputs.tags).toEqual([`${url}:${tag}`]);
+        expect(image.inputs.context).toEqual({ location: root });
+        expect(image.inputs.dockerfile).toEqual({ location: path.join(root, "gateway/Dockerfile") });
+        expect(image.inputs.buildArgs).toEqual({ NODE_IMAGE: images.gatewayNodeBase });
+        expect(image.inputs.platforms).toEqual(["linux/amd64"]);
+        expect(image.inputs.registries).toHaveLength(1);
+        expect(image.inputs.registries[0].address).toBe(url);
+        expect(rec.calls.some((c) => c.token === "aws:ecr/getAuthorizationToken:getAuthorizationToken")).toBe(true);
+    });
+
+    it("eks: imageRef falls back to the pushed tag when the provider reports no digest (mocks, previews)", async () => {
+        const url = rec.one("aws:ecr/repository:Repository", "gw-repo").state.repositoryUrl;
+        expect(await promiseOf(eks.imageRef)).toBe(`${url}:${tag}`);
+        expect(await promiseOf(eks.repositoryUrl!)).toBe(url);
+        void eksEphemeral;
+    });
+
+    it("local: builds without pushing, loads into Docker under a content tag", async () => {
+        const image = rec.one("docker-build:index:Image", "loc-image");
+        expect(image.inputs.push).toBe(false);
+        expect(image.inputs.exports).toEqual([{ docker: {} }]);
+        expect(image.inputs.tags).toEqual([`inference-platform-gateway:${tag}`]);
+        expect(await promiseOf(local.imageRef)).toBe(`inference-platform-gateway:${tag}`);
+        expect(rec.resources.filter((r) => r.name.startsWith("loc-") && r.type.startsWith("aws:"))).toEqual([]);
+    });
+
+    it("validates args with one clear error", () => {
+        expect(() => validateGatewayImageArgs({ platform: "gke" as "eks" })).toThrow(/platform must be 'eks' or 'local'/);
+        expect(() => validateGatewayImageArgs({ platform: "eks", image: "Not An Image" })).toThrow(/not an image reference/);
+        expect(() => validateGatewayImageArgs({ platform: "eks", keepImages: 0 })).toThrow(/keepImages/);
+        expect(() => new GatewayImage("bad", { platform: "eks", keepImages: 1.5 })).toThrow(/GatewayImage: keepImages/);
+    });
+});
+
+describe("content tag and Dockerfile", () => {
+    it("covers the files the Dockerfile copies and changes when one of them changes", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "gwtag-"));
+        try {
+            fs.mkdirSync(path.join(dir, "gateway/src"), { recursive: true });
+            fs.mkdirSync(path.join(dir, "gateway/proto"), { recursive: true });
+            fs.writeFileSync(path.join(dir, "package-lock.json"), "{}");
+            fs.writeFileSync(path.join(dir, "gateway/src/main.ts"), "a");
+            fs.writeFileSync(path.join(dir, "gateway/proto/x.proto"), "p");
+            fs.writeFileSync(path.join(dir, "README.md"), "not in the image");
+            expect(gatewayContextFiles(dir)).toEqual(["gateway/proto/x.proto", "gateway/src/main.ts", "package-lock.json"]);
+            const t1 = gatewayContentTag(dir);
+            expect(t1).toMatch(/^g-[0-9a-f]{16}$/);
+            fs.writeFileSync(path.join(dir, "README.md"), "changed");
+            expect(gatewayContentTag(dir)).toBe(t1);
+            fs.writeFileSync(path.join(dir, "gateway/src/main.ts"), "b");
+            expect(gatewayContentTag(dir)).not.toBe(t1);
+            expect(gatewayContentTag(dir, "node:other")).not.toBe(gatewayContentTag(dir));
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("the lifecycle policy's 'any' rule has the lowest priority, as ECR requires", () => {
+        const rules = ecrLifecyclePolicy(3).rules;
+        const any = rules.find((r) => r.selection.tagStatus === "any")!;
+        expect(Math.max(...rules.map((r) => r.rulePriority))).toBe(any.rulePriority);
+    });
+
+    it("gateway/Dockerfile: pinned base matching versions.ts, multi-stage, non-root, ENTRYPOINT, no dev deps", () => {
+        const text = fs.readFileSync(path.join(root, "gateway/Dockerfile"), "utf8");
+        expect(text).toContain(`ARG NODE_IMAGE=${images.gatewayNodeBase}`);
+        expect(images.gatewayNodeBase).toMatch(/^node:24\.\d+\.\d+-[a-z]+-slim$/);
+        expect(text.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(3);
+        expect(text).toMatch(/--omit=dev/);
+        expect(text).toMatch(/^USER 1000:1000$/m);
+        expect(text).toMatch(/^ENTRYPOINT \["node", "dist\/main.js"\]$/m);
+        const runtime = text.slice(text.lastIndexOf("\nFROM "));
+        expect(runtime).not.toMatch(/npm ci|tsc/);
+        const ignore = fs.readFileSync(path.join(root, "gateway/Dockerfile.dockerignore"), "utf8");
+        expect(ignore.split("\n")[2]).toBe("*");
+        for (const copied of ["package-lock.json", "gateway/src/**", "gateway/proto/**"]) expect(ignore).toContain(`!${copied}`);
+    });
+});
