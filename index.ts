@@ -10,12 +10,17 @@
  *                 ├─> Knative (CRDs ─> core ─> net-istio[after istiod]) ────────┼─> KServe ──┴─> models
  *                 ├─> DevicePlugin, ClusterAutoscaler                           │
  *                 └─> ModelStore (bucket, IRSA reader, namespace, SA) ──────────┴────────────────> models
+ *
+ *   models = ModelSeeding Job (writer IRSA role) ─> example InferenceServices, InferenceServer
  */
 import { ClusterAutoscaler } from "./components/clusterAutoscaler";
 import { CertManager } from "./components/certManager";
 import { EksCluster } from "./components/cluster";
 import { readStackConfig } from "./components/config";
 import { DevicePlugin } from "./components/devicePlugin";
+import { ExampleModels, exampleInvocations } from "./components/exampleModels";
+import { GatewayImage } from "./components/gatewayImage";
+import { InferenceServer } from "./components/inferenceServer";
 import { IngressAuth } from "./components/ingressAuth";
 import { IngressGateway } from "./components/ingressGateway";
 import { Istio } from "./components/istio";
@@ -27,6 +32,7 @@ import { MinioModelStore } from "./components/minioModelStore";
 import { ModelNamespace } from "./components/modelNamespace";
 import { ModelStore } from "./components/modelStore";
 import { Network } from "./components/network";
+import * as pulumi from "@pulumi/pulumi";
 
 const cfg = readStackConfig();
 const tags = { "inference-platform/stack": `${cfg.project}-${cfg.stack}`, "managed-by": "pulumi" };
@@ -169,7 +175,75 @@ const minioModelStore = localModelsNamespace
     ? new MinioModelStore("model-store", { namespace: localModelsNamespace.name, serviceAccountName: cfg.models.serviceAccountName }, k8sOpts)
     : undefined;
 
+// --- Models: the gateway image, example InferenceServices (seeded into the store), the inference server. ---
+const needsGateway = cfg.inferenceServer.enabled || cfg.examples.includes("clothing-transformer");
+const gatewayImage = needsGateway
+    ? new GatewayImage("gateway-image", { image: cfg.gateway.image, platform: cfg.platform, ephemeral: cfg.ephemeral, tags })
+    : undefined;
+const modelsNamespace = s3ModelStore?.namespaceName ?? minioModelStore!.namespace;
+const modelStorage = s3ModelStore
+    ? {
+          kind: "s3" as const,
+          bucket: s3ModelStore.bucketName,
+          region,
+          readerServiceAccountName: s3ModelStore.serviceAccountName,
+          oidcProvider: eksCluster!.oidcProvider,
+          kmsKeyArn: s3ModelStore.kmsKeyArn,
+      }
+    : {
+          kind: "minio" as const,
+          endpoint: minioModelStore!.endpointUrl,
+          bucket: minioModelStore!.bucketName,
+          readerServiceAccountName: minioModelStore!.serviceAccountName,
+          credentialsSecretName: minioModelStore!.credentialsSecretName,
+      };
+const examples = new ExampleModels(
+    "examples",
+    {
+        examples: cfg.examples,
+        alsoSeed: cfg.inferenceServer.enabled ? ["clothing-transformer"] : [],
+        namespace: modelsNamespace,
+        domain: ingress.domain,
+        gatewayImage: gatewayImage?.imageRef,
+        modelPrefix: cfg.modelStore.modelPrefix,
+        storage: modelStorage,
+        waitFor: [...kserve.ready, ingress, ...(s3ModelStore ? [s3ModelStore] : minioModelStore!.ready)],
+    },
+    k8sOpts,
+);
+const inferenceServer = cfg.inferenceServer.enabled
+    ? new InferenceServer(
+          "clothing",
+          {
+              namespace: modelsNamespace,
+              serviceAccountName: modelStorage.readerServiceAccountName,
+              storageUri: pulumi.interpolate`s3://${modelStorage.bucket}/${cfg.modelStore.modelPrefix}clothing-model`,
+              modelName: "clothing-model",
+              domain: ingress.domain,
+              gatewayImage: gatewayImage!.imageRef,
+              gpu: cfg.inferenceServer.gpu,
+              storageEnv: minioModelStore?.storageEnv,
+              waitFor: [...knative.ready, ingress, ingressAuth, ...(examples.seeding ? [examples.seeding] : [])],
+          },
+          k8sOpts,
+      )
+    : undefined;
+
 // --- Outputs. ---
+export const exampleRequests = pulumi
+    .all([modelsNamespace, ingress.domain, ingress.ingressIp])
+    .apply(([namespace, domainName, ip]) =>
+        exampleInvocations({
+            examples: cfg.examples,
+            namespace,
+            domain: domainName,
+            ingress: ingress.ingressPort === 80 ? ip : `${ip}:${ingress.ingressPort}`,
+            authHeader: cfg.auth.mode === "jwt" ? "Authorization: Bearer $TOKEN" : undefined,
+        }),
+    );
+export const modelUrls = examples.urls;
+export const inferenceServerUrl = inferenceServer?.predictUrl;
+export const gatewayImageRef = gatewayImage?.imageRef;
 export const platform = cfg.platform;
 export const ingressIp = ingress.ingressIp;
 export const ingressPort = ingress.ingressPort;

@@ -535,6 +535,14 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     const inferenceServerEnabled = bool("inferenceServer", true);
     const inferenceServerGpu = bool("inferenceServerGpu", false);
     if (inferenceServerGpu && platform === "eks" && !gpuEnabled) problems.push("inferenceServerGpu: needs gpuEnabled: true");
+    if (platform === "local" && gatewayImage === undefined && (inferenceServerEnabled || examples.includes("clothing-transformer"))) {
+        // kind nodes cannot pull an image that only exists in the host's Docker.
+        problems.push(
+            "gatewayImage: required on the local platform while inferenceServer or the clothing-transformer example is on " +
+                "(docker build -f gateway/Dockerfile -t inference-gateway:dev . && kind load docker-image inference-gateway:dev --name inference-platform; " +
+                "then pulumi config set gatewayImage inference-gateway:dev), or turn both off",
+        );
+    }
 
     // Local.
     const kubeconfig = str("kubeconfig");

@@ -358,6 +358,11 @@ export interface ExampleModelsArgs {
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
     /** Wait until each InferenceService is Ready (see `InferenceServiceArgs.awaitReady`). Default: false. */
     readonly awaitReady?: boolean;
+    /**
+     * Examples whose models are seeded even when the example itself is not deployed (the inference
+     * server serves the clothing model). Default: none.
+     */
+    readonly alsoSeed?: readonly ExampleName[];
 }
 
 /** The enabled example InferenceServices and the Job that seeds their models. */
@@ -387,7 +392,7 @@ export class ExampleModels extends pulumi.ComponentResource {
         this.services = {};
         this.urls = {};
 
-        const seeds = seedModelsFor(args.examples);
+        const seeds = seedModelsFor([...args.examples, ...(args.alsoSeed ?? [])]);
         const target: SeedingTarget =
             storage.kind === "s3"
                 ? { kind: "s3", bucket: storage.bucket, region: storage.region, oidcProvider: storage.oidcProvider, kmsKeyArn: storage.kmsKeyArn }

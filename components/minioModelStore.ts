@@ -18,6 +18,23 @@ import * as random from "@pulumi/random";
 import { ContainerResources, containerResourcesProblems, platformLabels } from "./certManager";
 import { images } from "./versions";
 
+/**
+ * The environment KServe's storage initializer reads for S3 (what KServe itself derives from the
+ * Secret's annotations), for containers KServe does not manage, such as the inference server's
+ * init container.
+ */
+export function minioStorageEnv(args: { endpoint: string; region: string; secretName: pulumi.Input<string> }): k8s.types.input.core.v1.EnvVar[] {
+    return [
+        { name: "AWS_ENDPOINT_URL", value: `http://${args.endpoint}` },
+        { name: "S3_ENDPOINT", value: args.endpoint },
+        { name: "S3_USE_HTTPS", value: "0" },
+        { name: "S3_VERIFY_SSL", value: "0" },
+        { name: "AWS_REGION", value: args.region },
+        { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: args.secretName, key: "AWS_ACCESS_KEY_ID" } } },
+        { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: args.secretName, key: "AWS_SECRET_ACCESS_KEY" } } },
+    ];
+}
+
 export interface MinioModelStoreArgs {
     /** Models namespace (must exist; pass its `metadata.name` to wait for it). Required. */
     readonly namespace: pulumi.Input<string>;
@@ -137,6 +154,8 @@ export class MinioModelStore extends pulumi.ComponentResource {
     public readonly endpoint: pulumi.Output<string>;
     /** The same endpoint as a URL (`http://host:port`), for clients that want one. */
     public readonly endpointUrl: pulumi.Output<string>;
+    /** Env for a plain storage-initializer container (not KServe-managed) to read models from MinIO. */
+    public readonly storageEnv: k8s.types.input.core.v1.EnvVar[];
     public readonly bucketName: pulumi.Output<string>;
     public readonly serviceAccountName: pulumi.Output<string>;
     /** KServe S3 Secret in the models namespace (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, s3-* annotations). */
@@ -356,6 +375,7 @@ export class MinioModelStore extends pulumi.ComponentResource {
 
         this.endpoint = pulumi.output(endpoint);
         this.endpointUrl = pulumi.output(`http://${endpoint}`);
+        this.storageEnv = minioStorageEnv({ endpoint, region, secretName: kserveSecret.metadata.name });
         this.bucketName = pulumi.output(bucket);
         this.serviceAccountName = serviceAccount.metadata.name;
         this.credentialsSecretName = kserveSecret.metadata.name;

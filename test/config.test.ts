@@ -66,7 +66,7 @@ describe("loadConfig defaults", () => {
     });
 
     it("needs no region on the local platform", () => {
-        const cfg = load({ platform: "local" });
+        const cfg = load({ platform: "local", inferenceServer: "false", examples: '["sklearn-iris"]' });
         expect(cfg.region).toBeUndefined();
         expect(cfg.ingress.localIp).toBe("127.0.0.1");
     });
@@ -103,6 +103,7 @@ describe("loadConfig rejects bad config, naming the key", () => {
         ["bad domain", { domain: "not a domain" }, /domain: 'not a domain' is not a DNS domain/],
         ["bad gateway image", { gatewayImage: "UPPER/case:tag" }, /gatewayImage: 'UPPER\/case:tag' is not an image reference/],
         ["too few AZs", { availabilityZones: "1" }, /availabilityZones: 1 is outside 2..4/],
+        ["local gateway without an image", { platform: "local", inferenceServer: "true" }, /gatewayImage: required on the local platform while inferenceServer or the clothing-transformer example is on/],
         ["bad cluster name", { clusterName: "-bad" }, /clusterName: '-bad' must be 1-100 characters/],
     ];
     for (const [what, raw, message] of cases) {

@@ -7,6 +7,7 @@
  * the charts' values schemas where upstream ships one (Istio gateway, cert-manager).
  *
  * dev is synthesized in this process, local in a child process (one mock runtime per process).
+ * `K8S_SCHEMA_DIRS=out/x,out/y npx vitest run test/k8sSchemas.test.ts` also checks those synth outputs.
  */
 import Ajv from "ajv";
 import * as fs from "node:fs";
@@ -177,6 +178,10 @@ describe("Kubernetes objects of the synthesized stacks", async () => {
     const localRun = await localCli;
     if (localRun.code !== 0) throw new Error(`synth of the local stack failed:\n${localRun.stderr}`);
     const stacks = [fromFiles("dev", dev.files), fromFiles("local", readTree(path.join(tmp, "local")))];
+    // K8S_SCHEMA_DIRS=out/a,out/b also checks earlier synth outputs (e.g. of other stacks).
+    for (const dir of (process.env.K8S_SCHEMA_DIRS ?? "").split(",").filter(Boolean)) {
+        stacks.push(fromFiles(dir, readTree(path.resolve(__dirname, "..", dir))));
+    }
 
     it("the strictness probe finds unknown fields that kubernetes-models itself accepts", async () => {
         const { Deployment } = await import("kubernetes-models/apps/v1");

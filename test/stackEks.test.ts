@@ -56,4 +56,22 @@ describe("the dev stack (eks) under mocks", async () => {
         const firstEip = rec.byType("aws:ec2/eip:Eip").find((e) => e.name.endsWith("-0"))!;
         expect(Object.keys(domainPatch.inputs.data)).toEqual([`${firstEip.state.publicIp}.sslip.io`]);
     });
+
+    it("deploys every configured example, S3-backed ones after the seeding Job", () => {
+        const services = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService");
+        expect(services.map((r) => r.inputs.metadata.name).sort()).toEqual(["clothing-transformer", "mlflow-s3", "sklearn-iris", "tensorflow-s3"]);
+        const seedJob = rec.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes("seeding"))!;
+        for (const isvc of services) {
+            const storageUri: string = isvc.inputs.spec.predictor.model.storageUri;
+            expect(rec.dependsOn(isvc, seedJob), isvc.inputs.metadata.name).toBe(storageUri.startsWith("s3://"));
+            if (storageUri.startsWith("s3://")) expect(isvc.inputs.spec.predictor.serviceAccountName).toBe("kserve-models");
+        }
+    });
+
+    it("runs the inference server from the seeded clothing model behind the gateway image from ECR", () => {
+        const tf = rec.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "clothing-tf-serving")!;
+        const seedJob = rec.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes("seeding"))!;
+        expect(rec.dependsOn(tf, seedJob)).toBe(true);
+        expect(rec.byType("aws:ecr/repository:Repository")).toHaveLength(1);
+    });
 });

@@ -47,11 +47,35 @@ export interface PreparedTensorMessage {
     readonly tensor: Float32Array;
 }
 
+/**
+ * Free list of request buffers by size. Every request allocates ~1 MiB outside the V8 heap; fresh
+ * ArrayBuffers at that rate make V8 run a full mark-compact every few requests (external memory
+ * pressure), so buffers of finished requests are reused. Contents are not cleared: the header is
+ * rewritten and preprocessing overwrites every tensor element.
+ */
+const bufferPool = new Map<number, ArrayBuffer[]>();
+const maxPooledPerSize = 64;
+
+function acquireBuffer(size: number): ArrayBuffer {
+    return bufferPool.get(size)?.pop() ?? new ArrayBuffer(size);
+}
+
+/** Returns a request buffer to the pool once nothing (socket writes included) can still read it. */
+export function releaseBuffer(ab: ArrayBufferLike): void {
+    if (!(ab instanceof ArrayBuffer)) return;
+    let list = bufferPool.get(ab.byteLength);
+    if (!list) {
+        list = [];
+        bufferPool.set(ab.byteLength, list);
+    }
+    if (list.length < maxPooledPerSize) list.push(ab);
+}
+
 /** Allocates `header ++ tensor` so that the tensor region is 4-byte aligned, and views it. */
 function withAlignedTensor(header: readonly number[] | Uint8Array, elements: number): PreparedTensorMessage {
     const total = header.length + elements * 4;
     const pad = (4 - (header.length % 4)) % 4;
-    const ab = new ArrayBuffer(total + pad);
+    const ab = acquireBuffer(total + pad);
     const message = Buffer.from(ab, pad, total);
     message.set(header, 0);
     const tensor = new Float32Array(ab, pad + header.length, elements);

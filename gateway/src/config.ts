@@ -32,6 +32,8 @@ export interface PredictorConfig {
     readonly outputName: string | undefined;
     /** v2: send the tensor with the binary extension instead of a JSON array. */
     readonly binaryData: boolean;
+    /** tfserving-grpc transport: the lean node:http2 channel (default) or @grpc/grpc-js. */
+    readonly grpcClient: "http2" | "grpc-js";
     readonly timeoutMs: number;
 }
 
@@ -82,6 +84,7 @@ const flags = {
     output_name: "MODEL_OUTPUT_NAME",
     signature_name: "MODEL_SIGNATURE_NAME",
     binary_data: "V2_BINARY_DATA",
+    grpc_client: "GRPC_CLIENT",
     allow_cidrs: "GATEWAY_ALLOWED_CIDRS",
     max_body_bytes: "GATEWAY_MAX_BODY_BYTES",
     max_image_bytes: "GATEWAY_MAX_IMAGE_BYTES",
@@ -275,6 +278,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const drainTimeoutMs = num("drain_timeout_seconds", 25, 0, 3600, false) * 1000;
     const binaryData = parseBool("--binary_data/V2_BINARY_DATA", get("binary_data") ?? "false", problems);
     const outputName = get("output_name");
+    const grpcClient = (get("grpc_client") ?? "http2").trim();
+    if (grpcClient !== "http2" && grpcClient !== "grpc-js") problems.push(`--grpc_client/GRPC_CLIENT '${grpcClient}' is not http2 or grpc-js`);
 
     if (problems.length > 0) throw new Error(`invalid gateway configuration:\n  - ${problems.join("\n  - ")}`);
     return {
@@ -291,6 +296,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
                 inputName: get("input_name") ?? "input_8",
                 outputName: outputName === undefined || outputName.trim() === "" ? undefined : outputName.trim(),
                 binaryData,
+                grpcClient: grpcClient as "http2" | "grpc-js",
                 timeoutMs: predictorTimeoutS * 1000,
             },
             inputSize,

@@ -15,6 +15,7 @@ import {
     pickOutput,
     prepareTfPredictRequest,
     prepareV2BinaryRequest,
+    releaseBuffer,
     rowsOf,
     tensorProtoValues,
     v1RequestBody,
@@ -22,10 +23,12 @@ import {
 } from "./codecs";
 import type { PredictorConfig, PredictorProtocol } from "./config";
 import { badGateway, GatewayError, gatewayTimeout } from "./errors";
+import { GrpcChannel, GrpcError, GrpcStatus } from "./grpcChannel";
 
 export interface PreparedPredict {
-    /** NHWC float32 tensor to fill before `send`. */
+    /** NHWC float32 tensor to fill before `send`; not to be touched once `send` is called. */
     readonly tensor: Float32Array;
+    /** Sends the request; on success the request buffer goes back to the pool for reuse. */
     send(signal?: AbortSignal): Promise<number[][]>;
 }
 
@@ -75,63 +78,84 @@ export function grpcChannelOptions(): grpc.ChannelOptions {
     };
 }
 
-function grpcError(err: grpc.ServiceError): GatewayError {
-    if (err.code === grpc.status.DEADLINE_EXCEEDED) return gatewayTimeout("predictor_timeout", "the predictor did not answer in time");
-    if (err.code === grpc.status.CANCELLED) return badGateway("aborted", "predictor call cancelled");
-    const name = grpc.status[err.code] ?? String(err.code);
-    return badGateway("predictor_error", `the predictor failed: ${name}${err.details ? `: ${err.details.slice(0, 300)}` : ""}`);
+function grpcStatusError(code: number, details: string): GatewayError {
+    if (code === GrpcStatus.DEADLINE_EXCEEDED) return gatewayTimeout("predictor_timeout", "the predictor did not answer in time");
+    if (code === GrpcStatus.CANCELLED) return badGateway("aborted", "predictor call cancelled");
+    const name = grpc.status[code] ?? String(code);
+    return badGateway("predictor_error", `the predictor failed: ${name}${details ? `: ${details.slice(0, 300)}` : ""}`);
 }
 
+/**
+ * TF Serving `PredictionService/Predict`. Default transport: the lean node:http2 channel
+ * (grpcChannel.ts); `--grpc_client grpc-js` uses @grpc/grpc-js instead (same behaviour, more CPU).
+ */
 export class TfServingGrpcPredictor implements Predictor {
     readonly protocol = "tfserving-grpc" as const;
-    private readonly client: grpc.Client;
     private readonly deserialize: Deserialize;
+    private readonly lean?: GrpcChannel;
+    private readonly client?: grpc.Client;
 
     constructor(private readonly config: PredictorConfig) {
         this.deserialize = loadPredictDeserializer();
-        this.client = new grpc.Client(config.target, grpc.credentials.createInsecure(), grpcChannelOptions());
+        if (config.grpcClient === "grpc-js") this.client = new grpc.Client(config.target, grpc.credentials.createInsecure(), grpcChannelOptions());
+        else this.lean = new GrpcChannel(config.target);
+    }
+
+    private call(message: Buffer, signal?: AbortSignal): Promise<Buffer> {
+        if (this.lean) {
+            return this.lean.unary(grpcMethod, message, this.config.timeoutMs, signal).catch((err: unknown) => {
+                if (err instanceof GrpcError) throw grpcStatusError(err.code, err.details);
+                throw err;
+            });
+        }
+        return new Promise<Buffer>((resolve, reject) => {
+            const call = this.client!.makeUnaryRequest(
+                grpcMethod,
+                (b: Buffer) => b,
+                (b: Buffer) => b,
+                message,
+                new grpc.Metadata(),
+                { deadline: Date.now() + this.config.timeoutMs },
+                (err: grpc.ServiceError | null, res?: Buffer) => {
+                    signal?.removeEventListener("abort", onAbort);
+                    if (err) reject(grpcStatusError(err.code, err.details));
+                    else resolve(res!);
+                },
+            );
+            const onAbort = () => call.cancel();
+            signal?.addEventListener("abort", onAbort, { once: true });
+        });
     }
 
     prepare(shape: readonly [number, number, number, number]): PreparedPredict {
         const { message, tensor } = prepareTfPredictRequest(this.config, shape);
         return {
             tensor,
-            send: (signal) =>
-                new Promise<number[][]>((resolve, reject) => {
-                    const call = this.client.makeUnaryRequest(
-                        grpcMethod,
-                        (b: Buffer) => b,
-                        (b: Buffer) => b,
-                        message,
-                        new grpc.Metadata(),
-                        { deadline: Date.now() + this.config.timeoutMs },
-                        (err: grpc.ServiceError | null, res?: Buffer) => {
-                            signal?.removeEventListener("abort", onAbort);
-                            if (err) return reject(grpcError(err));
-                            try {
-                                const decoded = this.deserialize(res!);
-                                const out = pickOutput(decoded.outputs ?? {}, this.config.outputName);
-                                const { values, shape: outShape } = tensorProtoValues(out);
-                                resolve(rowsOf(values, outShape, shape[0]));
-                            } catch (e) {
-                                reject(badGateway("bad_predictor_response", (e as Error).message));
-                            }
-                        },
-                    );
-                    const onAbort = () => call.cancel();
-                    signal?.addEventListener("abort", onAbort, { once: true });
-                }),
+            send: async (signal) => {
+                const res = await this.call(message, signal);
+                releaseBuffer(message.buffer);
+                try {
+                    const decoded = this.deserialize(res);
+                    const out = pickOutput(decoded.outputs ?? {}, this.config.outputName);
+                    const { values, shape: outShape } = tensorProtoValues(out);
+                    return rowsOf(values, outShape, shape[0]);
+                } catch (e) {
+                    throw badGateway("bad_predictor_response", (e as Error).message);
+                }
+            },
         };
     }
 
     probe(timeoutMs: number): Promise<boolean> {
+        if (this.lean) return this.lean.probe(timeoutMs);
         return new Promise((resolve) => {
-            this.client.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err));
+            this.client!.waitForReady(Date.now() + timeoutMs, (err) => resolve(!err));
         });
     }
 
     close(): void {
-        this.client.close();
+        this.lean?.close();
+        this.client?.close();
     }
 }
 
@@ -285,7 +309,9 @@ export class V2RestPredictor implements Predictor {
                 tensor,
                 send: async (signal) => {
                     const headers = { "content-type": "application/octet-stream", "inference-header-content-length": String(headerLength) };
-                    return readResponse(await this.client.request("POST", path, message, headers, this.config.timeoutMs, signal));
+                    const res = await this.client.request("POST", path, message, headers, this.config.timeoutMs, signal);
+                    releaseBuffer(message.buffer);
+                    return readResponse(res);
                 },
             };
         }

@@ -73,7 +73,14 @@ function tieBreakRank(r: Registration): number {
  * install order, then URN, so the result is independent of registration order). Throws on a cycle.
  */
 export function buildModel(registrations: readonly Registration[]): Model {
-    const byUrn = new Map(registrations.map((r) => [r.urn, r]));
+    const byUrn = new Map<string, Registration>();
+    const duplicates = new Set<string>();
+    for (const r of registrations) {
+        if (byUrn.has(r.urn)) duplicates.add(r.urn);
+        byUrn.set(r.urn, r);
+    }
+    // The mock monitor accepts these; the engine rejects them ("Duplicate resource URN").
+    if (duplicates.size > 0) throw new Error(`duplicate resource URN (two resources with one type and name): ${[...duplicates].sort().join(", ")}`);
     const children = new Map<string, string[]>();
     for (const r of registrations) {
         if (!r.parent) continue;

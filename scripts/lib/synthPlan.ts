@@ -86,14 +86,16 @@ export function renderPlan(p: PlanInput): string {
     if (outputKeys.length === 0) push("(none)");
     else push(...table(["output", "value"], outputKeys.map((k) => [code(k), code(typeof p.outputs[k] === "string" ? p.outputs[k] : JSON.stringify(p.outputs[k]))])));
 
+    // Each URL once, with every place it appears (stack outputs first, then component outputs).
     const componentUrls = components
-        .filter((r) => r.outputs)
-        .flatMap((r) => urlsIn(plainValue(r.outputs), "").map(([at, url]) => [`${r.type.split(":").pop()} ${r.name}`, at, url]));
-    const outputUrls = urlsIn(p.outputs, "").map(([at, url]) => ["stack output", at, url]);
+        .filter((r) => r.outputs && r.type !== "pulumi:pulumi:Stack")
+        .flatMap((r) => urlsIn(plainValue(r.outputs), "").map(([at, url]) => [url, `${r.type.split(":").pop()} ${r.name}: \`${at}\``] as const));
+    const outputUrls = urlsIn(p.outputs, "").map(([at, url]) => [url, `stack output \`${at}\``] as const);
+    const sources = new Map<string, string[]>();
+    for (const [url, from] of [...outputUrls, ...componentUrls]) sources.set(url, [...(sources.get(url) ?? []), from]);
     push("", "## Model URLs", "");
-    const urls = [...outputUrls, ...componentUrls].sort((a, b) => compare(a.join(" "), b.join(" ")));
-    if (urls.length === 0) push("(none: no stack output or component output is an http(s) URL yet)");
-    else push(...table(["from", "field", "URL"], urls.map(([from, at, url]) => [from, code(at), code(url)])));
+    if (sources.size === 0) push("(none: no stack output or component output is an http(s) URL yet)");
+    else push(...table(["URL", "from"], [...sources.entries()].sort(([a], [b]) => compare(a, b)).map(([url, from]) => [code(url), [...new Set(from)].join("; ")])));
 
     push("", "## Cost estimate", "", ...costSection(p.config));
 
