@@ -3,17 +3,17 @@
  *
  * Setup: builds gateway/ (tsc → gateway/dist) and runs `node gateway/dist/main.js` as a child
  * process, exactly as the image does, so CPU and RSS are the gateway's alone. This process serves a
- * 640×480 JPEG (~100 KB, generated with sharp) on loopback, runs a TF Serving gRPC stub that does
- * not decode the 1 MiB request (it answers a fixed PredictResponse), and drives load on
+ * 640×480 JPEG (~100 KB, generated with sharp) on loopback, runs a TF Serving gRPC stub (plain
+ * node:http2) that does not decode the 1 MiB request (it answers a fixed PredictResponse), and drives load on
  * `POST /predict` at concurrency 1, 4 and 16 over keep-alive connections.
  *
  * Reference to beat (Python: Flask under gunicorn, PIL, numpy, gRPC tensor_content, same 2-core
  * machine): ~440 req/s at 16 concurrent, p99 ~46 ms, ~170 MB RSS, ~3 ms gateway CPU per request.
  */
-import * as grpc from "@grpc/grpc-js";
 import { execFileSync, spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import sharp from "sharp";
@@ -62,26 +62,38 @@ function fixedPredictResponse(): Buffer {
     return Buffer.concat([Buffer.from([0x0a, entry.length]), entry]);
 }
 
+/**
+ * TF Serving stand-in on plain node:http2 (h2c, gRPC framing by hand): it reads the request bytes
+ * without decoding them and answers a fixed PredictResponse, so the stub costs as little CPU as
+ * possible on the shared 2 cores. Window and session memory are large, as in TF Serving's gRPC core.
+ */
 async function startStub(): Promise<{ port: number; lastRequest: () => Buffer | undefined; calls: () => number; close: () => void }> {
-    const response = fixedPredictResponse();
-    let last: Buffer | undefined;
+    const message = fixedPredictResponse();
+    const framed = Buffer.alloc(5 + message.length);
+    framed.writeUInt32BE(message.length, 1);
+    message.copy(framed, 5);
+    let first: Buffer | undefined;
     let calls = 0;
-    const server = new grpc.Server({ "grpc-node.flow_control_window": 16 * 1024 * 1024, "grpc.max_receive_message_length": 64 * 1024 * 1024 } as grpc.ServerOptions);
-    const identity = (b: Buffer) => b;
-    server.addService(
-        {
-            Predict: { path: "/tensorflow.serving.PredictionService/Predict", requestStream: false, responseStream: false, requestSerialize: identity, requestDeserialize: identity, responseSerialize: identity, responseDeserialize: identity },
-        } as grpc.ServiceDefinition,
-        {
-            Predict: (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) => {
-                calls++;
-                if (calls <= 1) last = call.request;
-                cb(null, response);
-            },
-        },
-    );
-    const port = await new Promise<number>((res, rej) => server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))));
-    return { port, lastRequest: () => last, calls: () => calls, close: () => server.forceShutdown() };
+    const server = http2.createServer({ settings: { initialWindowSize: 16 * 1024 * 1024, maxConcurrentStreams: 1000 }, maxSessionMemory: 1024 });
+    server.on("session", (session) => session.on("connect", () => session.setLocalWindowSize(16 * 1024 * 1024)));
+    server.on("stream", (stream, headers) => {
+        if (headers[":path"] !== "/tensorflow.serving.PredictionService/Predict") {
+            stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
+            return;
+        }
+        const chunks: Buffer[] | undefined = calls === 0 ? [] : undefined;
+        calls++;
+        stream.on("data", (c: Buffer) => chunks?.push(c));
+        stream.on("end", () => {
+            if (chunks) first = Buffer.concat(chunks).subarray(5);
+            stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+            stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+            stream.end(framed);
+        });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const port = (server.address() as AddressInfo).port;
+    return { port, lastRequest: () => first, calls: () => calls, close: () => server.close() };
 }
 
 function procStat(pid: number): { cpuMs: number; rssMb: number; hwmMb: number } {

@@ -184,11 +184,18 @@ describe("ExampleModels component", async () => {
         domain: "127.0.0.1.sslip.io",
         storage: { kind: "minio", endpoint: "http://minio.minio.svc:9000", bucket: "models", readerServiceAccountName: "kserve-minio", credentialsSecretName: "minio-creds" },
     });
+    new ExampleModels("seedonly", { examples: [], alsoSeed: ["clothing-transformer"], namespace: "models", domain: "example.com", storage: { kind: "minio", endpoint: "http://m:9000", bucket: "b", readerServiceAccountName: "s", credentialsSecretName: "c" } });
     new ExampleModels("gcsonly", { examples: ["sklearn-iris"], namespace: "models", domain: "example.com", storage: { kind: "minio", endpoint: "http://m:9000", bucket: "b", readerServiceAccountName: "s", credentialsSecretName: "c" } });
     await rec.settle();
     const isvcs = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService");
     const isvc = (prefix: string, example: string) => rec.one("kubernetes:serving.kserve.io/v1beta1:InferenceService", `${prefix}-${example}-isvc`);
     const eksJob = rec.one("kubernetes:batch/v1:Job", "eks-seeding-job");
+
+    it("seeds models for examples that are off when asked (the inference server's clothing model)", () => {
+        expect(isvcs.filter((r) => r.name.startsWith("seedonly-"))).toEqual([]);
+        const job = rec.one("kubernetes:batch/v1:Job", "seedonly-seeding-job");
+        expect(JSON.stringify(job.inputs)).toContain("clothing-model");
+    });
 
     it("deploys the enabled examples only", () => {
         expect(isvcs.filter((r) => r.name.startsWith("eks-")).map((r) => r.inputs.metadata.name).sort()).toEqual(["clothing-transformer", "mlflow-s3", "sklearn-iris", "tensorflow-s3"]);

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import {
+    minioStorageEnv,
     bucketJobScript,
     bucketNameProblems,
     kserveS3SecretAnnotations,
@@ -17,6 +18,17 @@ function plain(value: any): any {
     if (value && typeof value === "object" && secretSig in value) return plain(value.value);
     return value;
 }
+
+describe("minioStorageEnv", () => {
+    it("gives a plain storage initializer what KServe derives from the secret's annotations", () => {
+        const env = minioStorageEnv({ endpoint: "minio.minio.svc.cluster.local:9000", region: "us-east-1", secretName: "creds" });
+        const byName = Object.fromEntries(env.map((e) => [e.name, e]));
+        expect(byName.AWS_ENDPOINT_URL.value).toBe("http://minio.minio.svc.cluster.local:9000");
+        expect(byName.S3_USE_HTTPS.value).toBe("0");
+        expect(byName.AWS_ACCESS_KEY_ID.valueFrom).toEqual({ secretKeyRef: { name: "creds", key: "AWS_ACCESS_KEY_ID" } });
+        expect(byName.AWS_SECRET_ACCESS_KEY.value).toBeUndefined();
+    });
+});
 
 describe("pure helpers", () => {
     it("KServe's secret annotations for an in-cluster plain-HTTP MinIO", () => {

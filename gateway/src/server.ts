@@ -319,6 +319,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             if (!res.writableFinished) controller.abort(new Error("client closed"));
         });
         let errorCode: string | undefined;
+        let errorMessage: string | undefined;
         let status = 500;
 
         const finish = () => {
@@ -331,7 +332,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             if (route !== "/metrics") metrics.requestDuration.observe({ route, status: String(status) }, seconds);
             if (errorCode) metrics.errors.inc({ code: errorCode });
             if (route !== "/metrics" && !route.includes("health") && route !== "/readyz" && route !== "/healthz") {
-                const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode } : {}) };
+                const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode, error: errorMessage } : {}) };
                 if (status >= 500) logger.warn("request", fields);
                 else logger.info("request", fields);
             }
@@ -363,6 +364,7 @@ export function createGateway(options: GatewayOptions): Gateway {
                 if (!(err instanceof GatewayError)) logger.error("unexpected error", { requestId, route, error: String((err as Error)?.stack ?? err) });
                 status = e.status;
                 errorCode = e.code;
+                errorMessage = e.message;
                 // An unread oversized body: answer and close rather than drain it.
                 if (e.status === 413 && !req.complete) res.setHeader("connection", "close");
                 send(res, e.status, JSON.stringify({ error: e.message, code: e.code }), "application/json");
