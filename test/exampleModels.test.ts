@@ -193,8 +193,9 @@ describe("ExampleModels component", async () => {
 
     it("seeds models for examples that are off when asked (the inference server's clothing model)", () => {
         expect(isvcs.filter((r) => r.name.startsWith("seedonly-"))).toEqual([]);
-        const job = rec.one("kubernetes:batch/v1:Job", "seedonly-seeding-job");
-        expect(JSON.stringify(job.inputs)).toContain("clothing-model");
+        rec.one("kubernetes:batch/v1:Job", "seedonly-seeding-job");
+        const manifest = rec.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.name.startsWith("seedonly-"))!;
+        expect(JSON.stringify(manifest.inputs.data)).toContain("clothing-model");
     });
 
     it("deploys the enabled examples only", () => {

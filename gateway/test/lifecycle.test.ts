@@ -28,7 +28,7 @@ describe("health, readiness and metrics", () => {
             expect(await (await fetch(`${gw.url}/v1/models/clothing-model`)).json()).toEqual({ name: "clothing-model", ready: true });
             expect((await fetch(`${gw.url}/v2/models/clothing-model/ready`)).status).toBe(200);
             expect((await fetch(`${gw.url}/v2/models/other/ready`)).status).toBe(404);
-            expect((await (await fetch(`${gw.url}/v2/models/clothing-model`)).json()).outputs[1]).toEqual({ name: "labels", datatype: "BYTES", shape: [10] });
+            expect(((await (await fetch(`${gw.url}/v2/models/clothing-model`)).json()) as any).outputs[1]).toEqual({ name: "labels", datatype: "BYTES", shape: [10] });
             expect((await postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` })).status).toBe(200);
             expect((await postJson(`${gw.url}/predict`, { url: "ftp://x/y" })).status).toBe(400);
             const res = await fetch(`${gw.url}/metrics`);
