@@ -84,7 +84,7 @@ export function renderPlan(p: PlanInput): string {
     push("", "## Stack outputs", "");
     const outputKeys = Object.keys(p.outputs).sort(compare);
     if (outputKeys.length === 0) push("(none)");
-    else push(...table(["output", "value"], outputKeys.map((k) => [code(k), code(typeof p.outputs[k] === "string" ? p.outputs[k] : JSON.stringify(p.outputs[k]))])));
+    else push(...table(["output", "value"], outputKeys.map((k) => [code(k), code(typeof p.outputs[k] === "string" ? p.outputs[k] : JSON.stringify(sortKeys(p.outputs[k])))])));
 
     // Each URL once, with every place it appears (stack outputs first, then component outputs).
     const componentUrls = components
