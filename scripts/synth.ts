@@ -98,10 +98,11 @@ async function main(): Promise<number> {
             for (const p of failure.configProblems) process.stderr.write(`  - ${p}\n`);
             return 2;
         }
-        process.stderr.write(`synth: failed: ${failure.message}\n`);
+        const stackFileProblem = err instanceof Error && err.name === "StackFileError";
+        process.stderr.write(`synth: ${stackFileProblem ? "" : "failed: "}${failure.message}\n`);
         if (args.verbose && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
-        else process.stderr.write("synth: (run with --verbose for the stack trace)\n");
-        return err instanceof Error && err.name === "StackFileError" ? 2 : 1;
+        else if (!stackFileProblem) process.stderr.write("synth: (run with --verbose for the stack trace)\n");
+        return stackFileProblem ? 2 : 1;
     }
 }
 

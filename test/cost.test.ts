@@ -122,7 +122,7 @@ describe("cost properties", () => {
         expect(extended.idlePerHour - standard.idlePerHour).toBeCloseTo(p.eksExtendedHour - p.eksStandardHour, 12);
     });
     it("the local platform costs $0", () => {
-        const e = estimateCost(config({ platform: "local" }));
+        const e = estimateCost(config({ platform: "local", inferenceServer: "false", examples: '["sklearn-iris"]' }));
         expect(e.idlePerHour).toBe(0);
         expect(e.peakPerHour).toBe(0);
     });

@@ -10,6 +10,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import * as YAML from "yaml";
 import { readTree, runSynthCli } from "../scripts/lib/synthCli";
 import { synthesize } from "../scripts/lib/synth";
+import { flattenStackConfig } from "../scripts/lib/synthConfig";
+import { buildModel, renderManifest } from "../scripts/lib/synthModel";
+import { orderingWarnings } from "../scripts/lib/synthPlan";
+import type { Registration } from "../scripts/lib/synthRecorder";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -187,5 +191,87 @@ describe("offline synth", async () => {
         for (const key of ["vpcCidr", "cpuMinSize", "examples"]) expect(badRun.stderr).toMatch(new RegExp(`^  - ${key}\\b`, "m"));
         expect(badRun.stderr).not.toMatch(/^\s+at /m);
         expect(fs.existsSync(path.join(tmp, "broken"))).toBe(false);
+    });
+});
+
+describe("synth building blocks", () => {
+    const reg = (urn: string, type: string, extra: Partial<Registration> = {}): Registration => ({
+        urn,
+        type,
+        name: urn,
+        custom: true,
+        remote: false,
+        parent: "",
+        provider: "",
+        providers: {},
+        dependencies: [],
+        propertyDependencies: {},
+        inputs: {},
+        state: {},
+        options: { protect: false, retainOnDelete: false, deleteBeforeReplace: false, ignoreChanges: [], replaceOnChanges: [], deletedWith: "" },
+        ...extra,
+    });
+    const ns = (name: string, extra: Partial<Registration> = {}) =>
+        reg(`ns-${name}`, "kubernetes:core/v1:Namespace", { inputs: { apiVersion: "v1", kind: "Namespace", metadata: { name } }, ...extra });
+    const sa = (name: string, namespace: string, extra: Partial<Registration> = {}) =>
+        reg(`sa-${name}`, "kubernetes:core/v1:ServiceAccount", { inputs: { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } }, ...extra });
+
+    it("reads stack files the way the CLI hands config to a program", () => {
+        const { config, secretKeys } = flattenStackConfig(
+            { "aws:region": "eu-west-1", cpuMinSize: 3, examples: ["a", "b"], "inference-platform:jwksUri": { secure: "AAABBB" }, gpuEnabled: null },
+            "inference-platform",
+            { cpuMinSize: 2, gpuEnabled: true, kubeContext: "kind-x" },
+        );
+        expect(config).toEqual({
+            "aws:region": "eu-west-1",
+            "inference-platform:cpuMinSize": "3",
+            "inference-platform:examples": '["a","b"]',
+            "inference-platform:jwksUri": "<secure:inference-platform:jwksUri>",
+            "inference-platform:kubeContext": "kind-x",
+        });
+        expect(secretKeys).toEqual(["inference-platform:jwksUri"]);
+        expect(Object.keys(config)).toEqual([...Object.keys(config)].sort());
+    });
+
+    it("orders steps by dependencies, through components, independent of registration order", () => {
+        const component = reg("comp", "test:index:Comp", { custom: false });
+        const inside = ns("inside", { parent: "comp" });
+        const regs = [
+            sa("a", "inside", { dependencies: ["comp"] }),
+            inside,
+            component,
+            ns("other"),
+            reg("cm", "kubernetes:core/v1:ConfigMap", { inputs: { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "cm", namespace: "other" } } }),
+        ];
+        const forward = buildModel(regs).steps.map((s) => s.registration.urn);
+        const backward = buildModel([...regs].reverse()).steps.map((s) => s.registration.urn);
+        expect(forward).toEqual(backward);
+        expect(forward.indexOf("ns-inside")).toBeLessThan(forward.indexOf("sa-a"));
+        // Independent objects: Namespaces before ConfigMaps before ServiceAccounts only by kind rank.
+        expect(forward.indexOf("ns-other")).toBeLessThan(forward.indexOf("cm"));
+        expect(forward).not.toContain("comp");
+    });
+
+    it("rejects cycles and duplicate URNs instead of writing a wrong order", () => {
+        expect(() => buildModel([ns("a", { dependencies: ["ns-b"] }), ns("b", { dependencies: ["ns-a"] })])).toThrow(/dependency cycle among: ns-a, ns-b/);
+        expect(() => buildModel([ns("a"), ns("a")])).toThrow(/duplicate resource URN.*ns-a/);
+    });
+
+    it("warns about objects that do not wait for the Namespace they live in", () => {
+        const model = buildModel([ns("models"), sa("ok", "models", { dependencies: ["ns-models"] }), sa("racy", "models")]);
+        const warnings = orderingWarnings(model);
+        expect(warnings).toHaveLength(1);
+        expect(warnings[0]).toMatch(/ServiceAccount sa-racy .* namespace 'models'/);
+    });
+
+    it("renders secrets as markers but keeps their keys, base64 inside a Secret's data", () => {
+        const sig = { "4dabf18193072939515e22adb298388d": "1b47061264138c4ac30d75fd1eb44270" };
+        const secret = reg("s", "kubernetes:core/v1:Secret", {
+            inputs: { apiVersion: "v1", kind: "Secret", metadata: { name: "s" }, data: { ...sig, value: { password: "aHVudGVyMg==" } }, stringData: { ...sig, value: { user: "admin" } } },
+        });
+        const manifest = renderManifest(secret);
+        expect(manifest.stringData).toEqual({ user: "<secret>" });
+        expect(manifest.data).toEqual({ password: Buffer.from("<secret>").toString("base64") });
+        expect(JSON.stringify(manifest)).not.toMatch(/admin|aHVudGVyMg/);
     });
 });

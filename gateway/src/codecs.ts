@@ -54,7 +54,7 @@ export interface PreparedTensorMessage {
  * rewritten and preprocessing overwrites every tensor element.
  */
 const bufferPool = new Map<number, ArrayBuffer[]>();
-const maxPooledPerSize = 64;
+const maxPooledPerSize = 16;
 
 function acquireBuffer(size: number): ArrayBuffer {
     return bufferPool.get(size)?.pop() ?? new ArrayBuffer(size);

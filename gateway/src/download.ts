@@ -198,9 +198,18 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
 /** Downloads an image URL under the policy and limits; throws a GatewayError on any failure. */
 export async function downloadImage(rawUrl: unknown, options: DownloadOptions): Promise<Downloaded> {
     const { limits, policy } = options;
-    const timeout = AbortSignal.timeout(limits.timeoutMs);
-    const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
     let url = parseImageUrl(rawUrl);
+    // One controller for the time limit and the caller's signal (cheaper than AbortSignal.any).
+    const controller = new AbortController();
+    const signal = controller.signal;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+    }, limits.timeoutMs);
+    const onCallerAbort = () => controller.abort();
+    if (options.signal?.aborted) controller.abort();
+    else options.signal?.addEventListener("abort", onCallerAbort, { once: true });
     try {
         for (let hop = 0; ; hop++) {
             let target: { address: string; family: number };
@@ -235,9 +244,12 @@ export async function downloadImage(rawUrl: unknown, options: DownloadOptions): 
         }
     } catch (err) {
         if (err instanceof GatewayError) throw err;
-        if (timeout.aborted) throw gatewayTimeout("image_fetch_timeout", `image download took longer than ${limits.timeoutMs} ms`);
+        if (timedOut) throw gatewayTimeout("image_fetch_timeout", `image download took longer than ${limits.timeoutMs} ms`);
         if (options.signal?.aborted) throw badGateway("aborted", "request aborted");
         const code = (err as NodeJS.ErrnoException).code ?? "error";
         throw badGateway("image_fetch_failed", `could not download the image (${code})`);
+    } finally {
+        clearTimeout(timer);
+        options.signal?.removeEventListener("abort", onCallerAbort);
     }
 }

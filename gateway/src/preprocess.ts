@@ -7,7 +7,7 @@
  * as PIL does); the resize and normalisation are one fused pass in JS writing straight into a
  * Float32Array (no per-pixel arrays), which is also where a batch tensor is assembled.
  */
-import sharp, { type Metadata, type Sharp } from "sharp";
+import sharp from "sharp";
 import { sniffImageType } from "./download";
 import { tooLarge, unprocessable, unsupportedMedia } from "./errors";
 
@@ -127,6 +127,22 @@ export function resizeNormalizeInto(img: RawImage, size: InputSize, mode: Prepro
     const [t0, t1, t2] = tablesFor(mode);
     const bgr = mode === "caffe";
     const grey = channels <= 2;
+    if (channels === 3 || channels === 4) {
+        // Hot path (RGB/RGBA): no per-pixel branches.
+        const [c0, c2] = bgr ? [2, 0] : [0, 2];
+        let o = offset;
+        for (let y = 0; y < size.height; y++) {
+            const row = ys[y] * width * channels;
+            for (let x = 0; x < size.width; x++) {
+                const p = row + xs[x] * channels;
+                out[o] = t0[data[p + c0]];
+                out[o + 1] = t1[data[p + 1]];
+                out[o + 2] = t2[data[p + c2]];
+                o += 3;
+            }
+        }
+        return;
+    }
     let o = offset;
     for (let y = 0; y < size.height; y++) {
         const row = ys[y] * width * channels;
@@ -162,22 +178,17 @@ export interface DecodeLimits {
 /** Decodes JPEG/PNG/WebP bytes to 8-bit interleaved pixels at full size. */
 export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<RawImage> {
     if (!sniffImageType(bytes)) throw unsupportedMedia("not_an_image", "bytes are not a JPEG, PNG or WebP image");
-    let image: Sharp;
-    let meta: Metadata;
+    // The pixel limit is checked by libvips from the header before decoding (no separate
+    // metadata() round trip); its error is told apart from a decode failure by the message.
     try {
-        image = sharp(bytes, { limitInputPixels: false, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
-        meta = await image.metadata();
-    } catch {
-        throw unprocessable("undecodable_image", "the image could not be decoded");
-    }
-    const w = meta.width ?? 0;
-    const h = meta.height ?? 0;
-    if (w <= 0 || h <= 0) throw unprocessable("undecodable_image", "the image has no dimensions");
-    if (w * h > limits.maxPixels) throw tooLarge("too_many_pixels", `image is ${w}x${h} pixels, the limit is ${limits.maxPixels} pixels`);
-    try {
-        const { data, info } = await image.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+        const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false })
+            .raw({ depth: "uchar" })
+            .toBuffer({ resolveWithObject: true });
+        if (info.width <= 0 || info.height <= 0) throw unprocessable("undecodable_image", "the image has no dimensions");
         return { data, width: info.width, height: info.height, channels: info.channels };
-    } catch {
+    } catch (err) {
+        if (/pixel limit/i.test((err as Error).message)) throw tooLarge("too_many_pixels", `image has more than the limit of ${limits.maxPixels} pixels`);
+        if (err instanceof Error && err.name === "GatewayError") throw err;
         throw unprocessable("undecodable_image", "the image could not be decoded");
     }
 }
