@@ -197,7 +197,7 @@ const modelStorage = s3ModelStore
           readerServiceAccountName: minioModelStore!.serviceAccountName,
           credentialsSecretName: minioModelStore!.credentialsSecretName,
       };
-const examples = new ExampleModels(
+const exampleModels = new ExampleModels(
     "examples",
     {
         examples: cfg.examples,
@@ -223,14 +223,15 @@ const inferenceServer = cfg.inferenceServer.enabled
               gatewayImage: gatewayImage!.imageRef,
               gpu: cfg.inferenceServer.gpu,
               storageEnv: minioModelStore?.storageEnv,
-              waitFor: [...knative.ready, ingress, ingressAuth, ...(examples.seeding ? [examples.seeding] : [])],
+              waitFor: [...knative.ready, ingress, ingressAuth, ...(exampleModels.seeding ? [exampleModels.seeding] : [])],
           },
           k8sOpts,
       )
     : undefined;
 
 // --- Outputs. ---
-export const exampleRequests = pulumi
+/** Per example: URL, endpoint, input file and ready-to-run curl lines (read by `npm run predict` and e2e). */
+export const examples = pulumi
     .all([modelsNamespace, ingress.domain, ingress.ingressIp])
     .apply(([namespace, domainName, ip]) =>
         exampleInvocations({
@@ -241,7 +242,7 @@ export const exampleRequests = pulumi
             authHeader: cfg.auth.mode === "jwt" ? "Authorization: Bearer $TOKEN" : undefined,
         }),
     );
-export const modelUrls = examples.urls;
+export const modelUrls = exampleModels.urls;
 export const inferenceServerUrl = inferenceServer?.predictUrl;
 export const gatewayImageRef = gatewayImage?.imageRef;
 export const platform = cfg.platform;
