@@ -58,7 +58,7 @@ export function gatewayContextFiles(root: string): string[] {
                   .flatMap((e) => (e.isDirectory() ? listDir(path.join(dir, e.name)) : [path.join(dir, e.name)]))
             : [];
     const fixed = ["package.json", "package-lock.json", "gateway/package.json", "gateway/tsconfig.json", "gateway/Dockerfile", "gateway/Dockerfile.dockerignore"].filter((f) => fs.existsSync(path.join(root, f)));
-    return [...fixed, ...listDir("gateway/src"), ...listDir("gateway/proto")].sort();
+    return [...fixed, ...listDir("gateway/src")].sort();
 }
 
 /** Content tag: sha256 over the context files' paths and bytes, plus the base image, 16 hex digits. */

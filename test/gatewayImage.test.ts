@@ -89,7 +89,7 @@ describe("content tag and Dockerfile", () => {
             fs.writeFileSync(path.join(dir, "gateway/src/main.ts"), "a");
             fs.writeFileSync(path.join(dir, "gateway/proto/x.proto"), "p");
             fs.writeFileSync(path.join(dir, "README.md"), "not in the image");
-            expect(gatewayContextFiles(dir)).toEqual(["gateway/proto/x.proto", "gateway/src/main.ts", "package-lock.json"]);
+            expect(gatewayContextFiles(dir)).toEqual(["gateway/src/main.ts", "package-lock.json"]);
             const t1 = gatewayContentTag(dir);
             expect(t1).toMatch(/^g-[0-9a-f]{16}$/);
             fs.writeFileSync(path.join(dir, "README.md"), "changed");
@@ -120,6 +120,6 @@ describe("content tag and Dockerfile", () => {
         expect(runtime).not.toMatch(/npm ci|tsc/);
         const ignore = fs.readFileSync(path.join(root, "gateway/Dockerfile.dockerignore"), "utf8");
         expect(ignore.split("\n")[2]).toBe("*");
-        for (const copied of ["package-lock.json", "gateway/src/**", "gateway/proto/**"]) expect(ignore).toContain(`!${copied}`);
+        for (const copied of ["package-lock.json", "gateway/src/**"]) expect(ignore).toContain(`!${copied}`);
     });
 });

@@ -132,6 +132,94 @@ export function tensorProtoValues(t: DecodedTensorProto): { values: Float32Array
     return { values: [], shape };
 }
 
+/** Reads a protobuf varint at `pos`; returns [value, next position]. int64 negatives come back negative. */
+function readVarint(buf: Uint8Array, pos: number): [number, number] {
+    let result = 0;
+    let mul = 1;
+    for (let i = 0; i < 10; i++) {
+        if (pos >= buf.length) throw new Error("truncated protobuf varint");
+        const b = buf[pos++];
+        result += (b & 0x7f) * mul;
+        if ((b & 0x80) === 0) return [result >= 2 ** 63 ? result - 2 ** 64 : result, pos];
+        mul *= 128;
+    }
+    throw new Error("protobuf varint longer than 10 bytes");
+}
+
+/** Calls `onField(field, wireType, start, end)` for each field of a message; varint/fixed values via `value`. */
+function forEachField(buf: Uint8Array, onField: (field: number, wire: number, start: number, end: number, value: number) => void): void {
+    let pos = 0;
+    while (pos < buf.length) {
+        const [key, p1] = readVarint(buf, pos);
+        const field = Math.floor(key / 8);
+        const wire = key & 7;
+        pos = p1;
+        if (wire === 0) {
+            const [v, p2] = readVarint(buf, pos);
+            onField(field, wire, pos, p2, v);
+            pos = p2;
+        } else if (wire === 1 || wire === 5) {
+            const n = wire === 1 ? 8 : 4;
+            if (pos + n > buf.length) throw new Error("truncated protobuf fixed field");
+            onField(field, wire, pos, pos + n, 0);
+            pos += n;
+        } else if (wire === 2) {
+            const [len, p2] = readVarint(buf, pos);
+            if (len < 0 || p2 + len > buf.length) throw new Error("truncated protobuf length-delimited field");
+            onField(field, wire, p2, p2 + len, len);
+            pos = p2 + len;
+        } else throw new Error(`unsupported protobuf wire type ${wire}`);
+    }
+}
+
+/** Decodes a tensorflow.TensorProto's numeric fields (dtype, shape, tensor_content, float_val, double_val). */
+export function decodeTensorProto(buf: Buffer): DecodedTensorProto {
+    const t: DecodedTensorProto = {};
+    const floats: number[] = [];
+    const doubles: number[] = [];
+    forEachField(buf, (field, wire, start, end, value) => {
+        if (field === 1 && wire === 0) t.dtype = value;
+        else if (field === 2 && wire === 2) {
+            const dim: { size: number }[] = [];
+            forEachField(buf.subarray(start, end), (f, w, s, e, v) => {
+                if (f === 2 && w === 2) {
+                    let size = 0;
+                    forEachField(buf.subarray(start, end).subarray(s, e), (f2, w2, _s2, _e2, v2) => {
+                        if (f2 === 1 && w2 === 0) size = v2;
+                    });
+                    dim.push({ size });
+                }
+                void v;
+            });
+            t.tensor_shape = { dim };
+        } else if (field === 4 && wire === 2) t.tensor_content = buf.subarray(start, end);
+        else if (field === 5 && wire === 2) for (let p = start; p + 4 <= end; p += 4) floats.push(buf.readFloatLE(p));
+        else if (field === 5 && wire === 5) floats.push(buf.readFloatLE(start));
+        else if (field === 6 && wire === 2) for (let p = start; p + 8 <= end; p += 8) doubles.push(buf.readDoubleLE(p));
+        else if (field === 6 && wire === 1) doubles.push(buf.readDoubleLE(start));
+    });
+    if (floats.length > 0) t.float_val = floats;
+    if (doubles.length > 0) t.double_val = doubles;
+    return t;
+}
+
+/** Decodes a tensorflow.serving.PredictResponse's `outputs` map (field 1; entries key=1, value=2). */
+export function decodePredictResponse(buf: Buffer): { outputs: Record<string, DecodedTensorProto> } {
+    const outputs: Record<string, DecodedTensorProto> = {};
+    forEachField(buf, (field, wire, start, end) => {
+        if (field !== 1 || wire !== 2) return;
+        const entry = buf.subarray(start, end);
+        let key = "";
+        let value: DecodedTensorProto = {};
+        forEachField(entry, (f, w, s, e) => {
+            if (f === 1 && w === 2) key = entry.toString("utf8", s, e);
+            else if (f === 2 && w === 2) value = decodeTensorProto(entry.subarray(s, e));
+        });
+        outputs[key] = value;
+    });
+    return { outputs };
+}
+
 /** Splits flat scores into one row per image: shape [N, K] (or [K] for N = 1). */
 export function rowsOf(values: ArrayLike<number>, shape: readonly number[], batch: number): number[][] {
     const total = values.length;

@@ -3,13 +3,12 @@
  * v2 REST (JSON or binary tensor extension). Each one hands out a request whose float32 tensor the
  * preprocessing fills in place, then sends it and returns one row of scores per image.
  */
-import * as grpc from "@grpc/grpc-js";
-import * as protoLoader from "@grpc/proto-loader";
+import type * as grpc from "@grpc/grpc-js";
 import * as http from "node:http";
 import * as https from "node:https";
-import * as path from "node:path";
 import {
     type DecodedTensorProto,
+    decodePredictResponse,
     parseV1Response,
     parseV2Response,
     pickOutput,
@@ -40,23 +39,22 @@ export interface Predictor {
     close(): void;
 }
 
-export const protoDir = path.resolve(__dirname, "../proto");
 
 // ------------------------------------------------------------------------------- gRPC
 
 type Deserialize = (bytes: Buffer) => { outputs?: Record<string, DecodedTensorProto> };
 
-function loadPredictDeserializer(): Deserialize {
-    const def = protoLoader.loadSync("tf_serving_predict.proto", {
-        includeDirs: [protoDir],
-        keepCase: true,
-        longs: Number,
-        enums: Number,
-        defaults: false,
-    });
-    const service = def["tensorflow.serving.PredictionService"] as protoLoader.ServiceDefinition;
-    return service.Predict.responseDeserialize as Deserialize;
+/**
+ * @grpc/grpc-js is loaded only for `--grpc_client grpc-js` (it adds ~11 MB of RSS); the default
+ * transport needs neither it nor protobufjs (responses are decoded by `decodePredictResponse`).
+ */
+function loadGrpcJs(): typeof grpc {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require("@grpc/grpc-js") as typeof grpc;
 }
+
+/** gRPC status code names (grpc/status.h), for error messages. */
+const grpcStatusNames: Record<number, string> = { 1: "CANCELLED", 2: "UNKNOWN", 3: "INVALID_ARGUMENT", 4: "DEADLINE_EXCEEDED", 5: "NOT_FOUND", 7: "PERMISSION_DENIED", 8: "RESOURCE_EXHAUSTED", 9: "FAILED_PRECONDITION", 12: "UNIMPLEMENTED", 13: "INTERNAL", 14: "UNAVAILABLE", 16: "UNAUTHENTICATED" };
 
 const grpcMethod = "/tensorflow.serving.PredictionService/Predict";
 
@@ -81,7 +79,7 @@ export function grpcChannelOptions(): grpc.ChannelOptions {
 function grpcStatusError(code: number, details: string): GatewayError {
     if (code === GrpcStatus.DEADLINE_EXCEEDED) return gatewayTimeout("predictor_timeout", "the predictor did not answer in time");
     if (code === GrpcStatus.CANCELLED) return badGateway("aborted", "predictor call cancelled");
-    const name = grpc.status[code] ?? String(code);
+    const name = grpcStatusNames[code] ?? String(code);
     return badGateway("predictor_error", `the predictor failed: ${name}${details ? `: ${details.slice(0, 300)}` : ""}`);
 }
 
@@ -91,14 +89,16 @@ function grpcStatusError(code: number, details: string): GatewayError {
  */
 export class TfServingGrpcPredictor implements Predictor {
     readonly protocol = "tfserving-grpc" as const;
-    private readonly deserialize: Deserialize;
+    private readonly deserialize: Deserialize = decodePredictResponse;
     private readonly lean?: GrpcChannel;
     private readonly client?: grpc.Client;
+    private readonly grpcJs?: typeof grpc;
 
     constructor(private readonly config: PredictorConfig) {
-        this.deserialize = loadPredictDeserializer();
-        if (config.grpcClient === "grpc-js") this.client = new grpc.Client(config.target, grpc.credentials.createInsecure(), grpcChannelOptions());
-        else this.lean = new GrpcChannel(config.target);
+        if (config.grpcClient === "grpc-js") {
+            this.grpcJs = loadGrpcJs();
+            this.client = new this.grpcJs.Client(config.target, this.grpcJs.credentials.createInsecure(), grpcChannelOptions());
+        } else this.lean = new GrpcChannel(config.target);
     }
 
     private call(message: Buffer, signal?: AbortSignal): Promise<Buffer> {
@@ -114,7 +114,7 @@ export class TfServingGrpcPredictor implements Predictor {
                 (b: Buffer) => b,
                 (b: Buffer) => b,
                 message,
-                new grpc.Metadata(),
+                new this.grpcJs!.Metadata(),
                 { deadline: Date.now() + this.config.timeoutMs },
                 (err: grpc.ServiceError | null, res?: Buffer) => {
                     signal?.removeEventListener("abort", onAbort);

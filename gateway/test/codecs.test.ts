@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import * as protoLoader from "@grpc/proto-loader";
 import {
     createFloatFormatter,
+    decodePredictResponse,
     nestedArrayText,
     parseV1Response,
     parseV2Response,
@@ -50,6 +51,31 @@ describe("TF Serving PredictRequest encoding", () => {
             tensor[tensor.length - 1] = 2;
             expect(message.readFloatLE(message.length - 4)).toBe(2);
         }
+    });
+
+    it("decodes PredictResponses encoded from the repo's .proto (float_val, tensor_content, negative dims)", () => {
+        const def = protoLoader.loadSync("tf_serving_predict.proto", { includeDirs: [protoDir], keepCase: true, longs: Number, enums: Number });
+        const svc = def["tensorflow.serving.PredictionService"] as protoLoader.ServiceDefinition;
+        const content = Buffer.alloc(8);
+        content.writeFloatLE(0.5, 0);
+        content.writeFloatLE(-3, 4);
+        const bytes = svc.Predict.responseSerialize({
+            model_spec: { name: "clothing-model", signature_name: "serving_default" },
+            outputs: {
+                dense_7: { dtype: 1, tensor_shape: { dim: [{ size: 1 }, { size: 3 }] }, float_val: [-1.868, 9.887, 3.2] },
+                packed: { dtype: 1, tensor_shape: { dim: [{ size: -1 }, { size: 2 }] }, tensor_content: content },
+                doubles: { dtype: 2, double_val: [1.25] },
+            },
+        });
+        const decoded = decodePredictResponse(bytes);
+        expect(Object.keys(decoded.outputs).sort()).toEqual(["dense_7", "doubles", "packed"]);
+        expect(decoded.outputs.dense_7.dtype).toBe(1);
+        expect(decoded.outputs.dense_7.tensor_shape!.dim!.map((d) => d.size)).toEqual([1, 3]);
+        expect(decoded.outputs.dense_7.float_val).toEqual([Math.fround(-1.868), Math.fround(9.887), Math.fround(3.2)]);
+        expect(decoded.outputs.packed.tensor_shape!.dim!.map((d) => d.size)).toEqual([-1, 2]);
+        expect(Array.from(tensorProtoValues(decoded.outputs.packed).values)).toEqual([0.5, -3]);
+        expect(decoded.outputs.doubles.double_val).toEqual([1.25]);
+        expect(() => decodePredictResponse(bytes.subarray(0, bytes.length - 3))).toThrow(/truncated/);
     });
 
     it("reads float_val, double_val and tensor_content outputs", () => {
