@@ -136,11 +136,18 @@ export function tensorProtoValues(t: DecodedTensorProto): { values: Float32Array
 function readVarint(buf: Uint8Array, pos: number): [number, number] {
     let result = 0;
     let mul = 1;
+    const start = pos;
     for (let i = 0; i < 10; i++) {
         if (pos >= buf.length) throw new Error("truncated protobuf varint");
         const b = buf[pos++];
         result += (b & 0x7f) * mul;
-        if ((b & 0x80) === 0) return [result >= 2 ** 63 ? result - 2 ** 64 : result, pos];
+        if ((b & 0x80) === 0) {
+            if (i < 7) return [result, pos];
+            // Beyond 49 bits doubles lose precision: redo in BigInt, two's complement for int64.
+            let big = 0n;
+            for (let k = pos - 1; k >= start; k--) big = (big << 7n) | BigInt(buf[k] & 0x7f);
+            return [Number(BigInt.asIntN(64, big)), pos];
+        }
         mul *= 128;
     }
     throw new Error("protobuf varint longer than 10 bytes");

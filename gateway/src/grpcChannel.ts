@@ -261,7 +261,9 @@ export class GrpcChannel {
      */
     async unary(path: string, message: Buffer, timeoutMs: number, signal?: AbortSignal): Promise<Buffer> {
         const deadline = Date.now() + timeoutMs;
-        const session = await this.pick(deadline);
+        let session = await this.pick(deadline);
+        // A re-resolution may have closed the picked session meanwhile (GOAWAY sent): pick again.
+        for (let i = 0; i < 3 && (session.closed || session.destroyed); i++) session = await this.pick(deadline);
         signal?.throwIfAborted();
         return new Promise<Buffer>((resolve, reject) => {
             const remaining = Math.max(1, deadline - Date.now());

@@ -90,7 +90,7 @@ export interface StubTfServing {
  * A TF Serving PredictionService stub. It decodes requests with proto-loader from the repo's
  * .proto files and answers `outputs[outputName]` = DT_FLOAT [batch, scores.length] float_val.
  */
-export async function startStubTfServing(options: { scores: number[]; outputName?: string; delayMs?: number; fail?: grpc.status; port?: number }): Promise<StubTfServing> {
+export async function startStubTfServing(options: { scores: number[]; outputName?: string; delayMs?: number; fail?: grpc.status; port?: number; host?: string }): Promise<StubTfServing> {
     const def = protoLoader.loadSync("tf_serving_predict.proto", { includeDirs: [protoDir], keepCase: true, longs: Number, enums: Number, defaults: false });
     const proto = grpc.loadPackageDefinition(def) as any;
     const calls: DecodedPredict[] = [];
@@ -109,9 +109,9 @@ export async function startStubTfServing(options: { scores: number[]; outputName
             else reply();
         },
     });
-    const port = await new Promise<number>((resolve, reject) => server.bindAsync(`127.0.0.1:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
+    const port = await new Promise<number>((resolve, reject) => server.bindAsync(`${options.host ?? "127.0.0.1"}:${options.port ?? 0}`, grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))));
     return {
-        target: `127.0.0.1:${port}`,
+        target: `${options.host ?? "127.0.0.1"}:${port}`,
         calls,
         close: () =>
             new Promise<void>((r) => {

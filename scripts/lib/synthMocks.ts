@@ -101,10 +101,13 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
                     "current-context": "aws",
                     users: [{ name: "aws", user: { exec: { apiVersion: "client.authentication.k8s.io/v1beta1", command: "aws", args: ["eks", "get-token", "--cluster-name", clusterName] } } }],
                 };
+                // The provider's ARN is derived from the issuer (that is how IAM names it), so policies
+                // that check its shape see a real-looking ARN around the computed id.
+                const oidcProviderArn = `arn:aws:iam::${documentationAccountId}:oidc-provider/${issuer}`;
                 Object.assign(state, {
                     kubeconfig,
                     kubeconfigJson: JSON.stringify(kubeconfig),
-                    oidcProviderArn: c("oidcProviderArn"),
+                    oidcProviderArn,
                     oidcProviderUrl: `https://${issuer}`,
                     oidcIssuer: issuer,
                     clusterSecurityGroupId: c("clusterSecurityGroupId"),
@@ -119,7 +122,7 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
                     },
                     core: {
                         cluster: { name: clusterName, arn: c("eksCluster.arn") },
-                        oidcProvider: { arn: c("oidcProviderArn"), url: `https://${issuer}` },
+                        oidcProvider: { arn: oidcProviderArn, url: `https://${issuer}` },
                         subnetIds: inputs.privateSubnetIds ?? [],
                         vpcId: inputs.vpcId,
                         clusterSecurityGroupId: c("clusterSecurityGroupId"),
