@@ -5,6 +5,7 @@
 import * as YAML from "yaml";
 import { StackConfig } from "../../components/config";
 import { estimateCost, formatCostTable } from "../../components/cost";
+import { runPolicies } from "../../policy/policies";
 import { MadeUpValue } from "./synthMocks";
 import { kindOf, Model, sortKeys, Step } from "./synthModel";
 import { plainValue, Registration } from "./synthRecorder";
@@ -58,6 +59,18 @@ function urlsIn(value: unknown, at: string): [string, string][] {
     return [];
 }
 
+/** The policy pack's verdict on this plan (`pulumi preview --policy-pack policy` runs the same functions). */
+function policySection(resources: readonly Registration[]): string[] {
+    const violations = runPolicies(resources.map((r) => ({ type: r.type, name: r.name, inputs: plainValue(r.inputs) as Record<string, unknown> })));
+    if (violations.length === 0) return ["No violations (mandatory or advisory)."];
+    return table(
+        ["level", "policy", "resource", "message"],
+        violations
+            .map((v) => [v.enforcementLevel, code(v.policy), v.resource ? `${code(v.resource.type)} ${v.resource.name}` : "(stack)", v.message])
+            .sort((a, b) => compare(a.join(" "), b.join(" "))),
+    );
+}
+
 export function renderPlan(p: PlanInput): string {
     const { model } = p;
     const out: string[] = [];
@@ -98,6 +111,8 @@ export function renderPlan(p: PlanInput): string {
     else push(...table(["URL", "from"], [...sources.entries()].sort(([a], [b]) => compare(a, b)).map(([url, from]) => [code(url), [...new Set(from)].join("; ")])));
 
     push("", "## Cost estimate", "", ...costSection(p.config));
+
+    push("", "## Policy pack", "", ...policySection(custom));
 
     push("", "## Resources by type", "");
     const counts = new Map<string, number>();
