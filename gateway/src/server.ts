@@ -17,7 +17,7 @@ import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
-import { preprocessInto } from "./preprocess";
+import { decodeImage, resizeNormalizeInto } from "./preprocess";
 
 export interface GatewayOptions {
     readonly config: GatewayConfig;
@@ -156,9 +156,10 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     /** Downloads/decodes every image into one batch tensor, calls the predictor, attaches labels. */
     const classify = async (sources: readonly ImageSource[], signal: AbortSignal): Promise<Record<string, number>[]> => {
-        const prepared = predictor.prepare([sources.length, height, width, 3]);
-        await Promise.all(
-            sources.map(async (source, i) => {
+        // Download and decode first, then take the (pooled) request buffer: it is held only for the
+        // resize and the predictor call, not while requests queue for the decoder threads.
+        const decoded = await Promise.all(
+            sources.map(async (source) => {
                 let bytes: Buffer;
                 if ("url" in source) {
                     const t0 = performance.now();
@@ -172,10 +173,16 @@ export function createGateway(options: GatewayOptions): Gateway {
                 } else bytes = source.bytes;
                 signal.throwIfAborted();
                 const t1 = performance.now();
-                await preprocessInto(bytes, config.inputSize, config.mode, { maxPixels: config.limits.maxPixels }, prepared.tensor, i * perImage);
-                metrics.preprocessDuration.observe((performance.now() - t1) / 1000);
+                const raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels });
+                return { raw, t1 };
             }),
         );
+        signal.throwIfAborted();
+        const prepared = predictor.prepare([sources.length, height, width, 3]);
+        decoded.forEach(({ raw, t1 }, i) => {
+            resizeNormalizeInto(raw, config.inputSize, config.mode, prepared.tensor, i * perImage);
+            metrics.preprocessDuration.observe((performance.now() - t1) / 1000);
+        });
         signal.throwIfAborted();
         const t2 = performance.now();
         let rows: number[][];
