@@ -96,14 +96,35 @@ async function startStub(): Promise<{ port: number; lastRequest: () => Buffer | 
     return { port, lastRequest: () => first, calls: () => calls, close: () => server.close() };
 }
 
-function procStat(pid: number): { cpuMs: number; rssMb: number; hwmMb: number } {
+function procStat(pid: number): { cpuMs: number; rssMb: number; hwmMb: number; anonMb: number; fileMb: number } {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
     const hz = 100; // USER_HZ on Linux
     const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
     const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return { cpuMs: (ticks * 1000) / hz, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024 };
+    return { cpuMs: (ticks * 1000) / hz, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024, anonMb: kb("RssAnon") / 1024, fileMb: kb("RssFile") / 1024 };
+}
+
+function pythonPreprocessCpuMs(jpeg: Buffer): number | undefined {
+    const script = [
+        "import io, sys, time, numpy as np",
+        "from PIL import Image",
+        "data = sys.stdin.buffer.read()",
+        "t = time.process_time()",
+        "for _ in range(200):",
+        "    img = Image.open(io.BytesIO(data)).convert('RGB').resize((299, 299), Image.NEAREST)",
+        "    x = np.array(img, dtype='float32'); x /= 127.5; x -= 1.",
+        "print((time.process_time() - t) / 200 * 1000)",
+    ].join("\n");
+    for (const py of ["/usr/bin/python3", "python3"]) {
+        try {
+            return Number(execFileSync(py, ["-c", script], { input: jpeg, encoding: "utf8", stdio: ["pipe", "pipe", "ignore"] }).trim());
+        } catch {
+            // no such python or no PIL
+        }
+    }
+    return undefined;
 }
 
 function freePort(): Promise<number> {
@@ -182,8 +203,8 @@ async function main(): Promise<void> {
     const imageUrl = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}/pants.jpg`;
     const stub = await startStub();
 
-    // BENCH_NODE_ARGS passes V8/Node flags to the gateway (e.g. "--cpu-prof --trace-gc").
-    const nodeArgs = (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "");
+    // --expose-gc as in the image's ENTRYPOINT; BENCH_NODE_ARGS adds flags (e.g. "--cpu-prof --trace-gc").
+    const nodeArgs = ["--expose-gc", ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")];
     const port = await freePort();
     const child = spawn(process.execPath, [...nodeArgs, path.join(root, "gateway/dist/main.js"), "--http_port", String(port)], {
         env: {
@@ -198,6 +219,7 @@ async function main(): Promise<void> {
             NODE_ENV: "production",
             UV_THREADPOOL_SIZE: "4",
             MALLOC_ARENA_MAX: "2",
+            ...(process.env.BENCH_EXTRA_ENV ? Object.fromEntries(process.env.BENCH_EXTRA_ENV.split(",").map((kv) => kv.split("="))) : {}),
         },
         stdio: ["ignore", "pipe", "inherit"],
     });
@@ -243,10 +265,11 @@ async function main(): Promise<void> {
         results.push({ c, rps, p99: percentile(sorted, 99), cpu });
         rows.push([String(c), rps.toFixed(0), percentile(sorted, 50).toFixed(1), percentile(sorted, 99).toFixed(1), cpu.toFixed(2), after.rssMb.toFixed(0), String(r.errors)]);
     }
-    const peak = procStat(child.pid!).hwmMb;
+    const end = procStat(child.pid!);
+    const peak = end.hwmMb;
     const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
     for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i])).join("  "));
-    console.log(`\npeak RSS of the gateway process (VmHWM): ${peak.toFixed(0)} MB; access logs written: ${(logBytes / 1024).toFixed(0)} KiB; stub calls: ${stub.calls()}`);
+    console.log(`\npeak RSS of the gateway process (VmHWM): ${peak.toFixed(0)} MB (now ${end.rssMb.toFixed(0)} MB: ${end.anonMb.toFixed(0)} anon + ${end.fileMb.toFixed(0)} file); access logs written: ${(logBytes / 1024).toFixed(0)} KiB; stub calls: ${stub.calls()}`);
     const at16 = results.find((r) => r.c === 16);
     if (at16) {
         const verdict = (ok: boolean) => (ok ? "better" : "WORSE");
@@ -257,6 +280,11 @@ async function main(): Promise<void> {
                 `CPU ${at16.cpu.toFixed(2)} vs ${reference.cpuMsPerReq} ms/req (${verdict(at16.cpu < reference.cpuMsPerReq)})`,
         );
     }
+
+    // Context for the reference figures: the same image through the seeds' Python preprocessing on
+    // this machine now (only when a python3 with Pillow and numpy is installed).
+    const calibration = pythonPreprocessCpuMs(jpeg);
+    if (calibration !== undefined) console.log(`Python PIL+numpy preprocessing of the same JPEG on this machine now: ${calibration.toFixed(2)} ms CPU per image (preprocessing only, no HTTP/gRPC)`);
 
     child.kill("SIGTERM");
     await new Promise((r) => child.once("exit", r));

@@ -115,7 +115,7 @@ describe("content tag and Dockerfile", () => {
         expect(text.match(/^FROM /gm)!.length).toBeGreaterThanOrEqual(3);
         expect(text).toMatch(/--omit=dev/);
         expect(text).toMatch(/^USER 1000:1000$/m);
-        expect(text).toMatch(/^ENTRYPOINT \["node", "dist\/main.js"\]$/m);
+        expect(text).toMatch(/^ENTRYPOINT \["node", "--expose-gc", "dist\/main.js"\]$/m);
         const runtime = text.slice(text.lastIndexOf("\nFROM "));
         expect(runtime).not.toMatch(/npm ci|tsc/);
         const ignore = fs.readFileSync(path.join(root, "gateway/Dockerfile.dockerignore"), "utf8");

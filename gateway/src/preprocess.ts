@@ -193,12 +193,6 @@ export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<
     }
 }
 
-/** Decodes, resizes and normalises one image into `out` at `offset`. */
-export async function preprocessInto(bytes: Buffer, size: InputSize, mode: PreprocessMode, limits: DecodeLimits, out: Float32Array, offset = 0): Promise<void> {
-    const raw = await decodeImage(bytes, limits);
-    resizeNormalizeInto(raw, size, mode, out, offset);
-}
-
 /** Tunes sharp for a gateway: one libvips thread per image (requests give parallelism), no cache. */
 export function configureSharp(): void {
     sharp.cache(false);

@@ -101,6 +101,23 @@ function safeDecode(s: string): string {
     }
 }
 
+/**
+ * Each request leaves ~1 MB of external garbage (the decoded pixels sharp hands back, the
+ * downloaded bytes). V8 collects external memory only after ~64 MB of it has piled up, which is
+ * most of the gateway's peak RSS. With --expose-gc (the image's ENTRYPOINT passes it) an
+ * incremental major GC is started every GATEWAY_GC_EVERY requests (default 32), bounding that
+ * pile to ~30 MB for a fraction of a millisecond per request. Without the flag nothing happens.
+ */
+let requestsSinceGc = 0;
+const gcEvery = Number(process.env.GATEWAY_GC_EVERY ?? 32);
+function maybeCollect(): void {
+    const gc = (globalThis as { gc?: (o: { type: "major"; execution: "async" }) => void }).gc;
+    if (!gc || !(gcEvery > 0)) return;
+    if (++requestsSinceGc < gcEvery) return;
+    requestsSinceGc = 0;
+    gc({ type: "major", execution: "async" });
+}
+
 export function createGateway(options: GatewayOptions): Gateway {
     const { config } = options;
     const logger = options.logger ?? silentLogger;
@@ -344,6 +361,7 @@ export function createGateway(options: GatewayOptions): Gateway {
                 else logger.info("request", fields);
             }
             if (inFlight === 0) idleWaiters.splice(0).forEach((w) => w());
+            maybeCollect();
         };
 
         const run = async () => {

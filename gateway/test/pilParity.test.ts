@@ -1,0 +1,88 @@
+/**
+ * Bit-for-bit parity with the seeds' Python preprocessing (PIL open → convert("RGB") →
+ * resize(NEAREST) → float32 numpy → Keras preprocess_input) when a Python with Pillow and numpy is
+ * on the machine (Debian: apt-get install python3-pil python3-numpy). Skipped, with a warning,
+ * otherwise: the hand-computed tests in preprocess.test.ts always run.
+ */
+import { execFileSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { decodeImage, type PreprocessMode, resizeNormalizeInto } from "../src/preprocess";
+
+function findPython(): string | undefined {
+    for (const py of ["/usr/bin/python3", "python3"]) {
+        try {
+            execFileSync(py, ["-c", "import PIL, numpy"], { stdio: "ignore" });
+            return py;
+        } catch {
+            // try the next one
+        }
+    }
+    return undefined;
+}
+
+const python = findPython();
+if (!python) console.warn("pilParity: skipped, no python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
+
+const script = `
+import sys, json, numpy as np
+from PIL import Image
+out = {}
+for spec in json.loads(sys.argv[1]):
+    img = Image.open(spec["file"])
+    if img.mode != "RGB":
+        img = img.convert("RGB")
+    img = img.resize((spec["w"], spec["h"]), Image.NEAREST)
+    x = np.array(img, dtype="float32")
+    if spec["mode"] == "tf":
+        x /= 127.5; x -= 1.
+    elif spec["mode"] == "caffe":
+        x = x[..., ::-1].copy()
+        for i, m in enumerate([103.939, 116.779, 123.68]): x[..., i] -= m
+    else:
+        x /= 255.
+        for i, (m, s) in enumerate(zip([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])): x[..., i] -= m; x[..., i] /= s
+    ours = np.fromfile(spec["ours"], dtype="<f4").reshape(x.shape)
+    out[spec["ours"]] = int((ours != x).sum())
+print(json.dumps(out))
+`;
+
+describe.skipIf(!python)("parity with PIL + numpy (keras_image_helper's pipeline)", () => {
+    it("JPEG, PNG (RGBA, grey), WebP; down- and upscaling; tf, caffe and torch modes: zero differing values", async () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pilparity-"));
+        try {
+            const noise = (w: number, h: number, c: 1 | 3 | 4) => {
+                const raw = Buffer.alloc(w * h * c);
+                for (let i = 0; i < raw.length; i++) raw[i] = ((i * 2654435761) >>> 13) & 255;
+                return sharp(raw, { raw: { width: w, height: h, channels: c } });
+            };
+            const images: [string, number, number, Buffer][] = [
+                ["a.jpg", 640, 480, await noise(640, 480, 3).blur(1).jpeg({ quality: 85 }).toBuffer()],
+                ["b.png", 101, 77, await noise(101, 77, 4).png().toBuffer()],
+                ["c.png", 64, 50, await noise(64, 50, 1).png().toBuffer()],
+                ["d.webp", 37, 250, await noise(37, 250, 3).webp({ lossless: true }).toBuffer()],
+            ];
+            const specs: { file: string; ours: string; w: number; h: number; mode: PreprocessMode }[] = [];
+            for (const [name, , , bytes] of images) {
+                const file = path.join(dir, name);
+                fs.writeFileSync(file, bytes);
+                const raw = await decodeImage(bytes, { maxPixels: 1e8 });
+                for (const [mode, h, w] of [["tf", 299, 299], ["caffe", 224, 224], ["torch", 150, 200]] as const) {
+                    const out = new Float32Array(h * w * 3);
+                    resizeNormalizeInto(raw, { height: h, width: w }, mode, out);
+                    const ours = path.join(dir, `${name}.${mode}.f32`);
+                    fs.writeFileSync(ours, Buffer.from(out.buffer));
+                    specs.push({ file, ours, w, h, mode });
+                }
+            }
+            const result = JSON.parse(execFileSync(python!, ["-c", script, JSON.stringify(specs)], { encoding: "utf8" }));
+            expect(Object.keys(result)).toHaveLength(specs.length);
+            expect(Object.values(result).every((n) => n === 0), JSON.stringify(result)).toBe(true);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
