@@ -20,6 +20,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./podSecurity";
 import { images } from "./versions";
 
 type Input<T> = pulumi.Input<T>;
@@ -106,24 +107,9 @@ export function modelLayoutCheckScript(dir: string): string {
 
 const uid = 1000;
 
-const podSecurityContext: k8s.types.input.core.v1.PodSecurityContext = {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    // emptyDir volumes become group-writable for this GID, so the init container can write the model.
-    fsGroup: uid,
-    seccompProfile: { type: "RuntimeDefault" },
-};
-
-const containerSecurityContext: k8s.types.input.core.v1.SecurityContext = {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
+// emptyDir volumes become group-writable for this GID (fsGroup), so the init container can write the model.
+const podSecurityContext = restrictedPodSecurityContext(uid);
+const containerSecurityContext = restrictedContainerSecurityContext(uid);
 
 function selectorLabels(name: string, component: string): Record<string, string> {
     return { "app.kubernetes.io/name": component, "app.kubernetes.io/instance": name };

@@ -9,6 +9,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { restrictedContainerSecurityContext } from "./podSecurity";
 import { domainProblem, isDnsLabel } from "./magicDns";
 
 export const inferenceServiceApiVersion = "serving.kserve.io/v1beta1";
@@ -348,15 +349,7 @@ const modelSecurityContext = {
 };
 
 /** Our own transformer image runs as uid 1000 with a read-only root (it only serves HTTP). */
-const transformerSecurityContext = {
-    runAsNonRoot: true,
-    runAsUser: 1000,
-    runAsGroup: 1000,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
+const transformerSecurityContext = restrictedContainerSecurityContext();
 
 /** Drops keys whose value is undefined, so manifests carry only what was set. */
 function compact<T extends Record<string, unknown>>(o: T): T {

@@ -111,6 +111,18 @@ export function istioGatewaysConfig(ingressGatewayService: string, localGatewayS
     };
 }
 
+/** Problems with a domain argument: missing, or (when already known) not a valid domain. */
+export function domainArgProblems(domain: pulumi.Input<string> | undefined): string[] {
+    if (domain === undefined || domain === null || domain === "") return ["domain is required"];
+    if (typeof domain !== "string") return [];
+    try {
+        validateDomain(domain);
+        return [];
+    } catch (e) {
+        return [(e as Error).message];
+    }
+}
+
 export interface KnativeServingArgs {
     /** Knative release (`knative-vX.Y.Z`); must be in `allowedVersions.knative`. Default: `defaultVersions.knative`. */
     readonly version?: string;
@@ -144,14 +156,7 @@ export class KnativeServing extends pulumi.ComponentResource {
         if (!(allowedVersions.knative as readonly string[]).includes(version)) {
             problems.push(`version '${version}' is not in the compatibility table (allowed: ${allowedVersions.knative.join(", ")})`);
         }
-        if (args?.domain === undefined || args.domain === null || args.domain === "") problems.push("domain is required");
-        else if (typeof args.domain === "string") {
-            try {
-                validateDomain(args.domain);
-            } catch (e) {
-                problems.push((e as Error).message);
-            }
-        }
+        problems.push(...domainArgProblems(args?.domain));
         const istio = args?.istio === undefined ? [] : Array.isArray(args.istio) ? [...args.istio] : [args.istio as pulumi.Resource];
         if (istio.length === 0) problems.push("istio is required (net-istio must wait for Istio)");
         const ingressGatewayService = args?.ingressGatewayService ?? defaultIngressGatewayService;

@@ -11,7 +11,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerResources, containerResourcesProblems, platformLabels } from "./certManager";
-import { validateDomain } from "./knative";
+import { domainArgProblems, validateDomain } from "./knative";
 import { allowedVersions, chartPins, defaultVersions } from "./versions";
 
 /** Default S3 settings of the storage initializer (the `credentials` block of inferenceservice-config). */
@@ -148,14 +148,7 @@ export class Kserve extends pulumi.ComponentResource {
         const istio = asList(args?.istio);
         if (knative.length === 0) problems.push("knative is required (the controller discovers Knative's CRDs at start)");
         if (istio.length === 0) problems.push("istio is required (the controller discovers Istio's CRDs at start)");
-        if (args?.domain === undefined || args.domain === null || args.domain === "") problems.push("domain is required");
-        else if (typeof args.domain === "string") {
-            try {
-                validateDomain(args.domain);
-            } catch (e) {
-                problems.push((e as Error).message);
-            }
-        }
+        problems.push(...domainArgProblems(args?.domain));
         if (args?.s3) problems.push(...kserveS3Problems(args.s3));
         if (args?.controllerResources) problems.push(...containerResourcesProblems("controllerResources", args.controllerResources));
         if (problems.length > 0) throw new Error(`Kserve ${name}: ${problems.join("; ")}`);

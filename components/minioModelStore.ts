@@ -16,6 +16,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ContainerResources, containerResourcesProblems, platformLabels } from "./certManager";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./podSecurity";
 import { images } from "./versions";
 
 /**
@@ -129,22 +130,8 @@ export function bucketJobScript(): string {
     ].join("\n");
 }
 
-const podSecurityContext = {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    fsGroup: uid,
-    seccompProfile: { type: "RuntimeDefault" },
-};
-
-const containerSecurityContext = {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    allowPrivilegeEscalation: false,
-    readOnlyRootFilesystem: true,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
+const podSecurityContext = restrictedPodSecurityContext(uid);
+const containerSecurityContext = restrictedContainerSecurityContext(uid);
 
 const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const dnsSubdomain = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;

@@ -21,6 +21,7 @@ import { createHash } from "node:crypto";
 import { IrsaRole, OidcProvider } from "./irsa";
 import { isDnsLabel } from "./magicDns";
 import { bucketArns } from "./modelStore";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./podSecurity";
 import { images } from "./versions";
 
 /** Where a model comes from. */
@@ -332,15 +333,7 @@ const labels = {
     "app.kubernetes.io/managed-by": "pulumi",
 };
 
-const containerSecurityContext = {
-    runAsNonRoot: true,
-    runAsUser: 1000,
-    runAsGroup: 1000,
-    readOnlyRootFilesystem: true,
-    allowPrivilegeEscalation: false,
-    capabilities: { drop: ["ALL"] },
-    seccompProfile: { type: "RuntimeDefault" },
-};
+const containerSecurityContext = restrictedContainerSecurityContext();
 
 /** The pod template's containers and volumes (pure, for tests). `env` is shared by all containers. */
 export function seedingPodSpec(args: {
@@ -394,7 +387,7 @@ export function seedingPodSpec(args: {
         automountServiceAccountToken: false,
         // The TensorFlow converter image is pulled for linux/amd64 (arm64 builds of 2.15 are not assured).
         nodeSelector: needsConversion ? { "kubernetes.io/arch": "amd64" } : undefined,
-        securityContext: { runAsNonRoot: true, runAsUser: 1000, runAsGroup: 1000, fsGroup: 1000, seccompProfile: { type: "RuntimeDefault" } },
+        securityContext: restrictedPodSecurityContext(),
         initContainers,
         containers: [step("copy", "copy")],
         volumes: [

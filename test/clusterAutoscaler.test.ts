@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ClusterAutoscaler, clusterAutoscalerPolicy, clusterAutoscalerValues } from "../components/clusterAutoscaler";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
-import { installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
+import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 type Statement = { Sid?: string; Effect: string; Action: string[]; Resource: string | string[]; Condition?: any };
 const statementsOf = (doc: aws.iam.PolicyDocument) => doc.Statement as unknown as Statement[];
@@ -126,18 +126,7 @@ describe("clusterAutoscalerValues", () => {
 
 describe("ClusterAutoscaler component", async () => {
     const rec = await installMocks();
-    class FakeCluster extends pulumi.ComponentResource {
-        constructor(name: string) {
-            super("test:fake:Cluster", name);
-            new aws.eks.NodeGroup(
-                `${name}-gpu`,
-                { clusterName: "demo", nodeRoleArn: "arn:aws:iam::123456789012:role/node", subnetIds: ["subnet-1"], scalingConfig: { minSize: 0, maxSize: 2, desiredSize: 0 } },
-                { parent: this },
-            );
-            this.registerOutputs({});
-        }
-    }
-    const cluster = new FakeCluster("cluster");
+    const cluster = new FakeCluster("cluster", "gpu");
     const ca = new ClusterAutoscaler("ca", {
         clusterName: pulumi.output("demo"),
         region: "us-east-2",

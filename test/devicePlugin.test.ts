@@ -1,9 +1,7 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { DevicePlugin, devicePluginValues } from "../components/devicePlugin";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
-import { installMocks } from "./kit";
+import { installMocks, FakeCluster } from "./kit";
 
 type Toleration = { key?: string; operator?: string; value?: string; effect?: string };
 type Taint = { key: string; value: string; effect: string };
@@ -70,18 +68,7 @@ describe("devicePluginValues", () => {
 
 describe("DevicePlugin component", async () => {
     const rec = await installMocks();
-    class FakeCluster extends pulumi.ComponentResource {
-        constructor(name: string) {
-            super("test:fake:Cluster", name);
-            new aws.eks.NodeGroup(
-                `${name}-gpu`,
-                { clusterName: "demo", nodeRoleArn: "arn:aws:iam::123456789012:role/node", subnetIds: ["subnet-1"], scalingConfig: { minSize: 0, maxSize: 2, desiredSize: 0 } },
-                { parent: this },
-            );
-            this.registerOutputs({});
-        }
-    }
-    const cluster = new FakeCluster("cluster");
+    const cluster = new FakeCluster("cluster", "gpu");
     new DevicePlugin("gpu", { waitFor: [cluster] });
     await rec.settle();
     const release = rec.one("kubernetes:helm.sh/v3:Release", "gpu-release");

@@ -1,4 +1,3 @@
-import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
@@ -9,7 +8,7 @@ import { Istio } from "../components/istio";
 import { LoadBalancerController } from "../components/loadBalancerController";
 import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { runPolicies } from "../policy/policies";
-import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost } from "./kit";
+import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 const lb = "service.beta.kubernetes.io/aws-load-balancer";
 const eksInput = {
@@ -125,18 +124,7 @@ function descendants(rec: Recorder, root: RecordedResource): RecordedResource[] 
 
 describe("the ingress stack wired as index.ts wires it", async () => {
     const rec = await installMocks();
-    class FakeCluster extends pulumi.ComponentResource {
-        constructor(name: string) {
-            super("test:fake:Cluster", name);
-            new aws.eks.NodeGroup(
-                `${name}-cpu`,
-                { clusterName: "demo", nodeRoleArn: "arn:aws:iam::123456789012:role/node", subnetIds: ["subnet-1"], scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 } },
-                { parent: this },
-            );
-            this.registerOutputs({});
-        }
-    }
-    const cluster = new FakeCluster("cluster");
+    const cluster = new FakeCluster("cluster", "cpu");
     const oidcProvider = { arn: `arn:aws:iam::${testAccountId}:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
     const publicSubnetIds = pulumi.output(["subnet-public-0", "subnet-public-1", "subnet-public-2"]);
 

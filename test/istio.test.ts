@@ -1,9 +1,7 @@
-import * as aws from "@pulumi/aws";
-import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { Istio, istioBaseValues, istiodValues } from "../components/istio";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
-import { installMocks } from "./kit";
+import { installMocks, FakeCluster } from "./kit";
 
 describe("istio values", () => {
     it("keeps sidecar injection opt-in", () => {
@@ -34,18 +32,7 @@ describe("istio values", () => {
 
 describe("Istio component", async () => {
     const rec = await installMocks();
-    class FakeCluster extends pulumi.ComponentResource {
-        constructor(name: string) {
-            super("test:fake:Cluster", name);
-            new aws.eks.NodeGroup(
-                `${name}-cpu`,
-                { clusterName: "demo", nodeRoleArn: "arn:aws:iam::123456789012:role/node", subnetIds: ["subnet-1"], scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 } },
-                { parent: this },
-            );
-            this.registerOutputs({});
-        }
-    }
-    const cluster = new FakeCluster("cluster");
+    const cluster = new FakeCluster("cluster", "cpu");
     new Istio("istio", { waitFor: [cluster] });
     await rec.settle();
     const base = rec.one("kubernetes:helm.sh/v3:Release", "istio-base");

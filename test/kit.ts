@@ -310,3 +310,22 @@ export function promiseOf<T>(output: pulumi.Input<T> | pulumi.Output<T>): Promis
         return v;
     }));
 }
+
+/**
+ * A stand-in for the EKS cluster component: one managed node group under a component, so tests can
+ * check that something waits for the node groups (depending on a component waits for its children).
+ */
+export class FakeCluster extends pulumi.ComponentResource {
+    constructor(name: string, pool: "cpu" | "gpu" = "cpu") {
+        super("test:fake:Cluster", name);
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
+        const size = pool === "gpu" ? { minSize: 0, maxSize: 2, desiredSize: 0 } : { minSize: 1, maxSize: 2, desiredSize: 1 };
+        new aws.eks.NodeGroup(
+            `${name}-${pool}`,
+            { clusterName: "demo", nodeRoleArn: `arn:aws:iam::${testAccountId}:role/node`, subnetIds: ["subnet-1"], scalingConfig: size },
+            { parent: this },
+        );
+        this.registerOutputs({});
+    }
+}

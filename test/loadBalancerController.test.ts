@@ -7,7 +7,7 @@ import {
     loadBalancerControllerValues,
 } from "../components/loadBalancerController";
 import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
-import { installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
+import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 type Statement = { Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> };
 
@@ -122,19 +122,7 @@ describe("loadBalancerControllerValues", () => {
 describe("LoadBalancerController component", async () => {
     const rec = await installMocks();
 
-    class FakeCluster extends pulumi.ComponentResource {
-        public readonly nodeGroup: aws.eks.NodeGroup;
-        constructor(name: string) {
-            super("test:fake:Cluster", name);
-            this.nodeGroup = new aws.eks.NodeGroup(
-                `${name}-cpu`,
-                { clusterName: "demo", nodeRoleArn: "arn:aws:iam::123456789012:role/node", subnetIds: ["subnet-1"], scalingConfig: { minSize: 1, maxSize: 2, desiredSize: 1 } },
-                { parent: this },
-            );
-            this.registerOutputs({});
-        }
-    }
-    const cluster = new FakeCluster("cluster");
+    const cluster = new FakeCluster("cluster", "cpu");
     const lbc = new LoadBalancerController("lbc", {
         clusterName: pulumi.output("demo"),
         region: "us-east-2",
