@@ -111,8 +111,8 @@ const ingress = new IngressGateway(
 if (eksCluster && cfg.gpuNodes.enabled) {
     new DevicePlugin("nvidia-device-plugin", { versions: cfg.versions, waitFor: clusterReady }, k8sOpts);
 }
-if (eksCluster) {
-    new ClusterAutoscaler(
+const clusterAutoscaler = eksCluster
+    ? new ClusterAutoscaler(
         "cluster-autoscaler",
         {
             clusterName: eksCluster.clusterName,
@@ -123,8 +123,8 @@ if (eksCluster) {
             waitFor: clusterReady,
         },
         k8sOpts,
-    );
-}
+    )
+    : undefined;
 const certManager = new CertManager("cert-manager", { version: cfg.versions.certManager }, k8sOpts);
 const knative = new KnativeServing(
     "knative",
@@ -259,4 +259,6 @@ export const modelBucket = s3ModelStore?.bucketName ?? minioModelStore?.bucketNa
 export const modelReaderRoleArn = s3ModelStore?.readerRole.roleArn;
 export const modelNamespace = s3ModelStore?.namespaceName ?? minioModelStore?.namespace;
 export const modelServiceAccount = s3ModelStore?.serviceAccountName ?? minioModelStore?.serviceAccountName;
+export const modelWriterRoleArn = exampleModels.seeding?.writerRole?.roleArn;
 export const loadBalancerControllerRoleArn = loadBalancerController?.roleArn;
+export const clusterAutoscalerRoleArn = clusterAutoscaler?.roleArn;
