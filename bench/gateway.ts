@@ -1,8 +1,9 @@
 /**
  * Gateway benchmark (`npm run bench:gateway`): prints figures, asserts nothing about speed.
  *
- * Setup: builds gateway/ (tsc → gateway/dist) and runs `node gateway/dist/main.js` as a child
- * process, exactly as the image does, so CPU and RSS are the gateway's alone. This process serves a
+ * Setup: builds gateway/ (tsc → gateway/dist) and runs `node gateway/dist/main.js` (or
+ * BENCH_GATEWAY_MAIN) as a child process, exactly as the image does, so CPU and RSS are the
+ * gateway's alone. This process serves a
  * 640×480 JPEG (~100 KB, generated with sharp) on loopback, runs a TF Serving gRPC stub (plain
  * node:http2) that does not decode the 1 MiB request (it answers a fixed PredictResponse), and drives load on
  * `POST /predict` at concurrency 1, 4 and 16 over keep-alive connections.
@@ -206,7 +207,9 @@ async function main(): Promise<void> {
     // --expose-gc as in the image's ENTRYPOINT; BENCH_NODE_ARGS adds flags (e.g. "--cpu-prof --trace-gc").
     const nodeArgs = ["--expose-gc", ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")];
     const port = await freePort();
-    const child = spawn(process.execPath, [...nodeArgs, path.join(root, "gateway/dist/main.js"), "--http_port", String(port)], {
+    // BENCH_GATEWAY_MAIN runs another build of the gateway (e.g. the previous commit's, for an A/B).
+    const mainJs = process.env.BENCH_GATEWAY_MAIN || path.join(root, "gateway/dist/main.js");
+    const child = spawn(process.execPath, [...nodeArgs, mainJs, "--http_port", String(port)], {
         env: {
             ...process.env,
             TF_SERVING_HOST: `127.0.0.1:${stub.port}`,

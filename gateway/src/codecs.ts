@@ -90,6 +90,20 @@ function withAlignedTensor(header: readonly number[] | Uint8Array, elements: num
  */
 export function prepareTfPredictRequest(meta: TfPredictMeta, shape: readonly number[]): PreparedTensorMessage {
     const elements = shape.reduce((a, b) => a * b, 1);
+    // The header depends only on these; it is built once per model/shape (batch sizes vary a little).
+    const key = `${meta.modelName}\0${meta.signatureName}\0${meta.inputName}\0${shape.join(",")}`;
+    let header = tfHeaderCache.get(key);
+    if (!header) {
+        header = Uint8Array.from(tfPredictHeader(meta, shape, elements));
+        if (tfHeaderCache.size >= 64) tfHeaderCache.clear();
+        tfHeaderCache.set(key, header);
+    }
+    return withAlignedTensor(header, elements);
+}
+
+const tfHeaderCache = new Map<string, Uint8Array>();
+
+function tfPredictHeader(meta: TfPredictMeta, shape: readonly number[], elements: number): number[] {
     const modelSpec = [...lenField(1, utf8(meta.modelName)), ...lenField(3, utf8(meta.signatureName))];
     const shapeProto = shape.flatMap((d) => lenField(2, [0x08, ...varintBytes(d)]));
     const contentLen = elements * 4;
@@ -97,8 +111,7 @@ export function prepareTfPredictRequest(meta: TfPredictMeta, shape: readonly num
     const tensorLen = tensorHead.length + contentLen;
     const entryHead = [...lenField(1, utf8(meta.inputName)), ...varintBytes((2 << 3) | 2), ...varintBytes(tensorLen), ...tensorHead];
     const entryLen = entryHead.length + contentLen;
-    const header = [...lenField(1, modelSpec), ...varintBytes((2 << 3) | 2), ...varintBytes(entryLen), ...entryHead];
-    return withAlignedTensor(header, elements);
+    return [...lenField(1, modelSpec), ...varintBytes((2 << 3) | 2), ...varintBytes(entryLen), ...entryHead];
 }
 
 /** TensorProto as decoded by proto-loader (keepCase, enums and longs as numbers). */

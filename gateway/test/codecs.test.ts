@@ -44,6 +44,26 @@ describe("TF Serving PredictRequest encoding", () => {
         expect(content.readFloatLE(4 * 89)).toBe(Math.fround(89 / 7 - 3));
     });
 
+    it("headers cached per model and shape stay right when shapes and names alternate", () => {
+        const def = protoLoader.loadSync("tf_serving_predict.proto", { includeDirs: [protoDir], keepCase: true, longs: Number, enums: Number });
+        const svc = def["tensorflow.serving.PredictionService"] as protoLoader.ServiceDefinition;
+        const cases = [
+            { meta: { modelName: "m1", signatureName: "s", inputName: "x" }, shape: [1, 2, 2, 3] },
+            { meta: { modelName: "m1", signatureName: "s", inputName: "x" }, shape: [3, 2, 2, 3] },
+            { meta: { modelName: "m2", signatureName: "s", inputName: "y" }, shape: [1, 2, 2, 3] },
+        ];
+        for (const round of [0, 1]) {
+            for (const { meta, shape } of cases) {
+                const { message } = prepareTfPredictRequest(meta, shape);
+                const decoded = svc.Predict.requestDeserialize(message) as any;
+                expect(decoded.model_spec.name, `round ${round}`).toBe(meta.modelName);
+                expect(Object.keys(decoded.inputs)).toEqual([meta.inputName]);
+                expect(decoded.inputs[meta.inputName].tensor_shape.dim.map((d: any) => d.size)).toEqual(shape);
+                expect(decoded.inputs[meta.inputName].tensor_content.length).toBe(shape.reduce((a, b) => a * b, 1) * 4);
+            }
+        }
+    });
+
     it("the tensor view is 4-byte aligned and shares the message bytes (no copy)", () => {
         for (const name of ["a", "ab", "abc", "abcd"]) {
             const { message, tensor } = prepareTfPredictRequest({ modelName: name, signatureName: "s", inputName: "x" }, [1, 299, 299, 3]);

@@ -1,7 +1,7 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import sharp from "sharp";
-import { decodeImage, modeForKerasModel, pilNearestIndices, resizeNormalizeInto } from "../src/preprocess";
+import { decodeImage, modeForKerasModel, pilNearestIndices, releaseNow, resizeNormalizeInto } from "../src/preprocess";
 import { pngOf } from "./helpers";
 
 const f = Math.fround;
@@ -146,5 +146,71 @@ describe("decodeImage", () => {
         await expect(decodeImage(png, { maxPixels: 399 })).rejects.toMatchObject({ status: 413, code: "too_many_pixels" });
         await expect(decodeImage(Buffer.from("GIF89a..."), { maxPixels: 1e6 })).rejects.toMatchObject({ status: 415 });
         await expect(decodeImage(png.subarray(0, 30), { maxPixels: 1e6 })).rejects.toMatchObject({ status: 422 });
+    });
+});
+
+describe("releaseNow (frees big buffers without waiting for a GC)", () => {
+    it("detaches a buffer that is the only view of its memory", () => {
+        const b = Buffer.allocUnsafe(100_000);
+        const ab = b.buffer;
+        releaseNow(b);
+        expect(ab.byteLength).toBe(0);
+        expect(b.length).toBe(0);
+    });
+
+    it("leaves views into larger or pooled memory alone", () => {
+        const big = new Uint8Array(200_000);
+        const view = big.subarray(1000, 101_000);
+        releaseNow(view);
+        expect(big.buffer.byteLength).toBe(200_000);
+        const pooled = Buffer.from("small, from node's shared pool");
+        releaseNow(pooled);
+        expect(pooled.toString()).toBe("small, from node's shared pool");
+        releaseNow(new Uint8Array(100)); // below the size worth freeing early
+    });
+
+    it("sharp's decoded pixels can be released after use (gateway path)", async () => {
+        const png = await pngOf(64, 64, 3, Array.from({ length: 64 * 64 * 3 }, (_, i) => i % 251));
+        const raw = await decodeImage(png, { maxPixels: 10_000 });
+        const out = new Float32Array(8 * 8 * 3);
+        resizeNormalizeInto(raw, { height: 8, width: 8 }, "tf", out);
+        releaseNow(raw.data);
+        expect(raw.data.length).toBe(0);
+        expect(out[0]).toBe(Math.fround(Math.fround((((4 * 64 + 4) * 3) % 251) / 127.5) - 1));
+    });
+});
+
+describe("decode concurrency limit", () => {
+    it("many decodes at once all complete with the right pixels (queued beyond the slots)", async () => {
+        const images = await Promise.all(Array.from({ length: 12 }, (_, k) => pngOf(3, 1, 3, [k, k + 1, k + 2, 9, 9, 9, 200, 201, k])));
+        const results = await Promise.all(images.map((png) => decodeImage(png, { maxPixels: 100 })));
+        results.forEach((raw, k) => expect(Array.from(raw.data)).toEqual([k, k + 1, k + 2, 9, 9, 9, 200, 201, k]));
+    });
+
+    it("a failing decode gives its slot back", async () => {
+        const bad = Buffer.from([0xff, 0xd8, 0xff, 0, 1, 2, 3]);
+        for (let i = 0; i < 10; i++) await expect(decodeImage(bad, { maxPixels: 100 })).rejects.toMatchObject({ code: "undecodable_image" });
+        const ok = await pngOf(1, 1, 3, [5, 6, 7]);
+        expect(Array.from((await decodeImage(ok, { maxPixels: 100 })).data)).toEqual([5, 6, 7]);
+    });
+
+    it("GATEWAY_DECODE_CONCURRENCY must be a small positive integer", async () => {
+        const before = process.env.GATEWAY_DECODE_CONCURRENCY;
+        try {
+            for (const bad of ["0", "-1", "2.5", "many", "65"]) {
+                process.env.GATEWAY_DECODE_CONCURRENCY = bad;
+                vi.resetModules();
+                await expect(import("../src/preprocess")).rejects.toThrow(/GATEWAY_DECODE_CONCURRENCY must be an integer from 1 to 64/);
+            }
+            process.env.GATEWAY_DECODE_CONCURRENCY = "1";
+            vi.resetModules();
+            const fresh = await import("../src/preprocess");
+            const pngs = await Promise.all([1, 2, 3].map((v) => pngOf(1, 1, 3, [v, v, v])));
+            expect((await Promise.all(pngs.map((p) => fresh.decodeImage(p, { maxPixels: 10 })))).map((r) => r.data[0])).toEqual([1, 2, 3]);
+        } finally {
+            if (before === undefined) delete process.env.GATEWAY_DECODE_CONCURRENCY;
+            else process.env.GATEWAY_DECODE_CONCURRENCY = before;
+            vi.resetModules();
+        }
     });
 });
