@@ -451,21 +451,10 @@ export function authPolicies(mode: AuthMode, opts: AuthPolicyOptions = {}): Auth
 // Component.
 // ---------------------------------------------------------------------------------------------
 
-export interface IngressAuthArgs {
+/** Args of `IngressAuth`: the policy options (documented on `AuthPolicyOptions`; the object names derive from the component's name), the mode, and what to wait for. */
+export interface IngressAuthArgs extends Omit<AuthPolicyOptions, "namePrefix"> {
     /** `jwt`, `open-model-paths` or `kubeflow` (config `authMode`). Required. */
     readonly mode: AuthMode;
-    /** JWT issuer, https URL (config `jwtIssuer`). Required in `jwt` mode, ignored otherwise. */
-    readonly jwtIssuer?: string;
-    /** JWKS URI, https URL (config `jwksUri`). Required in `jwt` mode, ignored otherwise. */
-    readonly jwksUri?: string;
-    /** Namespace of the ingress gateway. Default: `istio-system`. */
-    readonly gatewayNamespace?: string;
-    /** Labels of the ingress gateway pods. Default: `{ istio: "ingressgateway" }`. */
-    readonly gatewaySelector?: Readonly<Record<string, string>>;
-    /** Gateway pod ports carrying cluster-local traffic, exempt from JWT. Default: `["8081"]`. */
-    readonly localGatewayPorts?: readonly string[];
-    /** `kubeflow` mode: Kubeflow's existing `notPaths` to keep. Default: `kubeflowDefaultNotPaths`. */
-    readonly kubeflowNotPaths?: readonly string[];
     /** Resources that must exist first (the Istio CRDs and gateway; Kubeflow's policies). Default: none. */
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
 }
