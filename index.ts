@@ -229,7 +229,7 @@ const inferenceServer = cfg.inferenceServer.enabled
       )
     : undefined;
 
-// --- Outputs. ---
+// --- Outputs (null where the platform has no such thing, rather than a missing output). ---
 /** Per example: URL, endpoint, input file and ready-to-run curl lines (read by `npm run predict` and e2e). */
 export const examples = pulumi
     .all([modelsNamespace, ingress.domain, ingress.ingressIp])
@@ -243,8 +243,8 @@ export const examples = pulumi
         }),
     );
 export const modelUrls = exampleModels.urls;
-export const inferenceServerUrl = inferenceServer?.predictUrl;
-export const gatewayImageRef = gatewayImage?.imageRef;
+export const inferenceServerUrl = inferenceServer?.predictUrl ?? null;
+export const gatewayImageRef = gatewayImage?.imageRef ?? null;
 export const platform = cfg.platform;
 export const ingressIp = ingress.ingressIp;
 export const ingressPort = ingress.ingressPort;
@@ -252,13 +252,13 @@ export const domain = ingress.domain;
 export const authMode = cfg.auth.mode;
 export const authPolicies = ingressAuth.policyNames;
 export const kserveNamespace = kserve.namespace;
-export const clusterName = eksCluster?.clusterName;
-export const kubeconfig = eksCluster?.kubeconfig;
-export const oidcProviderArn = eksCluster?.oidcProvider.arn;
-export const modelBucket = s3ModelStore?.bucketName ?? minioModelStore?.bucketName;
-export const modelReaderRoleArn = s3ModelStore?.readerRole.roleArn;
-export const modelNamespace = s3ModelStore?.namespaceName ?? minioModelStore?.namespace;
-export const modelServiceAccount = s3ModelStore?.serviceAccountName ?? minioModelStore?.serviceAccountName;
-export const modelWriterRoleArn = exampleModels.seeding?.writerRole?.roleArn;
-export const loadBalancerControllerRoleArn = loadBalancerController?.roleArn;
-export const clusterAutoscalerRoleArn = clusterAutoscaler?.roleArn;
+export const clusterName = eksCluster?.clusterName ?? null;
+export const kubeconfig = eksCluster?.kubeconfig ?? null;
+export const oidcProviderArn = eksCluster?.oidcProvider.arn ?? null;
+export const modelBucket = s3ModelStore?.bucketName ?? minioModelStore?.bucketName ?? null;
+export const modelReaderRoleArn = s3ModelStore?.readerRole.roleArn ?? null;
+export const modelNamespace = s3ModelStore?.namespaceName ?? minioModelStore?.namespace ?? null;
+export const modelServiceAccount = s3ModelStore?.serviceAccountName ?? minioModelStore?.serviceAccountName ?? null;
+export const modelWriterRoleArn = exampleModels.seeding?.writerRole?.roleArn ?? null;
+export const loadBalancerControllerRoleArn = loadBalancerController?.roleArn ?? null;
+export const clusterAutoscalerRoleArn = clusterAutoscaler?.roleArn ?? null;

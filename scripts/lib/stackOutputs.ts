@@ -81,7 +81,8 @@ export function platformOutputs(outputs: Readonly<Record<string, unknown>>): Pla
         else ingressIp = raw.ingressIp;
     }
     if (problems.length > 0) throw new UserError(`unexpected stack outputs:\n  - ${problems.join("\n  - ")}`);
-    return { modelUrls, ingressIp, examples, kubeconfig: raw.kubeconfig, raw };
+    // The local platform exports kubeconfig: null.
+    return { modelUrls, ingressIp, examples, kubeconfig: typeof raw.kubeconfig === "string" ? raw.kubeconfig : undefined, raw };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
