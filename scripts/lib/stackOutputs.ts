@@ -82,7 +82,7 @@ export function platformOutputs(outputs: Readonly<Record<string, unknown>>): Pla
     }
     if (problems.length > 0) throw new UserError(`unexpected stack outputs:\n  - ${problems.join("\n  - ")}`);
     // The local platform exports kubeconfig: null.
-    return { modelUrls, ingressIp, examples, kubeconfig: typeof raw.kubeconfig === "string" ? raw.kubeconfig : undefined, raw };
+    return { modelUrls, ingressIp, examples, kubeconfig: raw.kubeconfig ?? undefined, raw };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
