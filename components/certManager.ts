@@ -8,7 +8,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { allowedVersions, chartPins, defaultVersions } from "./versions";
+import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "./versions";
 
 /** Requests and limits of one container, the shape every chart's `resources` value takes. */
 export interface ContainerResources {
@@ -108,9 +108,7 @@ export class CertManager extends pulumi.ComponentResource {
                 name: "cert-manager",
                 namespace,
                 createNamespace: true,
-                chart: pin.chart,
-                version: pin.version,
-                repositoryOpts: { repo: pin.repository },
+                ...helmChartSource(pin),
                 values: certManagerValues(resources),
             },
             { parent: this },

@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IrsaRole, OidcProvider } from "./irsa";
 import { awsRegionProblem } from "./loadBalancerController";
-import { chartPins, clusterAutoscalerImageTag, defaultVersions, KubernetesVersion, supportedKubernetesVersions, VersionSet } from "./versions";
+import { chartPins, clusterAutoscalerImageTag, defaultVersions, KubernetesVersion, supportedKubernetesVersions, VersionSet, helmChartSource } from "./versions";
 
 export const clusterAutoscalerNamespace = "kube-system";
 export const clusterAutoscalerServiceAccount = "cluster-autoscaler";
@@ -215,9 +215,7 @@ export class ClusterAutoscaler extends pulumi.ComponentResource {
             {
                 name: "cluster-autoscaler",
                 namespace: clusterAutoscalerNamespace,
-                chart: pin.chart,
-                version: pin.version,
-                repositoryOpts: { repo: pin.repository },
+                ...helmChartSource(pin),
                 values: pulumi
                     .all([args.clusterName, this.role.roleArn])
                     .apply(([clusterName, roleArn]) =>

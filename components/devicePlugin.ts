@@ -9,7 +9,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gpuNodeLabel, gpuTaint } from "./cluster";
 import { isDnsLabel } from "./magicDns";
-import { chartPins, defaultVersions, VersionSet } from "./versions";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
 
 /** Helm values of the nvidia-device-plugin chart (value names from the chart's values.yaml at v0.18.2). */
 export function devicePluginValues(): Record<string, unknown> {
@@ -72,9 +72,7 @@ export class DevicePlugin extends pulumi.ComponentResource {
             {
                 name: "nvidia-device-plugin",
                 namespace,
-                chart: pin.chart,
-                version: pin.version,
-                repositoryOpts: { repo: pin.repository },
+                ...helmChartSource(pin),
                 values: devicePluginValues(),
                 // No GPU node exists until a GPU pod is pending (the group scales from zero), so a DaemonSet
                 // with zero desired pods is "ready" at once; waiting costs nothing.

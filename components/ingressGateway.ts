@@ -22,7 +22,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { Platform } from "./config";
 import { Istio } from "./istio";
 import { domainProblem, magicDnsIpProblem, resolveDomain } from "./magicDns";
-import { chartPins, defaultVersions, VersionSet } from "./versions";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
 
 /** Helm release name, which the chart also uses as the name of the Deployment and Service. */
 export const ingressGatewayName = "istio-ingressgateway";
@@ -247,9 +247,7 @@ export class IngressGateway extends pulumi.ComponentResource {
             {
                 name: ingressGatewayName,
                 namespace: args.istio.namespaceName,
-                chart: pin.chart,
-                version: pin.version,
-                repositoryOpts: { repo: pin.repository },
+                ...helmChartSource(pin),
                 values,
             },
             { parent: this, dependsOn },

@@ -9,7 +9,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartPins, defaultVersions, VersionSet } from "./versions";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
 
 export const istioNamespace = "istio-system";
 
@@ -84,9 +84,7 @@ export class Istio extends pulumi.ComponentResource {
             {
                 name: "istio-base",
                 namespace: this.namespaceName,
-                chart: pins.istioBase.chart,
-                version: pins.istioBase.version,
-                repositoryOpts: { repo: pins.istioBase.repository },
+                ...helmChartSource(pins.istioBase),
                 values: istioBaseValues(),
             },
             { parent: this, dependsOn: waitFor },
@@ -98,9 +96,7 @@ export class Istio extends pulumi.ComponentResource {
             {
                 name: "istiod",
                 namespace: this.namespaceName,
-                chart: pins.istiod.chart,
-                version: pins.istiod.version,
-                repositoryOpts: { repo: pins.istiod.repository },
+                ...helmChartSource(pins.istiod),
                 values: istiodValues({ minReplicas }),
             },
             { parent: this, dependsOn: [this.base, ...waitFor] },

@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerResources, containerResourcesProblems, platformLabels } from "./certManager";
 import { domainArgProblems, validateDomain } from "./knative";
-import { allowedVersions, chartPins, defaultVersions } from "./versions";
+import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "./versions";
 
 /** Default S3 settings of the storage initializer (the `credentials` block of inferenceservice-config). */
 export interface KserveS3Defaults {
@@ -156,8 +156,6 @@ export class Kserve extends pulumi.ComponentResource {
         super("inference-platform:kserve:Kserve", name, {}, opts);
         this.namespace = namespace;
         const pins = chartPins({ ...defaultVersions, kserve: version });
-        // oci:// charts: the full reference is the chart, no repositoryOpts.
-        const oci = (pin: { repository: string; chart: string }) => `${pin.repository}/${pin.chart}`;
 
         this.crd = new k8s.helm.v3.Release(
             `${name}-kserve-crd`,
@@ -165,8 +163,7 @@ export class Kserve extends pulumi.ComponentResource {
                 name: "kserve-crd",
                 namespace,
                 createNamespace: true,
-                chart: oci(pins.kserveCrd),
-                version: pins.kserveCrd.version,
+                ...helmChartSource(pins.kserveCrd),
             },
             { parent: this, dependsOn: [args.certManager, ...knative, ...istio] },
         );
@@ -176,8 +173,7 @@ export class Kserve extends pulumi.ComponentResource {
                 name: "kserve-resources",
                 namespace,
                 createNamespace: true,
-                chart: oci(pins.kserveResources),
-                version: pins.kserveResources.version,
+                ...helmChartSource(pins.kserveResources),
                 values: pulumi.output(args.domain).apply((domain) =>
                     kserveResourcesValues({ domain, s3: args.s3, controllerResources: args.controllerResources }),
                 ),
@@ -190,8 +186,7 @@ export class Kserve extends pulumi.ComponentResource {
             {
                 name: "kserve-runtime-configs",
                 namespace,
-                chart: oci(pins.kserveRuntimeConfigs),
-                version: pins.kserveRuntimeConfigs.version,
+                ...helmChartSource(pins.kserveRuntimeConfigs),
                 values: kserveRuntimeConfigsValues(),
             },
             { parent: this, dependsOn: [this.resources] },
