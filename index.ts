@@ -97,6 +97,8 @@ const ingress = new IngressGateway(
               publicSubnetIds: network!.publicSubnetIds,
               publicSubnetCount: cfg.network.availabilityZoneCount,
               loadBalancerController,
+              region,
+              awsProfile: cfg.awsProfile,
           }
         : {
               platform: "local",
@@ -178,7 +180,7 @@ const minioModelStore = localModelsNamespace
 // --- Models: the gateway image, example InferenceServices (seeded into the store), the inference server. ---
 const needsGateway = cfg.inferenceServer.enabled || cfg.examples.includes("clothing-transformer");
 const gatewayImage = needsGateway
-    ? new GatewayImage("gateway-image", { image: cfg.gateway.image, platform: cfg.platform, ephemeral: cfg.ephemeral, tags })
+    ? new GatewayImage("gateway-image", { image: cfg.gateway.image, platform: cfg.platform, tags })
     : undefined;
 const modelsNamespace = s3ModelStore?.namespaceName ?? minioModelStore!.namespace;
 const modelStorage = s3ModelStore

@@ -49,6 +49,8 @@ export interface StackConfig {
     readonly ephemeral: boolean;
     /** AWS region (from `aws:region`); `undefined` only on the local platform. */
     readonly region: string | undefined;
+    /** Named AWS profile of the stack's AWS provider (from `aws:profile`), for SDK calls the stack makes itself. */
+    readonly awsProfile: string | undefined;
     readonly network: {
         readonly vpcCidr: string;
         readonly availabilityZoneCount: number;
@@ -250,7 +252,7 @@ export type ConfigKeyName = keyof typeof configKeys;
 
 /** Raw config: the string value of each key as Pulumi stores it (structured values as JSON). */
 export interface ConfigSource {
-    get(key: ConfigKeyName | "aws:region"): string | undefined;
+    get(key: ConfigKeyName | "aws:region" | "aws:profile"): string | undefined;
 }
 
 /** Thrown when config is invalid; `problems` has one line per bad key. */
@@ -556,6 +558,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         platform,
         ephemeral,
         region: platform === "eks" ? region : undefined,
+        awsProfile: platform === "eks" ? source.get("aws:profile") || undefined : undefined,
         network: { vpcCidr, availabilityZoneCount, natGateways },
         cluster: { name: clusterName, kubernetesVersion, publicAccessCidrs, adminPrincipalArns },
         cpuNodes,
@@ -601,7 +604,7 @@ export function readStackConfig(): StackConfig {
     const own = new pulumi.Config();
     const aws = new pulumi.Config("aws");
     return loadConfig(
-        { get: (key) => (key === "aws:region" ? aws.get("region") : own.get(key)) },
+        { get: (key) => (key === "aws:region" ? aws.get("region") : key === "aws:profile" ? aws.get("profile") : own.get(key)) },
         pulumi.getProject(),
         pulumi.getStack(),
     );

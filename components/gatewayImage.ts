@@ -2,8 +2,8 @@
  * The gateway container image: a prebuilt reference from config, or built from gateway/Dockerfile.
  *
  * - `image` given: no resources; `imageRef` is that reference.
- * - eks, no image: a private ECR repository (scan on push, IMMUTABLE tags, KMS encryption, force
- *   delete only on ephemeral stacks, lifecycle policy keeping the last N images) and a
+ * - eks, no image: a private ECR repository (scan on push, IMMUTABLE tags, KMS encryption, deleted
+ *   with its images on destroy, lifecycle policy keeping the last N images) and a
  *   `docker-build` Image pushed there with a content-derived tag (so IMMUTABLE never collides and
  *   an unchanged gateway is not rebuilt), authenticated with `aws.ecr.getAuthorizationTokenOutput`.
  * - local, no image: built with `push: false` and loaded into the local Docker daemon under a
@@ -25,8 +25,6 @@ export interface GatewayImageArgs {
     readonly image?: string;
     /** `eks` pushes to ECR; `local` loads into the local Docker daemon. */
     readonly platform: "eks" | "local";
-    /** Throwaway stack: the ECR repository is deleted even when it holds images. Default false. */
-    readonly ephemeral?: boolean;
     /** Images kept by the ECR lifecycle policy (older ones expire). Default 10. */
     readonly keepImages?: number;
     /** Target platforms of the build. Default `["linux/amd64"]` (EKS x86 nodes). */
@@ -124,7 +122,10 @@ export class GatewayImage extends pulumi.ComponentResource {
                 imageTagMutability: "IMMUTABLE",
                 imageScanningConfiguration: { scanOnPush: true },
                 encryptionConfigurations: [{ encryptionType: "KMS" }], // AWS-managed aws/ecr key
-                forceDelete: args.ephemeral ?? false,
+                // Images are rebuilt from gateway/ on every up, so nothing is lost with them; without
+                // forceDelete, ECR refuses to delete a repository that holds images
+                // (RepositoryNotEmptyException) and `pulumi destroy` stops there.
+                forceDelete: true,
                 tags: { "app.kubernetes.io/part-of": "inference-platform", "app.kubernetes.io/managed-by": "pulumi", ...args.tags },
             },
             { parent: this },

@@ -13,13 +13,17 @@
  *
  * Ordering: the release waits for istiod (it injects the gateway's proxy), the Load Balancer Controller
  * (whose pods must be up to reconcile the Service) and the EIPs. On destroy it goes first: Helm's
- * uninstall waits until the controller has deleted the NLB (the Service's finalizer), and only then
- * are the EIPs released and the controller removed.
+ * uninstall waits until the Service is gone, i.e. until the controller has called DeleteLoadBalancer
+ * and dropped the Service's finalizer. AWS frees the NLB's network interfaces, which hold the EIPs,
+ * only some time after that call returns, so a `DeletionGate` between the release and the EIPs waits
+ * until every address is disassociated before Pulumi releases them (terraform-provider-aws #13763,
+ * #33645 are the same race).
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { Platform } from "./config";
+import { DeletionGate } from "./deletionGate";
 import { Istio } from "./istio";
 import { domainProblem, magicDnsIpProblem, resolveDomain } from "./magicDns";
 import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
@@ -140,6 +144,10 @@ export interface IngressGatewayArgs {
     readonly publicSubnetCount?: number;
     /** eks, required: the AWS Load Balancer Controller; the gateway Service is created after it is ready. */
     readonly loadBalancerController?: pulumi.Resource;
+    /** eks, required: AWS region of the EIPs (destroy checks their association there). */
+    readonly region?: string;
+    /** eks: AWS profile the destroy-time check uses (the stack's `aws:profile`). Default: the default credential chain. */
+    readonly awsProfile?: string;
     /** local: IP that model hosts resolve to. Default: `127.0.0.1`. */
     readonly localIp?: string;
     /** local: the fixed http nodePort of the gateway Service. Default: 31080. */
@@ -162,6 +170,7 @@ function validate(name: string, args: IngressGatewayArgs): string[] {
             problems.push(`publicSubnetCount (${count}) must be an integer from 1 to 6 on eks`);
         }
         if (args.loadBalancerController === undefined) problems.push("loadBalancerController is required on eks");
+        if (args.region === undefined || !/^[a-z]{2}(-[a-z]+)+-\d+$/.test(args.region)) problems.push(`region '${args.region}' must be an AWS region on eks`);
     } else if (args.platform === "local") {
         const ipProblem = magicDnsIpProblem(args.localIp ?? "127.0.0.1");
         if (ipProblem) problems.push(`localIp: ${ipProblem}`);
@@ -171,7 +180,7 @@ function validate(name: string, args: IngressGatewayArgs): string[] {
         }
         const hostPort = args.localHttpPort ?? 8080;
         if (!Number.isInteger(hostPort) || hostPort < 1 || hostPort > 65535) problems.push(`localHttpPort ${hostPort} is not a port`);
-        for (const key of ["publicSubnetIds", "publicSubnetCount", "loadBalancerController"] as const) {
+        for (const key of ["publicSubnetIds", "publicSubnetCount", "loadBalancerController", "region", "awsProfile"] as const) {
             if (args[key] !== undefined) problems.push(`${key} applies to eks only`);
         }
     }
@@ -185,6 +194,8 @@ export class IngressGateway extends pulumi.ComponentResource {
     public readonly eips: aws.ec2.Eip[];
     /** eks: allocation ids in subnet order; local: empty. */
     public readonly eipAllocationIds: pulumi.Output<string[]>;
+    /** eks: the destroy-time wait until the NLB has let go of the EIPs; local: undefined. */
+    public readonly eipReleaseGate: DeletionGate | undefined;
     /** Address clients reach: the first EIP on eks, `localIp` on local. */
     public readonly ingressIp: pulumi.Output<string>;
     /** Port clients reach: 80 on eks, `localHttpPort` on local. */
@@ -228,8 +239,18 @@ export class IngressGateway extends pulumi.ComponentResource {
                 .apply(([eipAllocationIds, publicSubnetIds]) =>
                     ingressGatewayValues({ platform: "eks", eipAllocationIds, publicSubnetIds, minReplicas }),
                 );
-            dependsOn.push(args.loadBalancerController!, ...this.eips);
+            this.eipReleaseGate = new DeletionGate(
+                `${name}-eips-disassociated`,
+                {
+                    region: args.region!,
+                    profile: args.awsProfile,
+                    condition: this.eipAllocationIds.apply((allocationIds) => ({ kind: "addresses-disassociated" as const, allocationIds })),
+                },
+                { parent: this, dependsOn: this.eips },
+            );
+            dependsOn.push(args.loadBalancerController!, ...this.eips, this.eipReleaseGate);
         } else {
+            this.eipReleaseGate = undefined;
             this.eips = [];
             this.eipAllocationIds = pulumi.output([]);
             this.ingressIp = pulumi.output(args.localIp ?? "127.0.0.1");

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems, parseCidr } from "../components/config";
 
-type Raw = Partial<Record<ConfigKeyName | "aws:region", string>>;
+type Raw = Partial<Record<ConfigKeyName | "aws:region" | "aws:profile", string>>;
 
 function load(raw: Raw, stack = "dev") {
     return loadConfig({ get: (key) => raw[key] }, "inference-platform", stack);

@@ -144,6 +144,7 @@ describe("the ingress stack wired as index.ts wires it", async () => {
         publicSubnetIds,
         publicSubnetCount: 3,
         loadBalancerController: lbc,
+        region: "us-east-2",
     });
     new DevicePlugin("gpu", { waitFor: [cluster] });
     new ClusterAutoscaler("cluster-autoscaler", { clusterName: pulumi.output("demo"), region: "us-east-2", oidcProvider, kubernetesVersion: "1.34", waitFor: [cluster] });
@@ -201,6 +202,22 @@ describe("the ingress stack wired as index.ts wires it", async () => {
         }
     });
 
+    it("destroy: the gateway (and so the NLB) goes first, then the gate waits for the EIPs to be disassociated, then the EIPs", async () => {
+        // Pulumi deletes a resource only after everything that depends on it: gateway release -> gate -> EIPs.
+        const gate = rec.one("pulumi-nodejs:dynamic/inference-platform:DeletionGate", "ingress-eips-disassociated");
+        const eips = rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-eip-"));
+        expect(rec.dependsOn(eksGateway, gate)).toBe(true);
+        for (const eip of eips) {
+            expect(rec.dependsOn(gate, eip)).toBe(true);
+            expect(rec.dependsOn(eip, gate)).toBe(false);
+        }
+        expect(gate.inputs.region).toBe("us-east-2");
+        expect(gate.inputs.condition).toEqual({ kind: "addresses-disassociated", allocationIds: await promiseOf(gateway.eipAllocationIds) });
+        // The gate must not hold up the controller's removal (the controller deletes the NLB after the gateway goes).
+        expect(rec.dependsOn(gate, release("aws-load-balancer-controller-release"))).toBe(false);
+        expect(localGateway.eipReleaseGate).toBeUndefined();
+    });
+
     it("keeps istio, the controller, the device plugin and the autoscaler independent of each other", () => {
         const independent = ["istio-base", "istio-istiod", "aws-load-balancer-controller-release", "gpu-release", "cluster-autoscaler-release"].map(release);
         for (const a of independent) {
@@ -230,7 +247,7 @@ describe("the ingress stack wired as index.ts wires it", async () => {
     it("rejects incomplete or mixed-platform arguments before creating anything", () => {
         const before = rec.resources.length;
         expect(() => new IngressGateway("bad1", { platform: "eks", istio })).toThrow(
-            /publicSubnetIds is required on eks[\s\S]*publicSubnetCount \(undefined\)[\s\S]*loadBalancerController is required/,
+            /publicSubnetIds is required on eks[\s\S]*publicSubnetCount \(undefined\)[\s\S]*loadBalancerController is required[\s\S]*region 'undefined' must be an AWS region/,
         );
         expect(() => new IngressGateway("bad2", { platform: "local", istio, publicSubnetCount: 2 })).toThrow(/publicSubnetCount applies to eks only/);
         expect(() => new IngressGateway("bad3", { platform: "local", istio, localHttpNodePort: 8080 })).toThrow(/NodePort range/);

@@ -86,7 +86,7 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     // Validate first: the same function the program uses, so a bad stack fails before any resource.
     const prefix = `${input.project}:`;
     const stackConfig = loadConfig(
-        { get: (key) => (key === "aws:region" ? input.config["aws:region"] : input.config[`${prefix}${key}`]) },
+        { get: (key) => (key.startsWith("aws:") ? input.config[key] : input.config[`${prefix}${key}`]) },
         input.project,
         input.stack,
     );
