@@ -59,6 +59,7 @@ const eksCluster = network
           privateSubnetIds: network.privateSubnetIds,
           publicAccessCidrs: cfg.cluster.publicAccessCidrs,
           adminPrincipalArns: cfg.cluster.adminPrincipalArns,
+          previewPrincipalArns: cfg.cluster.previewPrincipalArns,
           cpuNodes: cfg.cpuNodes,
           gpuNodes: cfg.gpuNodes,
           tags,

@@ -30,6 +30,39 @@ export const nodeRoleManagedPolicies = {
 } as const;
 
 const clusterAdminPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy";
+/** Read-only access to most Kubernetes objects (not Secrets), cluster-wide: what a preview needs. */
+const clusterViewPolicyArn = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy";
+
+/**
+ * The label the Cluster Autoscaler's AWS provider treats as "this node has a GPU"
+ * (kubernetes/autoscaler, cluster-autoscaler/cloudprovider/aws/aws_cloud_provider.go, `GPULabel`).
+ * Only its presence matters for readiness: a node carrying it whose allocatable `nvidia.com/gpu` is
+ * still zero counts as unready, so the autoscaler does not add another node while the device plugin
+ * starts (cluster-autoscaler/processors/customresources/gpu_processor.go,
+ * `FilterOutNodesWithUnreadyResources`). Its value names the GPU type (used for metrics and
+ * `--gpu-total` limits).
+ */
+export const gpuAcceleratorLabelKey = "k8s.amazonaws.com/accelerator";
+
+/** GPU model per instance family, in the autoscaler's AWS `availableGPUTypes` spelling where it has one. */
+export const gpuModelOfFamily: Readonly<Record<string, string>> = {
+    g4dn: "nvidia-tesla-t4",
+    g5: "nvidia-a10g",
+    g6: "nvidia-l4",
+    g6e: "nvidia-l40s",
+    p4d: "nvidia-tesla-a100",
+    p5: "nvidia-h100",
+};
+
+/**
+ * The accelerator label's value for a group: the GPU model when every instance type has the same
+ * one, otherwise `nvidia` (a managed node group carries one static label set, so a group that mixes
+ * g5 and g6 cannot name one model truthfully; readiness only needs the label to be present).
+ */
+export function gpuAcceleratorLabelValue(instanceTypes: readonly string[]): string {
+    const models = new Set(instanceTypes.map((t) => gpuModelOfFamily[t.split(".")[0]] ?? "nvidia"));
+    return models.size === 1 ? [...models][0] : "nvidia";
+}
 
 /** Graviton families need the arm64 AMI; everything else here is x86_64. */
 export function nodeAmiType(kind: "cpu" | "gpu", instanceTypes: readonly string[]): string {
@@ -44,9 +77,10 @@ export function nodeAmiType(kind: "cpu" | "gpu", instanceTypes: readonly string[
  * reads labels and taints through `eks:DescribeNodegroup` for managed groups; the tags make scale-up
  * from zero independent of that API and of instance-type tables (both documented upstream).
  */
-export function gpuNodeTemplateTags(gpusPerNode = 1): Record<string, string> {
+export function gpuNodeTemplateTags(instanceTypes: readonly string[], gpusPerNode = 1): Record<string, string> {
     return {
         [`k8s.io/cluster-autoscaler/node-template/label/${gpuNodeLabel.key}`]: gpuNodeLabel.value,
+        [`k8s.io/cluster-autoscaler/node-template/label/${gpuAcceleratorLabelKey}`]: gpuAcceleratorLabelValue(instanceTypes),
         [`k8s.io/cluster-autoscaler/node-template/taint/${gpuTaint.key}`]: `${gpuTaint.value}:NoSchedule`,
         "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": String(gpusPerNode),
     };
@@ -60,19 +94,46 @@ export function nodeRoleTrustPolicy(): aws.iam.PolicyDocument {
     };
 }
 
-/** One EKS access entry per admin principal, with the cluster-admin access policy at cluster scope. */
-export function adminAccessEntries(principalArns: readonly string[]): Record<string, eks.types.input.AccessEntryArgs> {
-    return Object.fromEntries(
-        principalArns.map((principalArn, i) => [
-            `admin-${i}`,
-            {
-                principalArn,
-                accessPolicies: {
-                    admin: { policyArn: clusterAdminPolicyArn, accessScope: { type: "cluster" } },
-                },
-            },
-        ]),
-    );
+/**
+ * The IAM principal behind a caller ARN as `sts:GetCallerIdentity` returns it: an assumed-role
+ * session (`arn:aws:sts::<account>:assumed-role/<role>/<session>`) is the role; a user is itself.
+ * Returns account, kind and name; role paths are not part of a session ARN, so they are ignored.
+ */
+export function principalOf(arn: string): { account: string; kind: "role" | "user" | "other"; name: string } {
+    const session = /^arn:aws[a-z-]*:sts::(\d{12}):assumed-role\/([^/]+)\/.+$/.exec(arn);
+    if (session) return { account: session[1], kind: "role", name: session[2] };
+    const iam = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
+    if (iam) return { account: iam[1], kind: iam[2] as "role" | "user", name: iam[3] };
+    return { account: "", kind: "other", name: arn };
+}
+
+/** True when an access entry's principal is the identity that runs Pulumi (EKS already made its entry). */
+export function isCreator(principalArn: string, callerArn: string): boolean {
+    const a = principalOf(principalArn);
+    const b = principalOf(callerArn);
+    return a.kind !== "other" && a.kind === b.kind && a.account === b.account && a.name === b.name;
+}
+
+/**
+ * EKS access entries: cluster-admin for each admin principal, read-only view for each preview
+ * principal (CI previews: the Kubernetes provider falls back to a client-side diff when server-side
+ * dry-run is forbidden, pulumi/pulumi-kubernetes #2419, and Helm releases render client-only in
+ * preview). The creator already has an entry (pulumi-eks bootstraps it), so naming it again would
+ * fail with ResourceInUseException: `principalArn` resolves through `assertNotCreator`.
+ */
+export function clusterAccessEntries(
+    adminPrincipalArns: readonly string[],
+    previewPrincipalArns: readonly string[],
+    assertNotCreator: (principalArn: string) => pulumi.Input<string> = (arn) => arn,
+): Record<string, eks.types.input.AccessEntryArgs> {
+    const entry = (principalArn: string, key: string, policyArn: string): eks.types.input.AccessEntryArgs => ({
+        principalArn: assertNotCreator(principalArn),
+        accessPolicies: { [key]: { policyArn, accessScope: { type: "cluster" } } },
+    });
+    return Object.fromEntries([
+        ...adminPrincipalArns.map((arn, i) => [`admin-${i}`, entry(arn, "admin", clusterAdminPolicyArn)]),
+        ...previewPrincipalArns.map((arn, i) => [`preview-${i}`, entry(arn, "view", clusterViewPolicyArn)]),
+    ]);
 }
 
 export interface EksClusterArgs {
@@ -90,6 +151,8 @@ export interface EksClusterArgs {
     readonly publicAccessCidrs?: readonly string[];
     /** IAM principals granted cluster-admin through access entries. Default: none (the creator is admin). */
     readonly adminPrincipalArns?: readonly string[];
+    /** IAM principals granted read-only view (CI previews). Must not be the creator or an admin. Default: none. */
+    readonly previewPrincipalArns?: readonly string[];
     /** CPU node group. Required. */
     readonly cpuNodes: NodeGroupConfig;
     /** GPU node group; `enabled: false` skips it. Required. */
@@ -111,8 +174,23 @@ export class EksCluster extends pulumi.ComponentResource {
     public readonly provider: k8s.Provider;
 
     constructor(name: string, args: EksClusterArgs, opts?: pulumi.ComponentResourceOptions) {
+        const overlap = (args.previewPrincipalArns ?? []).filter((arn) => (args.adminPrincipalArns ?? []).includes(arn));
+        if (overlap.length > 0) {
+            throw new Error(`EksCluster ${name}: ${overlap.join(", ")} is both an admin and a preview principal; one access entry per principal`);
+        }
         super("inference-platform:aws:EksCluster", name, {}, opts);
         const tags = args.tags ?? {};
+        const callerArn = aws.getCallerIdentityOutput({}, { parent: this }).arn;
+        const assertNotCreator = (principalArn: string) =>
+            callerArn.apply((caller) => {
+                if (isCreator(principalArn, caller)) {
+                    throw new Error(
+                        `EksCluster ${name}: ${principalArn} is the identity running Pulumi (${caller}), which EKS already makes cluster admin; ` +
+                            "remove it from adminPrincipalArns/previewPrincipalArns",
+                    );
+                }
+                return principalArn;
+            });
 
         this.cluster = new eks.Cluster(
             `${name}-eks`,
@@ -129,7 +207,7 @@ export class EksCluster extends pulumi.ComponentResource {
                 skipDefaultNodeGroup: true,
                 createOidcProvider: true,
                 authenticationMode: eks.AuthenticationMode.Api,
-                accessEntries: adminAccessEntries(args.adminPrincipalArns ?? []),
+                accessEntries: clusterAccessEntries(args.adminPrincipalArns ?? [], args.previewPrincipalArns ?? [], assertNotCreator),
                 // Extended support costs 6x the standard hourly price; upgrade instead.
                 upgradePolicy: { supportType: "STANDARD" },
                 enabledClusterLogTypes: [...controlPlaneLogTypes],
@@ -181,7 +259,14 @@ export class EksCluster extends pulumi.ComponentResource {
                     scalingConfig: { minSize: config.minSize, desiredSize: config.desiredSize, maxSize: config.maxSize },
                     updateConfig: { maxUnavailable: 1 },
                     launchTemplate: { id: launchTemplate.id, version: pulumi.interpolate`${launchTemplate.latestVersion}` },
-                    labels: kind === "gpu" ? { [gpuNodeLabel.key]: gpuNodeLabel.value, "inference-platform/pool": "gpu" } : { "inference-platform/pool": "cpu" },
+                    labels:
+                        kind === "gpu"
+                            ? {
+                                  [gpuNodeLabel.key]: gpuNodeLabel.value,
+                                  [gpuAcceleratorLabelKey]: gpuAcceleratorLabelValue(config.instanceTypes),
+                                  "inference-platform/pool": "gpu",
+                              }
+                            : { "inference-platform/pool": "cpu" },
                     taints: kind === "gpu" ? [{ ...gpuTaint }] : [],
                     tags,
                 },
@@ -201,7 +286,7 @@ export class EksCluster extends pulumi.ComponentResource {
             this.gpuNodeGroup = nodeGroup("gpu", args.gpuNodes);
             nodeGroups.push(this.gpuNodeGroup);
             const asgName = this.gpuNodeGroup.resources.apply((r) => r[0].autoscalingGroups[0].name);
-            for (const [key, value] of Object.entries(gpuNodeTemplateTags())) {
+            for (const [key, value] of Object.entries(gpuNodeTemplateTags(args.gpuNodes.instanceTypes))) {
                 const suffix = key.split("/").slice(2).join("-").replace(/[^a-zA-Z0-9-]/g, "-");
                 new aws.autoscaling.Tag(
                     `${name}-gpu-${suffix}`,

@@ -55,12 +55,16 @@ export interface StackConfig {
         readonly vpcCidr: string;
         readonly availabilityZoneCount: number;
         readonly natGateways: NatGatewayStrategy;
+        /** The account's Elastic IP quota in the region, which NAT gateways and the NLB share. */
+        readonly elasticIpQuota: number;
     };
     readonly cluster: {
         readonly name: string;
         readonly kubernetesVersion: KubernetesVersion;
         readonly publicAccessCidrs: readonly string[];
         readonly adminPrincipalArns: readonly string[];
+        /** Principals with read-only cluster access (CI previews). */
+        readonly previewPrincipalArns: readonly string[];
     };
     readonly cpuNodes: NodeGroupConfig;
     readonly gpuNodes: NodeGroupConfig & { readonly enabled: boolean };
@@ -149,8 +153,18 @@ export const configKeys = {
     },
     adminPrincipalArns: {
         type: "array",
-        description: "IAM role/user ARNs granted cluster-admin through EKS access entries (the creator always is).",
+        description: "IAM role/user ARNs granted cluster-admin through EKS access entries (the creator always is; do not list it).",
         default: [],
+    },
+    previewPrincipalArns: {
+        type: "array",
+        description: "IAM role/user ARNs granted read-only cluster access (AmazonEKSViewPolicy) for CI previews, e.g. the role preview.yml assumes. Not the creator, not an admin.",
+        default: [],
+    },
+    elasticIpQuota: {
+        type: "integer",
+        description: "Your account's Elastic IP quota in the region (AWS default 5). The stack needs one per NAT gateway plus one per public subnet for the NLB; config fails when that exceeds the quota.",
+        default: 5,
     },
     cpuInstanceTypes: { type: "array", description: "Instance types of the CPU node group.", default: ["m6i.large", "m5.large"] },
     cpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the CPU node group.", default: "ON_DEMAND" },
@@ -396,6 +410,17 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     else if (parsedCidr.prefix < 16 || parsedCidr.prefix > 22) problems.push(`vpcCidr: prefix /${parsedCidr.prefix} must be /16 to /22 (EKS needs room for pod IPs)`);
     const availabilityZoneCount = int("availabilityZones", 2, 2, 4);
     const natGateways = oneOf<NatGatewayStrategy>("natGateways", ["single", "onePerAz"], "single");
+    const elasticIpQuota = int("elasticIpQuota", configKeys.elasticIpQuota.default, 1, 10000);
+    if (platform === "eks") {
+        const need = elasticIpsNeeded(availabilityZoneCount, natGateways);
+        if (need > elasticIpQuota) {
+            problems.push(
+                `elasticIpQuota: the stack needs ${need} Elastic IPs (${need - availabilityZoneCount} for NAT, ${availabilityZoneCount} for the NLB) ` +
+                    `but the quota is ${elasticIpQuota}; lower availabilityZones or set natGateways: single, or raise the quota ` +
+                    "(Service Quotas > Amazon EC2 > 'EC2-VPC Elastic IPs', L-0263D0A3) and set elasticIpQuota",
+            );
+        }
+    }
 
     // Cluster.
     const clusterName = str("clusterName") ?? `${project}-${stack}`;
@@ -411,6 +436,11 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     const adminPrincipalArns = list("adminPrincipalArns", []);
     for (const arn of adminPrincipalArns) {
         if (!iamPrincipalArn.test(arn)) problems.push(`adminPrincipalArns: '${arn}' is not an IAM role or user ARN`);
+    }
+    const previewPrincipalArns = list("previewPrincipalArns", []);
+    for (const arn of previewPrincipalArns) {
+        if (!iamPrincipalArn.test(arn)) problems.push(`previewPrincipalArns: '${arn}' is not an IAM role or user ARN`);
+        else if (adminPrincipalArns.includes(arn)) problems.push(`previewPrincipalArns: '${arn}' is also in adminPrincipalArns; EKS allows one access entry per principal`);
     }
 
     // Node groups.
@@ -559,8 +589,8 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         ephemeral,
         region: platform === "eks" ? region : undefined,
         awsProfile: platform === "eks" ? source.get("aws:profile") || undefined : undefined,
-        network: { vpcCidr, availabilityZoneCount, natGateways },
-        cluster: { name: clusterName, kubernetesVersion, publicAccessCidrs, adminPrincipalArns },
+        network: { vpcCidr, availabilityZoneCount, natGateways, elasticIpQuota },
+        cluster: { name: clusterName, kubernetesVersion, publicAccessCidrs, adminPrincipalArns, previewPrincipalArns },
         cpuNodes,
         gpuNodes,
         modelStore: {
@@ -588,6 +618,11 @@ function isHttpsUrl(value: string): boolean {
     } catch {
         return false;
     }
+}
+
+/** Elastic IPs the eks platform allocates: one per NAT gateway and one per public subnet (the NLB's). */
+export function elasticIpsNeeded(availabilityZoneCount: number, natGateways: NatGatewayStrategy): number {
+    return (natGateways === "onePerAz" ? availabilityZoneCount : 1) + availabilityZoneCount;
 }
 
 /** `<project>-<stack>-models`, lowercased and cut to the 37 characters S3 leaves a prefix. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, promiseOf } from "./kit";
-import { EksCluster, gpuNodeTemplateTags, nodeAmiType } from "../components/cluster";
+import { EksCluster, gpuAcceleratorLabelValue, gpuNodeTemplateTags, isCreator, nodeAmiType, principalOf } from "../components/cluster";
 
 const nodes = { instanceTypes: ["m6i.large"], capacityType: "ON_DEMAND", minSize: 2, desiredSize: 2, maxSize: 4, diskSizeGiB: 50 } as const;
 const gpu = { enabled: true, instanceTypes: ["g5.xlarge", "g6.xlarge"], capacityType: "SPOT", minSize: 0, desiredSize: 0, maxSize: 2, diskSizeGiB: 100 } as const;
@@ -16,6 +16,7 @@ describe("EksCluster", async () => {
         privateSubnetIds: ["subnet-private-0", "subnet-private-1"],
         publicAccessCidrs: ["203.0.113.0/24"],
         adminPrincipalArns: ["arn:aws:iam::123456789012:role/platform-admins"],
+        previewPrincipalArns: ["arn:aws:iam::123456789012:role/ci/pulumi-preview"],
         cpuNodes: nodes,
         gpuNodes: gpu,
         tags: { env: "dev" },
@@ -36,19 +37,26 @@ describe("EksCluster", async () => {
         expect(control.inputs.nodeAssociatePublicIpAddress).toBe(false);
     });
 
-    it("grants configured admins cluster-admin through access entries", () => {
-        const entries = Object.values(control.inputs.accessEntries) as any[];
-        expect(entries).toHaveLength(1);
-        expect(entries[0].principalArn).toBe("arn:aws:iam::123456789012:role/platform-admins");
-        expect(entries[0].accessPolicies.admin).toEqual({
-            policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
-            accessScope: { type: "cluster" },
+    it("grants configured admins cluster-admin and preview principals read-only view through access entries", () => {
+        const entries = control.inputs.accessEntries as Record<string, any>;
+        expect(Object.keys(entries).sort()).toEqual(["admin-0", "preview-0"]);
+        expect(entries["admin-0"].principalArn).toBe("arn:aws:iam::123456789012:role/platform-admins");
+        expect(entries["admin-0"].accessPolicies).toEqual({
+            admin: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy", accessScope: { type: "cluster" } },
+        });
+        // EKS's access policy names (docs: "Access policy permissions", AmazonEKSViewPolicy is view-only).
+        expect(entries["preview-0"].principalArn).toBe("arn:aws:iam::123456789012:role/ci/pulumi-preview");
+        expect(entries["preview-0"].accessPolicies).toEqual({
+            view: { policyArn: "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy", accessScope: { type: "cluster" } },
         });
     });
 
     it("runs the GPU group on the NVIDIA AMI, labelled and tainted, from zero", () => {
         expect(gpuGroup.inputs.amiType).toBe("AL2023_x86_64_NVIDIA");
         expect(gpuGroup.inputs.labels["nvidia.com/gpu.present"]).toBe("true");
+        // The autoscaler's AWS GPU label: present, so a GPU node counts as unready until nvidia.com/gpu shows up.
+        expect(gpuGroup.inputs.labels["k8s.amazonaws.com/accelerator"]).toBe("nvidia");
+        expect(cpu.inputs.labels["k8s.amazonaws.com/accelerator"]).toBeUndefined();
         expect(gpuGroup.inputs.taints).toEqual([{ key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" }]);
         expect(gpuGroup.inputs.scalingConfig).toEqual({ minSize: 0, desiredSize: 0, maxSize: 2 });
         expect(gpuGroup.inputs.capacityType).toBe("SPOT");
@@ -89,6 +97,8 @@ describe("EksCluster", async () => {
         expect(byKey["k8s.io/cluster-autoscaler/node-template/label/nvidia.com/gpu.present"]).toBe("true");
         expect(byKey["k8s.io/cluster-autoscaler/node-template/taint/nvidia.com/gpu"]).toBe("true:NoSchedule");
         expect(byKey["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"]).toBe("1");
+        // At zero nodes the template stands in for a node: it must carry the GPU label too.
+        expect(byKey["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"]).toBe("nvidia");
         for (const t of tags) expect(t.inputs.autoscalingGroupName).toBe("eks-eks-gpu-asg");
     });
 
@@ -116,6 +126,34 @@ describe("EksCluster", async () => {
         expect(added.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup").map((r) => r.name)).toEqual(["cpuonly-cpu"]);
         expect(added.filter((r) => r.type === "aws:autoscaling/tag:Tag")).toEqual([]);
     });
+
+    it("rejects a principal that is both admin and previewer before creating anything", () => {
+        const before = rec.resources.length;
+        const arn = "arn:aws:iam::123456789012:role/ci";
+        expect(() => new EksCluster("both", {
+            clusterName: "c", kubernetesVersion: "1.34", vpcId: "v", publicSubnetIds: [], privateSubnetIds: [],
+            adminPrincipalArns: [arn], previewPrincipalArns: [arn], cpuNodes: nodes, gpuNodes: { ...gpu, enabled: false },
+        })).toThrow(/arn:aws:iam::123456789012:role\/ci is both an admin and a preview principal/);
+        expect(rec.resources.length).toBe(before);
+    });
+
+    it("fails the deployment, naming the creator, when an access entry would duplicate the creator's", async () => {
+        // The mocked caller is arn:aws:iam::123456789012:user/test (test/kit.ts).
+        const failures: string[] = [];
+        const onRejection = (err: unknown) => failures.push(String(err));
+        process.on("unhandledRejection", onRejection);
+        try {
+            new EksCluster("dup", {
+                clusterName: "c", kubernetesVersion: "1.34", vpcId: "v", publicSubnetIds: [], privateSubnetIds: [],
+                previewPrincipalArns: ["arn:aws:iam::123456789012:user/test"], cpuNodes: nodes, gpuNodes: { ...gpu, enabled: false },
+            });
+            await rec.settle().catch(onRejection);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        } finally {
+            process.off("unhandledRejection", onRejection);
+        }
+        expect(failures.join("\n")).toMatch(/arn:aws:iam::123456789012:user\/test is the identity running Pulumi/);
+    });
 });
 
 describe("cluster helpers", () => {
@@ -125,6 +163,22 @@ describe("cluster helpers", () => {
         expect(nodeAmiType("cpu", ["m6i.large"])).toBe("AL2023_x86_64_STANDARD");
     });
     it("describes a GPU node for the autoscaler", () => {
-        expect(gpuNodeTemplateTags(4)["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"]).toBe("4");
+        expect(gpuNodeTemplateTags(["g5.12xlarge"], 4)["k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu"]).toBe("4");
+    });
+    it("names the GPU model in the autoscaler's spelling when the group has one model", () => {
+        // Spellings from cluster-autoscaler/cloudprovider/aws/aws_cloud_provider.go `availableGPUTypes`.
+        expect(gpuAcceleratorLabelValue(["g5.xlarge", "g5.2xlarge"])).toBe("nvidia-a10g");
+        expect(gpuAcceleratorLabelValue(["g6.xlarge"])).toBe("nvidia-l4");
+        expect(gpuAcceleratorLabelValue(["g4dn.xlarge"])).toBe("nvidia-tesla-t4");
+        expect(gpuAcceleratorLabelValue(["g6e.xlarge"])).toBe("nvidia-l40s");
+        expect(gpuAcceleratorLabelValue(["g5.xlarge", "g6.xlarge"])).toBe("nvidia");
+    });
+    it("recognises the creator behind an assumed-role session", () => {
+        expect(principalOf("arn:aws:sts::123456789012:assumed-role/deployer/gha-42")).toEqual({ account: "123456789012", kind: "role", name: "deployer" });
+        expect(isCreator("arn:aws:iam::123456789012:role/ci/deployer", "arn:aws:sts::123456789012:assumed-role/deployer/gha-42")).toBe(true);
+        expect(isCreator("arn:aws:iam::123456789012:role/previewer", "arn:aws:sts::123456789012:assumed-role/deployer/gha-42")).toBe(false);
+        expect(isCreator("arn:aws:iam::210987654321:role/deployer", "arn:aws:sts::123456789012:assumed-role/deployer/gha-42")).toBe(false);
+        expect(isCreator("arn:aws:iam::123456789012:user/alice", "arn:aws:iam::123456789012:user/alice")).toBe(true);
+        expect(isCreator("arn:aws:iam::123456789012:user/deployer", "arn:aws:sts::123456789012:assumed-role/deployer/s")).toBe(false);
     });
 });

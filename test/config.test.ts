@@ -29,7 +29,8 @@ describe("loadConfig defaults", () => {
         expect(cfg.cluster.kubernetesVersion).toBe("1.34");
         expect(cfg.gpuNodes).toMatchObject({ enabled: true, minSize: 0, desiredSize: 0, instanceTypes: ["g5.xlarge", "g6.xlarge", "g4dn.xlarge"] });
         expect(cfg.cpuNodes.minSize).toBeGreaterThanOrEqual(1);
-        expect(cfg.network).toEqual({ vpcCidr: "10.0.0.0/16", availabilityZoneCount: 2, natGateways: "single" });
+        expect(cfg.network).toEqual({ vpcCidr: "10.0.0.0/16", availabilityZoneCount: 2, natGateways: "single", elasticIpQuota: 5 });
+        expect(cfg.cluster.previewPrincipalArns).toEqual([]);
         expect(cfg.modelStore.encryption).toBe("AES256");
         expect(cfg.modelStore.modelPrefix).toBe("models/");
         expect(cfg.auth.mode).toBe("open-model-paths");
@@ -105,6 +106,18 @@ describe("loadConfig rejects bad config, naming the key", () => {
         ["too few AZs", { availabilityZones: "1" }, /availabilityZones: 1 is outside 2..4/],
         ["local gateway without an image", { platform: "local", inferenceServer: "true" }, /gatewayImage: required on the local platform while inferenceServer or the clothing-transformer example is on/],
         ["bad cluster name", { clusterName: "-bad" }, /clusterName: '-bad' must be 1-100 characters/],
+        ["bad preview principal", { previewPrincipalArns: '["arn:aws:iam::123:role/x"]' }, /previewPrincipalArns: 'arn:aws:iam::123:role\/x' is not an IAM role or user ARN/],
+        [
+            "preview principal that is also an admin",
+            { adminPrincipalArns: '["arn:aws:iam::123456789012:role/ci"]', previewPrincipalArns: '["arn:aws:iam::123456789012:role/ci"]' },
+            /previewPrincipalArns: 'arn:aws:iam::123456789012:role\/ci' is also in adminPrincipalArns/,
+        ],
+        // 3 NAT gateways + 3 NLB addresses = 6 > AWS's default regional quota of 5.
+        [
+            "more Elastic IPs than the quota",
+            { availabilityZones: "3", natGateways: "onePerAz" },
+            /elasticIpQuota: the stack needs 6 Elastic IPs \(3 for NAT, 3 for the NLB\) but the quota is 5; lower availabilityZones or set natGateways: single/,
+        ],
     ];
     for (const [what, raw, message] of cases) {
         it(what, () => {
@@ -112,6 +125,15 @@ describe("loadConfig rejects bad config, naming the key", () => {
             expect(problems.some((p) => message.test(p)), `problems were:\n${problems.join("\n")}`).toBe(true);
         });
     }
+
+    it("fits the Elastic IP quota: default layout needs 3, a raised quota admits more, local needs none", () => {
+        expect(problemsOf({ ...eks, availabilityZones: "4" })).toEqual([]); // 1 NAT + 4 NLB
+        expect(problemsOf({ ...eks, availabilityZones: "3", natGateways: "onePerAz", elasticIpQuota: "6" })).toEqual([]);
+        expect(problemsOf({ ...eks, availabilityZones: "4", natGateways: "onePerAz", elasticIpQuota: "7" })).toContainEqual(
+            expect.stringMatching(/^elasticIpQuota: the stack needs 8 Elastic IPs/),
+        );
+        expect(problemsOf({ platform: "local", availabilityZones: "4", natGateways: "onePerAz", gatewayImage: "gw:dev" })).toEqual([]);
+    });
 
     it("requires aws:region on eks", () => {
         expect(problemsOf({})).toContainEqual(expect.stringMatching(/^aws:region: required on the eks platform/));
