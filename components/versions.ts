@@ -162,6 +162,21 @@ export function knativeReleaseManifests(knativeVersion: string) {
 }
 
 /**
+ * The kind node image of the local platform, pinned by digest in local/kind-cluster.yaml (a test
+ * checks that file against this). Without a pin, kind creates its own default version: kind v0.29
+ * makes 1.33.1, v0.32 makes 1.36.1, both outside or at the edge of `supportedKubernetesVersions`
+ * (Knative 1.21 needs >= 1.33). This is the image kind v0.31.0 ships as its default
+ * (kubernetes-sigs/kind tag v0.31.0, pkg/apis/config/defaults/image.go); kind supports node images
+ * fully with the release that built them and best-effort with later ones, so the README asks for
+ * kind >= v0.31.0.
+ */
+export const kindNodeImage = {
+    kubernetesVersion: "1.35" as KubernetesVersion,
+    image: "kindest/node:v1.35.0@sha256:452d707d4862f52530247495d180205e029056831160e22870e37e3f6c1ac31f",
+    minimumKindVersion: "v0.31.0",
+} as const;
+
+/**
  * Container images the stack runs directly (charts pin their own). Tags are exact; helpers of
  * other components add their pins here, one line each, with a comment when a tag is uncertain.
  */

@@ -3,6 +3,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
 import { kindPortMapping } from "../components/ingressGateway";
+import { kindNodeImage, supportedKubernetesVersions } from "../components/versions";
 import { stackConfig } from "./stackFiles";
 
 describe("local/kind-cluster.yaml", () => {
@@ -16,6 +17,15 @@ describe("local/kind-cluster.yaml", () => {
         });
         const mappings = kind.nodes.find((n: any) => n.role === "control-plane").extraPortMappings;
         expect(mappings).toContainEqual(expected);
+    });
+
+    it("pins every node to one Kubernetes version the platform supports, by digest", () => {
+        for (const node of kind.nodes) expect(node.image, node.role).toBe(kindNodeImage.image);
+        const match = /^kindest\/node:v(\d+\.\d+)\.\d+@sha256:[0-9a-f]{64}$/.exec(kindNodeImage.image);
+        expect(match, "a kindest/node tag with a digest").not.toBeNull();
+        expect(match![1]).toBe(kindNodeImage.kubernetesVersion);
+        // Knative Serving 1.21 needs Kubernetes >= 1.33; the pinned charts are tested up to 1.35.
+        expect(supportedKubernetesVersions).toContain(match![1]);
     });
 
     it("is a kind v1alpha4 cluster with workers for the platform", () => {
