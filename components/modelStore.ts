@@ -2,6 +2,13 @@
  * The S3 model store: a private, encrypted, versioned bucket that only TLS clients may use, a
  * read-only IRSA role for model servers, and the Kubernetes namespace and ServiceAccount that
  * KServe models run as.
+ *
+ * Teardown: models are data, not infrastructure. On an ephemeral stack the bucket is emptied and
+ * deleted with everything else. Otherwise `pulumi destroy` completes but keeps the bucket, its
+ * protections (public access block, TLS-only policy, encryption, versioning) and the KMS key that
+ * can decrypt it (`retainOnDelete`): a plain delete would fail on a non-empty bucket with
+ * BucketNotEmpty and stop the destroy halfway, and deleting only the key would make the kept
+ * objects unreadable. The README's Teardown section says how to delete them by hand.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -95,7 +102,7 @@ export interface ModelStoreArgs {
     readonly noncurrentVersionExpirationDays?: number;
     /** Prefix under which models live (ends with `/`). Default: `models/`. */
     readonly modelPrefix?: string;
-    /** Throwaway stack: allow deleting a non-empty bucket. Default: false. */
+    /** Throwaway stack: destroy empties and deletes the bucket; otherwise destroy keeps the bucket and its key. Default: false. */
     readonly ephemeral?: boolean;
     /** The cluster's OIDC provider, for the reader role. Required. */
     readonly oidcProvider: OidcProvider;
@@ -113,6 +120,8 @@ export class ModelStore extends pulumi.ComponentResource {
     public readonly bucketArn: pulumi.Output<string>;
     public readonly kmsKeyArn: pulumi.Output<string> | undefined;
     public readonly modelPrefix: string;
+    /** True when `pulumi destroy` keeps the bucket and its key (every non-ephemeral stack). */
+    public readonly retainedOnDestroy: boolean;
     public readonly readerRole: IrsaRole;
     public readonly namespace: ModelNamespace;
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
@@ -130,11 +139,14 @@ export class ModelStore extends pulumi.ComponentResource {
         }
         this.modelPrefix = modelPrefix;
         const tags = args.tags ?? {};
+        this.retainedOnDestroy = args.ephemeral !== true;
+        // Everything that holds or protects the models outlives a destroy of a non-ephemeral stack.
+        const data = { parent: this, retainOnDelete: this.retainedOnDestroy };
 
         this.bucket = new aws.s3.Bucket(
             `${name}-bucket`,
             { bucketPrefix: args.bucketNamePrefix.endsWith("-") ? args.bucketNamePrefix : `${args.bucketNamePrefix}-`, forceDestroy: args.ephemeral === true, tags },
-            { parent: this },
+            data,
         );
         this.bucketName = this.bucket.bucket;
         this.bucketArn = this.bucket.arn;
@@ -142,12 +154,12 @@ export class ModelStore extends pulumi.ComponentResource {
         const publicAccessBlock = new aws.s3.BucketPublicAccessBlock(
             `${name}-public-access`,
             { bucket: this.bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-            { parent: this },
+            data,
         );
         new aws.s3.BucketOwnershipControls(
             `${name}-ownership`,
             { bucket: this.bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
-            { parent: this },
+            data,
         );
 
         if (args.encryption === "aws:kms") {
@@ -161,7 +173,7 @@ export class ModelStore extends pulumi.ComponentResource {
                           deletionWindowInDays: args.ephemeral ? 7 : 30,
                           tags,
                       },
-                      { parent: this },
+                      data,
                   ).arn;
         }
         new aws.s3.BucketServerSideEncryptionConfiguration(
@@ -178,14 +190,14 @@ export class ModelStore extends pulumi.ComponentResource {
                     },
                 ],
             },
-            { parent: this },
+            data,
         );
 
         const versioning = args.versioning ?? true;
         const versioningConfig = new aws.s3.BucketVersioning(
             `${name}-versioning`,
             { bucket: this.bucket.id, versioningConfiguration: { status: versioning ? "Enabled" : "Suspended" } },
-            { parent: this },
+            data,
         );
         new aws.s3.BucketLifecycleConfiguration(
             `${name}-lifecycle`,
@@ -201,13 +213,13 @@ export class ModelStore extends pulumi.ComponentResource {
                     { id: "abort-incomplete-uploads", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 } },
                 ],
             },
-            { parent: this, dependsOn: [versioningConfig] },
+            { ...data, dependsOn: [versioningConfig] },
         );
         new aws.s3.BucketPolicy(
             `${name}-tls-only`,
             { bucket: this.bucket.id, policy: this.bucket.bucket.apply((b) => JSON.stringify(tlsOnlyBucketPolicy(b))) },
             // S3 rejects policies while a fresh public access block is still being applied.
-            { parent: this, dependsOn: [publicAccessBlock] },
+            { ...data, dependsOn: [publicAccessBlock] },
         );
 
         this.readerRole = new IrsaRole(
@@ -245,6 +257,7 @@ export class ModelStore extends pulumi.ComponentResource {
         this.registerOutputs({
             bucketName: this.bucketName,
             bucketArn: this.bucketArn,
+            retainedOnDestroy: this.retainedOnDestroy,
             readerRoleArn: this.readerRole.roleArn,
             namespace: this.namespaceName,
             serviceAccountName: this.serviceAccountName,
