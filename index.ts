@@ -4,7 +4,7 @@
  * Install graph (independent branches run in parallel; arrows are real dependencies):
  *
  *   Network ─> EksCluster (control plane, node groups ─> Kubernetes provider)
- *                 ├─> Istio (base ─> istiod) ───────────────┬─> IngressGateway (NLB + EIPs) ─┐
+ *                 ├─> MetricsServer ─> Istio: base ─> istiod┬─> IngressGateway (NLB + EIPs) ─┐
  *                 ├─> LoadBalancerController ───────────────┘                                │
  *                 ├─> CertManager ──────────────────────────────────────────────┐            │
  *                 ├─> Knative (CRDs ─> core ─> net-istio[after istiod]) ────────┼─> KServe ──┴─> models
@@ -28,6 +28,7 @@ import { KnativeServing } from "./components/knative";
 import { Kserve } from "./components/kserve";
 import { LoadBalancerController } from "./components/loadBalancerController";
 import { LocalCluster } from "./components/localCluster";
+import { MetricsServer } from "./components/metricsServer";
 import { MinioModelStore } from "./components/minioModelStore";
 import { ModelNamespace } from "./components/modelNamespace";
 import { ModelStore } from "./components/modelStore";
@@ -70,7 +71,14 @@ const k8sOpts = { providers: [eksCluster?.provider ?? localCluster!.provider] };
 const clusterReady = eksCluster ? [eksCluster] : [];
 
 // --- Serving platform. ---
-const istio = new Istio("istio", { versions: cfg.versions, waitFor: clusterReady, istiodMinReplicas: onEks ? 2 : 1 }, k8sOpts);
+// The metrics API every HPA reads; istiod (and after it the gateway and the inference server, the other
+// HPAs) waits for it, so no HPA exists before its metrics do. It needs nothing from Istio.
+const metricsServer = new MetricsServer("metrics-server", { platform: cfg.platform, versions: cfg.versions, waitFor: clusterReady }, k8sOpts);
+const istio = new Istio(
+    "istio",
+    { versions: cfg.versions, waitFor: [...clusterReady, metricsServer], istiodMinReplicas: onEks ? 2 : 1 },
+    k8sOpts,
+);
 // The component names below are what the policy pack's documented-wildcard exception matches.
 const loadBalancerController =
     eksCluster && network

@@ -16,11 +16,19 @@ export interface ContainerResources {
     readonly limits: { readonly cpu: string; readonly memory: string };
 }
 
-/** Labels on everything the platform creates (charts take them where they offer a value). */
+/** Labels on every object Pulumi itself creates. */
 export const platformLabels = {
     "app.kubernetes.io/part-of": "inference-platform",
     "app.kubernetes.io/managed-by": "pulumi",
 } as const;
+
+/**
+ * Labels for the objects a Helm chart renders (through the chart's common-labels value, where it has
+ * one). Helm, not Pulumi, manages those objects, and the charts already set `app.kubernetes.io/managed-by`
+ * (and name/instance/version) themselves; repeating a key the template writes produces a mapping with
+ * a duplicate key, which strict YAML readers reject (test/contracts/k8sChartLabels.test.ts).
+ */
+export const chartLabels = { "app.kubernetes.io/part-of": "inference-platform" } as const;
 
 /** Resources of each cert-manager container. */
 export interface CertManagerResources {
@@ -70,7 +78,7 @@ export function containerResourcesProblems(label: string, resources: ContainerRe
 export function certManagerValues(resources: CertManagerResources = defaultCertManagerResources) {
     return {
         crds: { enabled: true, keep: true },
-        global: { commonLabels: { ...platformLabels } },
+        global: { commonLabels: { ...chartLabels } },
         resources: resources.controller,
         webhook: { resources: resources.webhook },
         cainjector: { resources: resources.cainjector },

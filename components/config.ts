@@ -223,6 +223,11 @@ export const configKeys = {
         description: "Cluster Autoscaler chart version (the image follows the cluster's minor).",
         default: defaultVersions.clusterAutoscaler,
     },
+    metricsServerVersion: {
+        type: "string",
+        description: "metrics-server chart version (the metrics API every HorizontalPodAutoscaler reads).",
+        default: defaultVersions.metricsServer,
+    },
     domain: {
         type: "string",
         description: "Custom DNS domain for model URLs (you point a wildcard record at the ingress). Unset: `<ip>.sslip.io`.",
@@ -520,6 +525,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         awsLoadBalancerController: "awsLoadBalancerControllerVersion",
         nvidiaDevicePlugin: "nvidiaDevicePluginVersion",
         clusterAutoscaler: "clusterAutoscalerVersion",
+        metricsServer: "metricsServerVersion",
     };
     const requested = Object.fromEntries(
         (Object.keys(allowedVersions) as ComponentName[]).map((c) => [c, raw(versionKeys[c])]),

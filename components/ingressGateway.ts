@@ -85,11 +85,12 @@ export function ingressGatewayValues(input: IngressGatewayValuesInput): Record<s
     }
     return {
         name: ingressGatewayName,
+        // No app.kubernetes.io/* keys: the chart writes managed-by, instance, part-of ("istio") and version
+        // on every object itself, and a repeat would be a duplicate YAML key.
         labels: {
             ...ingressGatewayLabels,
             // The chart's default (keeps the gateway out of ambient mode), stated so the whole set is visible here.
             "istio.io/dataplane-mode": "none",
-            "app.kubernetes.io/part-of": "inference-platform",
         },
         service,
         autoscaling: { enabled: true, minReplicas: input.minReplicas, maxReplicas: 5 },

@@ -10,7 +10,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerResources, containerResourcesProblems, platformLabels } from "./certManager";
+import { chartLabels, ContainerResources, containerResourcesProblems } from "./certManager";
 import { domainArgProblems, validateDomain } from "./knative";
 import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "./versions";
 
@@ -74,7 +74,7 @@ export function kserveResourcesValues(input: KserveResourcesValuesInput) {
             controller: {
                 // 0.20 names the modes Knative / Standard; "Serverless" is only a deprecated alias.
                 deploymentMode: "Knative",
-                labels: { ...platformLabels },
+                labels: { ...chartLabels },
                 // The tag is pinned (it defaults to the chart version), so never pull on each restart.
                 imagePullPolicy: "IfNotPresent",
                 resources,

@@ -15,12 +15,22 @@
  * | AWS Load Balancer Controller  | chart 1.17.1 (v2.17.1) | >= 1.22         | IRSA policy from docs/install/iam_policy.json |
  * | NVIDIA device plugin          | 0.18.2          | >= 1.10                | AL2023 NVIDIA AMI ships the driver + toolkit |
  * | Cluster Autoscaler            | chart 9.59.0    | image minor == cluster minor | image tag picked by `clusterAutoscalerImageTag` |
+ * | metrics-server                | chart 3.13.1 (v0.8.1) | >= 1.31          | serves metrics.k8s.io, which every HPA reads |
  *
  * The intersection of the Kubernetes ranges is 1.33 - 1.35, which is `supportedKubernetesVersions`.
  *
+ * Sources of the rows above that are not obvious from the pins:
+ * - metrics-server: kubernetes-sigs/metrics-server tag `metrics-server-helm-chart-3.13.1`, README.md
+ *   "Compatibility Matrix" (0.8.x: metrics.k8s.io/v1beta1, Kubernetes 1.31+); charts/metrics-server/Chart.yaml
+ *   (version 3.13.1, appVersion 0.8.1). 3.13.1 is the newest chart tag in that repository.
+ * - Cluster Autoscaler image tags (`clusterAutoscalerImageTags`): the newest patch tag of each minor in
+ *   kubernetes/autoscaler, `cluster-autoscaler-1.33.6`, `cluster-autoscaler-1.34.5` and
+ *   `cluster-autoscaler-1.35.2` (all tagged 2026-07-22; each tag's cluster-autoscaler/version/version.go
+ *   says the same version). The chart's own default (appVersion 1.35.0) is the first patch of 1.35.
+ *
  * Uncertain facts (checked against upstream as far as offline reading allows; verify on upgrade):
- * - Cluster Autoscaler patch tags per minor (`clusterAutoscalerImageTags`): the chart's own default is
- *   v1.35.0; v1.33.0 / v1.34.0 are the first releases of those minors and exist on registry.k8s.io.
+ * - That the Cluster Autoscaler tags above were promoted to registry.k8s.io is inferred from the release
+ *   tags (the promotion itself is not visible offline).
  * - Istio 1.29's upper Kubernetes bound (1.35) is taken from Istio's support matrix at release time.
  */
 
@@ -57,6 +67,7 @@ export const chartRepositories = {
     nvidia: "https://nvidia.github.io/k8s-device-plugin",
     autoscaler: "https://kubernetes.github.io/autoscaler",
     kserve: "oci://ghcr.io/kserve/charts",
+    metricsServer: "https://kubernetes-sigs.github.io/metrics-server/",
 } as const;
 
 /** Versions a stack may choose per component; the first entry is the default. */
@@ -68,6 +79,7 @@ export const allowedVersions = {
     awsLoadBalancerController: ["1.17.1"],
     nvidiaDevicePlugin: ["0.18.2"],
     clusterAutoscaler: ["9.59.0"],
+    metricsServer: ["3.13.1"],
 } as const;
 
 export type ComponentName = keyof typeof allowedVersions;
@@ -84,11 +96,14 @@ export const awsLoadBalancerControllerAppVersions: Readonly<Record<string, strin
     "1.17.1": "v2.17.1",
 };
 
-/** Cluster Autoscaler image tag per Kubernetes minor: the autoscaler must match the cluster's minor. */
+/**
+ * Cluster Autoscaler image tag per Kubernetes minor: the autoscaler must match the cluster's minor, and
+ * each is the newest patch of its minor (fixes only; sources in the header above).
+ */
 export const clusterAutoscalerImageTags: Readonly<Record<KubernetesVersion, string>> = {
-    "1.33": "v1.33.0",
-    "1.34": "v1.34.0",
-    "1.35": "v1.35.0",
+    "1.33": "v1.33.6",
+    "1.34": "v1.34.5",
+    "1.35": "v1.35.2",
 };
 
 export function clusterAutoscalerImageTag(kubernetesVersion: KubernetesVersion): string {
@@ -140,6 +155,7 @@ export function chartPins(versions: VersionSet) {
             chart: "cluster-autoscaler",
             version: versions.clusterAutoscaler,
         },
+        metricsServer: { repository: chartRepositories.metricsServer, chart: "metrics-server", version: versions.metricsServer },
         kserveCrd: { repository: chartRepositories.kserve, chart: "kserve-crd", version: versions.kserve },
         kserveResources: { repository: chartRepositories.kserve, chart: "kserve-resources", version: versions.kserve },
         kserveRuntimeConfigs: {

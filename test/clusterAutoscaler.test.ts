@@ -3,6 +3,7 @@ import * as fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ClusterAutoscaler, clusterAutoscalerPolicy, clusterAutoscalerValues } from "../components/clusterAutoscaler";
+import { clusterAutoscalerImageTag, clusterAutoscalerImageTags, KubernetesVersion, supportedKubernetesVersions } from "../components/versions";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
@@ -78,6 +79,26 @@ describe("clusterAutoscalerPolicy", () => {
     });
 });
 
+describe("Cluster Autoscaler image per Kubernetes minor", () => {
+    /**
+     * The newest patch release of each minor, from the release tags of kubernetes/autoscaler
+     * (`cluster-autoscaler-1.33.6`, `cluster-autoscaler-1.34.5`, `cluster-autoscaler-1.35.2`, tagged
+     * 2026-07-22; cluster-autoscaler/version/version.go at each tag says the same version). Patch
+     * releases carry only fixes, and the chart's own default (v1.35.0) is a first patch.
+     */
+    const newestUpstreamPatch = { "1.33": "v1.33.6", "1.34": "v1.34.5", "1.35": "v1.35.2" };
+
+    it.each(Object.entries(newestUpstreamPatch))("Kubernetes %s runs the newest patch of its own minor (%s)", (minor, tag) => {
+        expect(clusterAutoscalerImageTag(minor as KubernetesVersion)).toBe(tag);
+        // The autoscaler supports only the cluster minor it was built for.
+        expect(clusterAutoscalerImageTag(minor as KubernetesVersion)).toMatch(new RegExp(`^v${minor.replace(".", "\\.")}\\.\\d+$`));
+    });
+
+    it("has a tag for every supported minor", () => {
+        expect(Object.keys(clusterAutoscalerImageTags).sort()).toEqual([...supportedKubernetesVersions].sort());
+    });
+});
+
 describe("clusterAutoscalerValues", () => {
     const values = clusterAutoscalerValues({
         clusterName: "demo",
@@ -92,7 +113,7 @@ describe("clusterAutoscalerValues", () => {
             cloudProvider: "aws",
             awsRegion: "us-east-2",
             autoDiscovery: { clusterName: "demo" },
-            image: { tag: "v1.34.0" },
+            image: { tag: "v1.34.5" },
             rbac: { serviceAccount: { create: true, name: "cluster-autoscaler", annotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::123456789012:role/ca" } } },
         });
     });
@@ -144,7 +165,7 @@ describe("ClusterAutoscaler component", async () => {
             chart: "cluster-autoscaler",
             version: "9.59.0",
             repositoryOpts: { repo: "https://kubernetes.github.io/autoscaler" },
-            values: { autoDiscovery: { clusterName: "demo" }, awsRegion: "us-east-2", image: { tag: "v1.35.0" } },
+            values: { autoDiscovery: { clusterName: "demo" }, awsRegion: "us-east-2", image: { tag: "v1.35.2" } },
         });
     });
 

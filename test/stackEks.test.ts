@@ -12,7 +12,7 @@ describe("the dev stack (eks) under mocks", async () => {
         for (const type of ["awsx:ec2:Vpc", "eks:index:Cluster", "aws:s3/bucket:Bucket", "aws:ec2/eip:Eip"]) {
             expect(rec.byType(type).length, type).toBeGreaterThan(0);
         }
-        for (const name of ["istio-base", "istiod", "istio-ingressgateway", "aws-load-balancer-controller", "cert-manager", "nvidia-device-plugin", "cluster-autoscaler"]) {
+        for (const name of ["metrics-server", "istio-base", "istiod", "istio-ingressgateway", "aws-load-balancer-controller", "cert-manager", "nvidia-device-plugin", "cluster-autoscaler"]) {
             expect(release(name), name).toBeDefined();
         }
     });
@@ -30,6 +30,21 @@ describe("the dev stack (eks) under mocks", async () => {
         expect(rec.dependsOn(controller, istiod)).toBe(false);
         expect(rec.dependsOn(release("nvidia-device-plugin"), istiod)).toBe(false);
         expect(rec.dependsOn(release("cluster-autoscaler"), certManager)).toBe(false);
+    });
+
+    it("installs metrics-server after the nodes only, and every HPA owner (istiod first) after it", () => {
+        const metricsServer = release("metrics-server");
+        expect(metricsServer.inputs.values.replicas).toBe(2);
+        for (const group of rec.byType("aws:eks/nodeGroup:NodeGroup")) expect(rec.dependsOn(metricsServer, group), group.name).toBe(true);
+        for (const name of ["istio-base", "istiod", "istio-ingressgateway", "cert-manager", "aws-load-balancer-controller"]) {
+            expect(rec.dependsOn(metricsServer, release(name)), `metrics-server must not wait for ${name}`).toBe(false);
+        }
+        // istiod, the gateway and the inference server carry HPAs; the gateway and the server come after istiod.
+        expect(rec.dependsOn(release("istiod"), metricsServer)).toBe(true);
+        expect(rec.dependsOn(release("istio-ingressgateway"), metricsServer)).toBe(true);
+        const hpas = rec.byType("kubernetes:autoscaling/v2:HorizontalPodAutoscaler");
+        expect(hpas.length).toBeGreaterThan(0);
+        for (const hpa of hpas) expect(rec.dependsOn(hpa, metricsServer), hpa.name).toBe(true);
     });
 
     it("installs KServe after cert-manager, Knative and Istio", () => {

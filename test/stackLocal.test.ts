@@ -20,6 +20,11 @@ describe("the local stack (kind) under mocks", async () => {
         expect(Object.keys(domainPatch.inputs.data)).toEqual(["127.0.0.1.sslip.io"]);
     });
 
+    it("runs one metrics-server that accepts kind's self-signed kubelet certificates", () => {
+        const metricsServer = rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === "metrics-server")!;
+        expect(metricsServer.inputs.values).toMatchObject({ replicas: 1, args: ["--kubelet-insecure-tls"], podDisruptionBudget: { enabled: false } });
+    });
+
     it("serves models from MinIO through a KServe S3 secret", () => {
         const secret = rec.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata?.annotations?.["serving.kserve.io/s3-endpoint"])!;
         expect(secret.inputs.metadata.annotations["serving.kserve.io/s3-usehttps"]).toBe("0");
