@@ -71,7 +71,8 @@ export function ingressGatewayValues(input: IngressGatewayValuesInput): Record<s
                 [`${awsLb}-scheme`]: "internet-facing",
                 // Clients use one EIP (the magic DNS address); cross-zone lets it reach pods in every AZ.
                 [`${awsLb}-attributes`]: "load_balancing.cross_zone.enabled=true",
-                // Same order as the subnets: the controller pairs the nth EIP with the nth subnet.
+                // One EIP per subnet. The controller pairs them with the subnets in the order it resolves the
+                // subnets, not necessarily this one; harmless, since the EIPs are interchangeable and cross-zone is on.
                 [`${awsLb}-eip-allocations`]: input.eipAllocationIds.join(","),
                 [`${awsLb}-subnets`]: input.publicSubnetIds.join(","),
                 // Istio's readiness endpoint rather than a TCP check of port 80, so draining pods leave first.
