@@ -56,10 +56,11 @@ export function modelReaderPolicy(args: {
             // HeadBucket has no prefix parameter, so its s3:ListBucket request carries no `s3:prefix`:
             // a plain `StringLike` on `s3:prefix` denies it and the storage initializer fails before it
             // lists anything. `...IfExists` admits the request without a prefix and still confines
-            // every listing that names one to the model prefix. No condition can do better: a
-            // ListObjects without a prefix carries exactly the keys HeadBucket does (none of s3:prefix,
-            // s3:delimiter, s3:max-keys), so the reader may list the key names of this bucket, which
-            // holds only models; reading object contents stays limited to the prefix (ReadModels).
+            // every listing that names one to the model prefix. No condition can do better: s3:prefix,
+            // s3:delimiter and s3:max-keys come from request parameters, and a ListObjects that sends
+            // none carries the same keys as HeadBucket, so whatever admits HeadBucket admits listing the
+            // key names of this bucket. The bucket holds only models, and reading object contents
+            // stays limited to the prefix (ReadModels).
             Sid: "ListModels",
             Effect: "Allow",
             Action: "s3:ListBucket",

@@ -12,12 +12,16 @@
  * identity policies plus the resource's own policy (bucket policy, key policy) from `renderedStack.ts`.
  *
  * Adding a role (e.g. Karpenter's controller, the EBS CSI driver, Mountpoint for S3's CSI driver):
- * 1. Read the client's pinned source (`fetch` the repo at the pinned tag) and list its AWS calls.
+ * 1. Read the client's pinned source (`fetch` the repo at the pinned tag) and list its AWS calls:
+ *    the SDK call, the IAM action and resource it is authorized as, the condition keys it carries.
  * 2. Write `contracts/<role>.ts` exporting a function from deployment facts (taken from the consumer
- *    side of the rendered stack: its Helm values, ServiceAccounts, URIs) to an `AccessContract`.
- * 3. Register it in `contracts/index.ts` under the role's Pulumi resource name; `stack.test.ts` then
- *    evaluates it against the synthesized stack, simulates the role's trust policy, and fails for
- *    any rendered role that has no contract.
+ *    side of the rendered stack: Helm values, ServiceAccounts, URIs, tags AWS puts on resources) to
+ *    an `AccessContract`; cite `owner/repo tag file function` in every needed row.
+ * 3. In `contracts/index.ts`, find the role from its consumer (`stack.roleOfServiceAccount` for the
+ *    account the chart or workload runs as) and push the contract in `roleContracts`; add the
+ *    client's pin to `contractClientPins`. `stack.test.ts` then evaluates every row against the
+ *    synthesized stack, simulates the role's trust policy, checks its actions and keys against
+ *    AWS's data, and fails for any rendered role without a contract.
  */
 import { describe, expect, it } from "vitest";
 import { Decision, evaluate, evaluateUnvalidated, IamRequest, PolicyDocument } from "./evaluator";
