@@ -95,6 +95,17 @@ const modelPrefixPattern = /^[a-z0-9][a-z0-9._-]*\/([a-z0-9][a-z0-9._-]*\/)*$/;
  * Writer policy for the seeding Job: put (and abort multipart uploads of) objects under the model
  * prefix, list only that prefix. No GetObject and no DeleteObject. With SSE-KMS, S3 needs
  * GenerateDataKey to encrypt new objects and Decrypt to complete multipart uploads; both only via S3.
+ *
+ * Derived from `seedScript`'s calls through boto3 1.38.33 / s3transfer 0.13.0 (the versions the
+ * `kserve/storage-initializer:v0.20.0` image runs it with, pinned in kserve/kserve v0.20.0
+ * python/storage/uv.lock): `list_objects_v2` always with a Prefix under the model prefix (so the
+ * plain `StringLike` on `s3:prefix` holds; it never calls HeadBucket), `upload_fileobj` (PutObject below
+ * 8 MiB; CreateMultipartUpload, UploadPart, CompleteMultipartUpload above it, all authorized as
+ * s3:PutObject, and AbortMultipartUpload on failure: s3transfer/upload.py `PutObjectTask`,
+ * `UploadPartTask`, s3transfer/tasks.py `CreateMultipartUploadTask`, `CompleteMultipartUploadTask`),
+ * and `put_object` for the marker. S3 calls kms:GenerateDataKey (writes) and kms:Decrypt (completing
+ * multipart uploads) with the caller's permissions (Amazon S3 User Guide, "Using server-side
+ * encryption with AWS KMS keys"). test/iam/contracts/modelWriter.ts holds these calls as a contract.
  */
 export function modelWriterPolicy(args: {
     bucketName: string;

@@ -41,8 +41,15 @@ export function tlsOnlyBucketPolicy(bucketName: string): aws.iam.PolicyDocument 
 }
 
 /**
- * Read-only access to the models: list the bucket (only under the model prefix) and get objects
- * under it; decrypt only through S3 when the bucket uses a KMS key.
+ * Read-only access to the models for KServe's storage initializer: find the bucket, list the model
+ * prefix, get objects under it; decrypt only through S3 when the bucket uses a KMS key.
+ *
+ * The calls (kserve/kserve v0.20.0, python/storage/kserve_storage/kserve_storage.py,
+ * `Storage._download_s3` and `Storage._download_s3_object`): `head_bucket` (HeadBucket), then
+ * `Bucket.objects.filter(Prefix=<key prefix of the storageUri>)` (ListObjects), then `download_file`
+ * per object (HeadObject + GetObject). S3 authorizes HeadBucket and ListObjects as `s3:ListBucket`
+ * on the bucket and HeadObject/GetObject as `s3:GetObject` on the object (Amazon S3 API Reference,
+ * HeadBucket "Permissions"; "Required permissions for Amazon S3 API operations").
  */
 export function modelReaderPolicy(args: {
     bucketName: string;
@@ -53,11 +60,19 @@ export function modelReaderPolicy(args: {
     const arns = bucketArns(args.bucketName, args.modelPrefix);
     const statements: aws.iam.PolicyStatement[] = [
         {
+            // HeadBucket has no prefix parameter, so its s3:ListBucket request carries no `s3:prefix`:
+            // a plain `StringLike` on `s3:prefix` denies it and the storage initializer fails before it
+            // lists anything. `...IfExists` admits the request without a prefix and still confines
+            // every listing that names one to the model prefix. No condition can do better: s3:prefix,
+            // s3:delimiter and s3:max-keys come from request parameters, and a ListObjects that sends
+            // none carries the same keys as HeadBucket, so whatever admits HeadBucket admits listing the
+            // key names of this bucket. The bucket holds only models, and reading object contents
+            // stays limited to the prefix (ReadModels).
             Sid: "ListModels",
             Effect: "Allow",
             Action: "s3:ListBucket",
             Resource: arns.bucket,
-            Condition: { StringLike: { "s3:prefix": [`${args.modelPrefix}*`] } },
+            Condition: { StringLikeIfExists: { "s3:prefix": [`${args.modelPrefix}*`] } },
         },
         { Sid: "ReadModels", Effect: "Allow", Action: "s3:GetObject", Resource: arns.objects },
     ];

@@ -18,41 +18,21 @@ import {
 } from "../components/modelSeeding";
 import { modelReaderPolicy } from "../components/modelStore";
 import { images } from "../components/versions";
+import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
 
-// ---- a small IAM evaluator: Allow statements, wildcards in Action/Resource, StringLike/StringEquals ----
+// ---- IAM decisions come from a real evaluator (test/iam/evaluator.ts) ----
 interface Request {
     action: string;
     resource: string;
     context?: Record<string, string>;
 }
 const asList = <T>(v: T | T[] | undefined): T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
-const glob = (pattern: string, value: string) =>
-    new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".")}$`).test(value);
-function conditionHolds(condition: Record<string, Record<string, string | string[]>> | undefined, context: Record<string, string>): boolean {
-    for (const [operator, entries] of Object.entries(condition ?? {})) {
-        for (const [key, expected] of Object.entries(entries)) {
-            const actual = context[key];
-            if (actual === undefined) return false;
-            const match = operator === "StringLike" ? (p: string) => glob(p, actual) : operator === "StringEquals" ? (p: string) => p === actual : undefined;
-            if (!match) throw new Error(`evaluator does not know ${operator}`);
-            if (!asList(expected).some(match)) return false;
-        }
-    }
-    return true;
-}
-function allows(policy: aws.iam.PolicyDocument, request: Request): boolean {
-    let allowed = false;
-    for (const s of policy.Statement as aws.iam.PolicyStatement[]) {
-        const actionMatches = asList(s.Action as string | string[]).some((a) => glob(a, request.action));
-        const resourceMatches = asList(s.Resource as string | string[]).some((r) => glob(r, request.resource));
-        if (actionMatches && resourceMatches && conditionHolds(s.Condition as never, request.context ?? {})) {
-            if (s.Effect === "Deny") return false;
-            allowed = true;
-        }
-    }
-    return allowed;
-}
+/** True when IAM allows `request` to a role holding only `policy` (KMS keys with AWS's default key policy). */
+const allows = async (policy: aws.iam.PolicyDocument, request: Request) => (await decisionUnder(policy as never, request)) === "Allowed";
+/** S3 key characters (no `*`: in a request resource the evaluator would read it as a pattern). */
+const s3Key = (constraints: { minLength?: number; maxLength: number }) =>
+    fc.string({ ...constraints, unit: fc.constantFrom(..."abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/!-_.'()") });
 
 const bucketName = "inference-platform-dev-models-abcd1234";
 const modelPrefix = "models/";
@@ -62,37 +42,42 @@ const writer = modelWriterPolicy({ bucketName, modelPrefix, region });
 const writerKms = modelWriterPolicy({ bucketName, modelPrefix, region, kmsKeyArn });
 const objectArn = (key: string) => `arn:aws:s3:::${bucketName}/${key}`;
 const bucketArn = `arn:aws:s3:::${bucketName}`;
-const keyOutsidePrefix = fc.string({ minLength: 1, maxLength: 40 }).filter((k) => !k.startsWith(modelPrefix));
+const keyOutsidePrefix = s3Key({ minLength: 1, maxLength: 40 }).filter((k) => !k.startsWith(modelPrefix));
 
 describe("modelWriterPolicy", () => {
-    it("can put objects and abort uploads under the model prefix", () => {
-        fc.assert(
-            fc.property(fc.string({ maxLength: 40 }), (rest) => {
-                expect(allows(writer, { action: "s3:PutObject", resource: objectArn(`${modelPrefix}${rest}`) })).toBe(true);
-                expect(allows(writer, { action: "s3:AbortMultipartUpload", resource: objectArn(`${modelPrefix}${rest}`) })).toBe(true);
+    it("can put objects and abort uploads under the model prefix", async () => {
+        await fc.assert(
+            fc.asyncProperty(s3Key({ maxLength: 40 }), async (rest) => {
+                expect(await allows(writer, { action: "s3:PutObject", resource: objectArn(`${modelPrefix}${rest}`) })).toBe(true);
+                expect(await allows(writer, { action: "s3:AbortMultipartUpload", resource: objectArn(`${modelPrefix}${rest}`) })).toBe(true);
             }),
         );
     });
 
-    it("cannot write outside the model prefix", () => {
-        fc.assert(
-            fc.property(keyOutsidePrefix, (key) => {
-                expect(allows(writer, { action: "s3:PutObject", resource: objectArn(key) })).toBe(false);
+    it("cannot write outside the model prefix", async () => {
+        await fc.assert(
+            fc.asyncProperty(keyOutsidePrefix, async (key) => {
+                expect(await allows(writer, { action: "s3:PutObject", resource: objectArn(key) })).toBe(false);
             }),
         );
     });
 
-    it("cannot read, delete or reconfigure anything", () => {
+    it("cannot read, delete or reconfigure anything", async () => {
+        const bucketActions = new Set(["s3:PutBucketPolicy"]);
         for (const action of ["s3:GetObject", "s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutBucketPolicy", "s3:PutObjectAcl", "s3:GetObjectVersion"]) {
-            expect(allows(writer, { action, resource: objectArn(`${modelPrefix}mnist/1/saved_model.pb`) }), action).toBe(false);
-            expect(allows(writer, { action, resource: bucketArn }), action).toBe(false);
+            // Each action on the resource type AWS authorizes it against (the evaluator rejects any other).
+            const resource = bucketActions.has(action) ? bucketArn : objectArn(`${modelPrefix}mnist/1/saved_model.pb`);
+            expect(await allows(writer, { action, resource }), action).toBe(false);
+        }
+        for (const action of ["s3:DeleteBucket", "s3:PutBucketPolicy", "s3:PutLifecycleConfiguration", "s3:PutEncryptionConfiguration"]) {
+            expect(await allows(writer, { action, resource: bucketArn }), action).toBe(false);
         }
     });
 
-    it("lists only under the model prefix", () => {
-        expect(allows(writer, { action: "s3:ListBucket", resource: bucketArn, context: { "s3:prefix": `${modelPrefix}mnist/` } })).toBe(true);
-        expect(allows(writer, { action: "s3:ListBucket", resource: bucketArn, context: { "s3:prefix": "secrets/" } })).toBe(false);
-        expect(allows(writer, { action: "s3:ListBucket", resource: bucketArn })).toBe(false);
+    it("lists only under the model prefix", async () => {
+        expect(await allows(writer, { action: "s3:ListBucket", resource: bucketArn, context: { "s3:prefix": `${modelPrefix}mnist/` } })).toBe(true);
+        expect(await allows(writer, { action: "s3:ListBucket", resource: bucketArn, context: { "s3:prefix": "secrets/" } })).toBe(false);
+        expect(await allows(writer, { action: "s3:ListBucket", resource: bucketArn })).toBe(false);
     });
 
     it("has no wildcard action or resource", () => {
@@ -104,14 +89,15 @@ describe("modelWriterPolicy", () => {
         }
     });
 
-    it("uses the KMS key only through S3 and only when one is given", () => {
+    it("uses the KMS key only through S3 and only when one is given", async () => {
         expect(JSON.stringify(writer)).not.toContain("kms:");
         const via = { "kms:ViaService": `s3.${region}.amazonaws.com` };
-        expect(allows(writerKms, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: via })).toBe(true);
-        expect(allows(writerKms, { action: "kms:Decrypt", resource: kmsKeyArn, context: via })).toBe(true);
-        expect(allows(writerKms, { action: "kms:GenerateDataKey", resource: kmsKeyArn })).toBe(false);
-        expect(allows(writerKms, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: { "kms:ViaService": "ec2.us-east-2.amazonaws.com" } })).toBe(false);
-        expect(allows(writerKms, { action: "kms:Encrypt", resource: "arn:aws:kms:us-east-2:123456789012:key/other", context: via })).toBe(false);
+        expect(await allows(writerKms, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: via })).toBe(true);
+        expect(await allows(writerKms, { action: "kms:Decrypt", resource: kmsKeyArn, context: via })).toBe(true);
+        expect(await allows(writer, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: via })).toBe(false);
+        expect(await allows(writerKms, { action: "kms:GenerateDataKey", resource: kmsKeyArn })).toBe(false);
+        expect(await allows(writerKms, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: { "kms:ViaService": "ec2.us-east-2.amazonaws.com" } })).toBe(false);
+        expect(await allows(writerKms, { action: "kms:Encrypt", resource: "arn:aws:kms:us-east-2:123456789012:key/0b5b6d3c-9999-2222-3333-444455556666", context: via })).toBe(false);
     });
 
     it("rejects a prefix that would widen the grant", () => {
@@ -122,17 +108,17 @@ describe("modelWriterPolicy", () => {
 
 describe("modelReaderPolicy (the serving role) cannot write", () => {
     const reader = modelReaderPolicy({ bucketName, modelPrefix, region, kmsKeyArn });
-    it("denies every write action anywhere in the bucket", () => {
-        fc.assert(
-            fc.property(fc.string({ maxLength: 40 }), fc.constantFrom("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"), (key, action) => {
-                expect(allows(reader, { action, resource: objectArn(key) })).toBe(false);
-                expect(allows(reader, { action, resource: objectArn(`${modelPrefix}${key}`) })).toBe(false);
+    it("denies every write action anywhere in the bucket", async () => {
+        await fc.assert(
+            fc.asyncProperty(s3Key({ minLength: 1, maxLength: 40 }), fc.constantFrom("s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"), async (key, action) => {
+                expect(await allows(reader, { action, resource: objectArn(key) })).toBe(false);
+                expect(await allows(reader, { action, resource: objectArn(`${modelPrefix}${key}`) })).toBe(false);
             }),
         );
-        expect(allows(reader, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: { "kms:ViaService": `s3.${region}.amazonaws.com` } })).toBe(false);
+        expect(await allows(reader, { action: "kms:GenerateDataKey", resource: kmsKeyArn, context: { "kms:ViaService": `s3.${region}.amazonaws.com` } })).toBe(false);
     });
-    it("still reads models (so the test above is not vacuous)", () => {
-        expect(allows(reader, { action: "s3:GetObject", resource: objectArn(`${modelPrefix}mnist/1/saved_model.pb`) })).toBe(true);
+    it("still reads models (so the test above is not vacuous)", async () => {
+        expect(await allows(reader, { action: "s3:GetObject", resource: objectArn(`${modelPrefix}mnist/1/saved_model.pb`) })).toBe(true);
     });
 });
 
@@ -200,13 +186,13 @@ describe("ModelSeeding on eks and locally", async () => {
     const eksJob = rec.one("kubernetes:batch/v1:Job", "eks-job");
     const localJob = rec.one("kubernetes:batch/v1:Job", "local-job");
 
-    it("binds a writer IRSA role to exactly the seeding ServiceAccount", () => {
+    it("binds a writer IRSA role to exactly the seeding ServiceAccount", async () => {
         const role = rec.one("aws:iam/role:Role", "eks-writer-role");
         const trust = JSON.parse(role.inputs.assumeRolePolicy);
         expect(trust.Statement[0].Condition.StringEquals[`${testOidcIssuerHost}:sub`]).toBe("system:serviceaccount:models:model-seeder");
         const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy", "eks-writer-policy").inputs.policy);
-        expect(allows(policy, { action: "s3:PutObject", resource: objectArn("models/mnist/1/saved_model.pb") })).toBe(true);
-        expect(allows(policy, { action: "s3:PutObject", resource: objectArn("other/x") })).toBe(false);
+        expect(await allows(policy, { action: "s3:PutObject", resource: objectArn("models/mnist/1/saved_model.pb") })).toBe(true);
+        expect(await allows(policy, { action: "s3:PutObject", resource: objectArn("other/x") })).toBe(false);
         const sa = rec.one("kubernetes:core/v1:ServiceAccount", "eks-sa");
         expect(sa.inputs.metadata.name).toBe("model-seeder");
         expect(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam::\d+:role\//);
@@ -401,9 +387,9 @@ describe.skipIf(!python)("seeding scripts", () => {
         expect(objects()["models/clothing-model/1/saved_model.pb"]).toBe("pb:weights");
     });
 
-    it("makes only requests the writer policy allows", () => {
+    it("makes only requests the writer policy allows", async () => {
         expect(first.calls.length).toBeGreaterThan(0);
-        for (const call of first.calls) expect(allows(writer, call), JSON.stringify(call)).toBe(true);
+        for (const call of first.calls) expect(await allows(writer, call), JSON.stringify(call)).toBe(true);
     });
 
     it("skips everything on a second run, including the conversion", () => {

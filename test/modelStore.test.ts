@@ -1,15 +1,22 @@
 import { describe, expect, it } from "vitest";
-import { installMocks, promiseOf, testOidcIssuerHost } from "./kit";
+import { describeAccessContract } from "./iam/contract";
+import { modelReaderContract } from "./iam/contracts/modelReader";
+import { fromRecorder, RenderedStack } from "./iam/renderedStack";
+import { installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
 import { ModelStore, modelReaderPolicy, tlsOnlyBucketPolicy } from "../components/modelStore";
+import { decisionUnder } from "./iam/evaluator";
 
 const oidcProvider = { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
 
-/** Every action an IAM document allows, with its resources. */
+/** Every action an IAM document's Allow statements name, with their resources (its shape, not its decisions). */
 function allowed(doc: any): { action: string; resource: string }[] {
     return doc.Statement.filter((s: any) => s.Effect === "Allow").flatMap((s: any) =>
         [s.Action].flat().flatMap((action: string) => [s.Resource].flat().map((resource: string) => ({ action, resource }))),
     );
 }
+
+/** IAM's decision (a real evaluator) for a role holding only `doc`. */
+const decision = (doc: any, action: string, resource: string, context?: Record<string, string>) => decisionUnder(doc, { action, resource, context });
 
 describe("ModelStore", async () => {
     const rec = await installMocks();
@@ -21,6 +28,16 @@ describe("ModelStore", async () => {
         serviceAccountName: "kserve-models",
     });
     await rec.settle();
+
+    // The storage initializer's calls (test/iam/contracts/modelReader.ts) against what this component
+    // renders with SSE-S3; the whole stack with SSE-KMS is in test/iam/stack.test.ts.
+    const rendered = new RenderedStack(fromRecorder(rec.resources), testAccountId, "us-east-2");
+    const storeBucket = rec.one("aws:s3/bucket:Bucket").state.bucket;
+    describeAccessContract(
+        "the reader role, SSE-S3",
+        modelReaderContract({ uris: [`s3://${storeBucket}/models/mnist`], region: "us-east-2", accountId: testAccountId, encryption: rendered.bucketEncryption(storeBucket) }),
+        () => rendered.access(rendered.roleOfServiceAccount("models", "kserve-models")),
+    );
 
     it("blocks every form of public access and enforces bucket-owner ownership", () => {
         expect(rec.one("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock").inputs).toMatchObject({
@@ -52,14 +69,21 @@ describe("ModelStore", async () => {
         });
     });
 
-    it("gives the reader role only list + get under the model prefix", () => {
+    it("gives the reader role only list + get under the model prefix", async () => {
         const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
         const bucket = rec.one("aws:s3/bucket:Bucket").state.bucket;
         expect(allowed(policy)).toEqual([
             { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}` },
             { action: "s3:GetObject", resource: `arn:aws:s3:::${bucket}/models/*` },
         ]);
-        expect(policy.Statement[0].Condition).toEqual({ StringLike: { "s3:prefix": ["models/*"] } });
+        // KServe's storage initializer calls HeadBucket (s3:ListBucket, no s3:prefix) before it lists
+        // the model's prefix (kserve/kserve v0.20.0 kserve_storage.py Storage._download_s3).
+        expect(await decision(policy, "s3:ListBucket", `arn:aws:s3:::${bucket}`)).toBe("Allowed");
+        expect(await decision(policy, "s3:ListBucket", `arn:aws:s3:::${bucket}`, { "s3:prefix": "models/mnist" })).toBe("Allowed");
+        expect(await decision(policy, "s3:ListBucket", `arn:aws:s3:::${bucket}`, { "s3:prefix": "secrets/" })).not.toBe("Allowed");
+        expect(await decision(policy, "s3:ListBucket", "arn:aws:s3:::another-bucket")).not.toBe("Allowed");
+        expect(await decision(policy, "s3:GetObject", `arn:aws:s3:::${bucket}/models/mnist/1/saved_model.pb`)).toBe("Allowed");
+        expect(await decision(policy, "s3:GetObject", `arn:aws:s3:::${bucket}/secrets/credentials.json`)).not.toBe("Allowed");
     });
 
     it("annotates the KServe ServiceAccount for IRSA without an s3-endpoint", async () => {
@@ -93,18 +117,25 @@ describe("ModelStore", async () => {
             Sid: "DecryptModels", Effect: "Allow", Action: "kms:Decrypt", Resource: key.state.arn,
             Condition: { StringEquals: { "kms:ViaService": "s3.eu-west-1.amazonaws.com" } },
         });
+        expect(await decision(policy, "kms:Decrypt", key.state.arn, { "kms:ViaService": "s3.eu-west-1.amazonaws.com" })).toBe("Allowed");
+        expect(await decision(policy, "kms:Decrypt", key.state.arn)).not.toBe("Allowed");
+        expect(await decision(policy, "kms:GenerateDataKey", key.state.arn, { "kms:ViaService": "s3.eu-west-1.amazonaws.com" })).not.toBe("Allowed");
         expect(added.find((r) => r.type === "aws:s3/bucket:Bucket")!.inputs.forceDestroy).toBe(true);
     });
 });
 
 describe("policy documents", () => {
-    it("the reader policy never allows writes or wildcards", () => {
-        for (const kmsKeyArn of [undefined, "arn:aws:kms:us-east-2:123456789012:key/x"]) {
+    it("the reader policy never allows writes or wildcards", async () => {
+        for (const kmsKeyArn of [undefined, "arn:aws:kms:us-east-2:123456789012:key/0b5b6d3c-1111-2222-3333-444455556666"]) {
             const doc = modelReaderPolicy({ bucketName: "b", modelPrefix: "models/", region: "us-east-2", kmsKeyArn });
             for (const { action, resource } of allowed(doc)) {
                 expect(action).not.toMatch(/Put|Delete|\*/);
                 expect(resource).not.toBe("*");
             }
+            for (const action of ["s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload", "s3:PutObjectAcl"]) {
+                for (const key of ["models/mnist/1/saved_model.pb", "other/x"]) expect(await decision(doc, action, `arn:aws:s3:::b/${key}`), `${action} ${key}`).not.toBe("Allowed");
+            }
+            expect(await decision(doc, "s3:PutBucketPolicy", "arn:aws:s3:::b")).not.toBe("Allowed");
         }
     });
     it("the TLS-only policy covers the bucket and its objects", () => {

@@ -1,0 +1,120 @@
+/**
+ * Which contract holds each IAM role of a rendered stack. A role is found from its consumer (the
+ * ServiceAccount a workload or chart runs as, then the role that account is annotated with), so a
+ * contract checks the wiring as well as the policy. A role that no contract covers, and that is not
+ * listed with a reason in `managedPolicyRoles`, fails the stack test.
+ */
+import type { AccessContract } from "../contract";
+import type { RenderedRole, RenderedStack } from "../renderedStack";
+import { clusterAutoscalerContract } from "./clusterAutoscaler";
+import { loadBalancerControllerContract } from "./loadBalancerController";
+import { modelReaderContract, notModels, storageInitializerUses } from "./modelReader";
+import { modelWriterContract, seedingUses } from "./modelWriter";
+import { parseS3Uri } from "./s3";
+
+export interface RoleContract {
+    readonly title: string;
+    readonly role: RenderedRole;
+    readonly contract: AccessContract;
+}
+
+/** The single Helm release of `chart`, or undefined. */
+function release(stack: RenderedStack, chart: string) {
+    const found = stack.byType("kubernetes:helm.sh/v3:Release").filter((r) => String(r.inputs.chart).endsWith(chart));
+    if (found.length > 1) throw new Error(`more than one release of ${chart}`);
+    return found[0];
+}
+
+/** The EKS cluster's name (what EKS tags node groups' Auto Scaling groups with). */
+export function eksClusterName(stack: RenderedStack): string {
+    const clusters = stack.byType("eks:index:Cluster");
+    if (clusters.length !== 1) throw new Error(`expected one EKS cluster, found ${clusters.length}`);
+    return clusters[0].inputs.name;
+}
+
+/**
+ * The client versions the contracts were read from. A pin that moves away fails here, so the new
+ * version's source gets read before its contract is trusted.
+ */
+export const contractClientPins = {
+    /** kserve-resources chart: its default storage initializer image is the chart's own version. */
+    kserveChart: "v0.20.0",
+    storageInitializerImage: "kserve/storage-initializer:v0.20.0",
+    /** aws-load-balancer-controller chart 1.17.1 = controller v2.17.1. */
+    loadBalancerControllerChart: "1.17.1",
+} as const;
+
+/** Problems with the pinned clients (empty when every one is the version a contract was read from). */
+export function clientPinProblems(stack: RenderedStack): string[] {
+    const problems: string[] = [];
+    const kserve = release(stack, "kserve-resources");
+    if (kserve && kserve.inputs.version !== contractClientPins.kserveChart) problems.push(`kserve-resources ${kserve.inputs.version}: contracts read at ${contractClientPins.kserveChart}`);
+    const images = [...JSON.stringify(stack.resources).matchAll(/"((?:[\w.-]+\/)*storage-initializer:[^"]+)"/g)].map((m) => m[1]);
+    if (images.length === 0) problems.push("no storage-initializer image in the stack (the seeding Job and inference servers run it)");
+    for (const image of new Set(images)) {
+        if (image !== contractClientPins.storageInitializerImage) problems.push(`${image}: contracts read at ${contractClientPins.storageInitializerImage}`);
+    }
+    const lbc = release(stack, "aws-load-balancer-controller");
+    if (lbc && lbc.inputs.version !== contractClientPins.loadBalancerControllerChart) problems.push(`aws-load-balancer-controller chart ${lbc.inputs.version}: contract read at ${contractClientPins.loadBalancerControllerChart}`);
+    return problems;
+}
+
+export function roleContracts(stack: RenderedStack): RoleContract[] {
+    const { accountId, region } = stack;
+    const contracts: RoleContract[] = [];
+
+    const downloads = storageInitializerUses(stack);
+    const readers = new Map<RenderedRole, string[]>();
+    for (const use of downloads) {
+        if (use.uri.includes(`/${notModels.prefix}`)) throw new Error(`${use.declaredBy} downloads from ${use.uri}, which the contract treats as not a model`);
+        const role = stack.roleOfServiceAccount(use.namespace, use.serviceAccount);
+        readers.set(role, [...(readers.get(role) ?? []), use.uri]);
+    }
+    for (const [role, uris] of readers) {
+        const buckets = [...new Set(uris.map((u) => parseS3Uri(u).bucket))];
+        if (buckets.length !== 1) throw new Error(`${role.resourceName} reads from ${buckets.length} buckets`);
+        contracts.push({ title: `model reader ${role.resourceName}`, role, contract: modelReaderContract({ uris, region, accountId, encryption: stack.bucketEncryption(buckets[0]) }) });
+    }
+
+    for (const use of seedingUses(stack)) {
+        const role = stack.roleOfServiceAccount(use.namespace, use.serviceAccount);
+        contracts.push({ title: `seeding writer ${role.resourceName}`, role, contract: modelWriterContract({ use, region, accountId, encryption: stack.bucketEncryption(use.bucket) }) });
+    }
+
+    const lbc = release(stack, "aws-load-balancer-controller");
+    if (lbc) {
+        const role = stack.roleOfServiceAccount(lbc.inputs.namespace, lbc.inputs.values.serviceAccount.name);
+        contracts.push({ title: `load balancer controller ${role.resourceName}`, role, contract: loadBalancerControllerContract({ clusterName: lbc.inputs.values.clusterName, region, accountId }) });
+    }
+
+    const ca = release(stack, "cluster-autoscaler");
+    if (ca) {
+        const role = stack.roleOfServiceAccount(ca.inputs.namespace, ca.inputs.values.rbac.serviceAccount.name);
+        contracts.push({
+            title: `cluster autoscaler ${role.resourceName}`,
+            role,
+            contract: clusterAutoscalerContract({ clusterName: eksClusterName(stack), region, accountId, imageTag: ca.inputs.values.image.tag }),
+        });
+    }
+    return contracts;
+}
+
+/**
+ * Roles that carry only AWS-managed policies (no inline policy the stack renders), with why no
+ * contract evaluates them: the EKS node role gets exactly the policies the Amazon EKS User Guide
+ * prescribes for nodes ("Amazon EKS node IAM role"); their content is AWS's, not rendered here, so
+ * only its trust policy is simulated and its attachments are pinned.
+ */
+export function managedPolicyRoles(stack: RenderedStack): { role: RenderedRole; why: string; expectedManagedPolicies: string[] }[] {
+    return stack.roles
+        .filter((r) => r.inlinePolicies.length === 0 && JSON.stringify(r.trustPolicy).includes('"ec2.amazonaws.com"'))
+        .map((role) => ({
+            role,
+            why: "EKS node role: AWS-managed policies only",
+            expectedManagedPolicies: [
+                "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+                "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+                "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryPullOnly",
+            ],
+        }));
+}
