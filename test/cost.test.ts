@@ -65,6 +65,7 @@ describe("hand-computed totals", () => {
                 "aws:region": "eu-west-1",
                 availabilityZones: "3",
                 natGateways: "onePerAz",
+                elasticIpQuota: "6",
                 cpuInstanceTypes: '["t3.large"]',
                 cpuCapacityType: "SPOT",
                 cpuMinSize: "1",
@@ -104,7 +105,7 @@ describe("cost properties", () => {
     });
     it("onePerAz costs more NAT than single", () => {
         const single = estimateCost(config({ ...base, availabilityZones: "3", natGateways: "single" }));
-        const perAz = estimateCost(config({ ...base, availabilityZones: "3", natGateways: "onePerAz" }));
+        const perAz = estimateCost(config({ ...base, availabilityZones: "3", natGateways: "onePerAz", elasticIpQuota: "6" }));
         expect(line(perAz, "NAT gateways").idle).toBeCloseTo(3 * line(single, "NAT gateways").idle, 12);
         expect(line(perAz, "Public IPv4 addresses").idle).toBeGreaterThan(line(single, "Public IPv4 addresses").idle);
         expect(perAz.idlePerHour).toBeGreaterThan(single.idlePerHour);
