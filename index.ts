@@ -28,8 +28,8 @@ import { KnativeServing } from "./components/knative";
 import { Kserve } from "./components/kserve";
 import { LoadBalancerController } from "./components/loadBalancerController";
 import { LocalCluster } from "./components/localCluster";
+import { LocalModelStore } from "./components/localModelStore";
 import { MetricsServer } from "./components/metricsServer";
-import { MinioModelStore } from "./components/minioModelStore";
 import { ModelNamespace } from "./components/modelNamespace";
 import { ModelStore } from "./components/modelStore";
 import { Network } from "./components/network";
@@ -160,7 +160,7 @@ const ingressAuth = new IngressAuth(
     k8sOpts,
 );
 
-// --- Model store: S3 with IRSA on AWS, MinIO with a KServe S3 secret locally. ---
+// --- Model store: S3 with IRSA on AWS, an in-cluster S3-compatible server (versitygw) with a KServe S3 secret locally. ---
 const s3ModelStore = eksCluster
     ? new ModelStore(
           "model-store",
@@ -182,8 +182,8 @@ const s3ModelStore = eksCluster
       )
     : undefined;
 const localModelsNamespace = onEks ? undefined : new ModelNamespace("models", { name: cfg.models.namespace }, k8sOpts);
-const minioModelStore = localModelsNamespace
-    ? new MinioModelStore("model-store", { namespace: localModelsNamespace.name, serviceAccountName: cfg.models.serviceAccountName }, k8sOpts)
+const localModelStore = localModelsNamespace
+    ? new LocalModelStore("model-store", { namespace: localModelsNamespace.name, serviceAccountName: cfg.models.serviceAccountName }, k8sOpts)
     : undefined;
 
 // --- Models: the gateway image, example InferenceServices (seeded into the store), the inference server. ---
@@ -191,7 +191,7 @@ const needsGateway = cfg.inferenceServer.enabled || cfg.examples.includes("cloth
 const gatewayImage = needsGateway
     ? new GatewayImage("gateway-image", { image: cfg.gateway.image, platform: cfg.platform, tags })
     : undefined;
-const modelsNamespace = s3ModelStore?.namespaceName ?? minioModelStore!.namespace;
+const modelsNamespace = s3ModelStore?.namespaceName ?? localModelStore!.namespace;
 const modelStorage = s3ModelStore
     ? {
           kind: "s3" as const,
@@ -202,11 +202,12 @@ const modelStorage = s3ModelStore
           kmsKeyArn: s3ModelStore.kmsKeyArn,
       }
     : {
+          // ExampleModels' and ModelSeeding's name for any S3-compatible endpoint with a credentials Secret.
           kind: "minio" as const,
-          endpoint: minioModelStore!.endpointUrl,
-          bucket: minioModelStore!.bucketName,
-          readerServiceAccountName: minioModelStore!.serviceAccountName,
-          credentialsSecretName: minioModelStore!.credentialsSecretName,
+          endpoint: localModelStore!.endpointUrl,
+          bucket: localModelStore!.bucketName,
+          readerServiceAccountName: localModelStore!.serviceAccountName,
+          credentialsSecretName: localModelStore!.credentialsSecretName,
       };
 const exampleModels = new ExampleModels(
     "examples",
@@ -218,7 +219,7 @@ const exampleModels = new ExampleModels(
         gatewayImage: gatewayImage?.imageRef,
         modelPrefix: cfg.modelStore.modelPrefix,
         storage: modelStorage,
-        waitFor: [...kserve.ready, ingress, ...(s3ModelStore ? [s3ModelStore] : minioModelStore!.ready)],
+        waitFor: [...kserve.ready, ingress, ...(s3ModelStore ? [s3ModelStore] : localModelStore!.ready)],
     },
     k8sOpts,
 );
@@ -233,7 +234,7 @@ const inferenceServer = cfg.inferenceServer.enabled
               domain: ingress.domain,
               gatewayImage: gatewayImage!.imageRef,
               gpu: cfg.inferenceServer.gpu,
-              storageEnv: minioModelStore?.storageEnv,
+              storageEnv: localModelStore?.storageEnv,
               waitFor: [...knative.ready, ingress, ingressAuth, ...(exampleModels.seeding ? [exampleModels.seeding] : [])],
           },
           k8sOpts,
@@ -266,10 +267,10 @@ export const kserveNamespace = kserve.namespace;
 export const clusterName = eksCluster?.clusterName ?? null;
 export const kubeconfig = eksCluster?.kubeconfig ?? null;
 export const oidcProviderArn = eksCluster?.oidcProvider.arn ?? null;
-export const modelBucket = s3ModelStore?.bucketName ?? minioModelStore?.bucketName ?? null;
+export const modelBucket = s3ModelStore?.bucketName ?? localModelStore?.bucketName ?? null;
 export const modelReaderRoleArn = s3ModelStore?.readerRole.roleArn ?? null;
-export const modelNamespace = s3ModelStore?.namespaceName ?? minioModelStore?.namespace ?? null;
-export const modelServiceAccount = s3ModelStore?.serviceAccountName ?? minioModelStore?.serviceAccountName ?? null;
+export const modelNamespace = s3ModelStore?.namespaceName ?? localModelStore?.namespace ?? null;
+export const modelServiceAccount = s3ModelStore?.serviceAccountName ?? localModelStore?.serviceAccountName ?? null;
 export const modelWriterRoleArn = exampleModels.seeding?.writerRole?.roleArn ?? null;
 export const loadBalancerControllerRoleArn = loadBalancerController?.roleArn ?? null;
 export const clusterAutoscalerRoleArn = clusterAutoscaler?.roleArn ?? null;

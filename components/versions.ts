@@ -202,10 +202,15 @@ export const images = {
     tensorflowServingGpu: "tensorflow/serving:2.18.0-gpu",
     /** KServe's storage initializer: downloads gs://, s3://, https:// models (used by seeding too). */
     kserveStorageInitializer: "kserve/storage-initializer:v0.20.0",
-    /** MinIO for the local platform (MinIO stopped publishing new community images in late 2025; this tag exists). */
-    minio: "quay.io/minio/minio:RELEASE.2025-04-22T22-12-26Z",
-    /** MinIO client `mc` for the local model store's bucket Job (release of the same month as the server; tag seen in public manifests, not pulled here). */
-    minioClient: "quay.io/minio/mc:RELEASE.2025-04-16T18-13-26Z",
+    /**
+     * Versity S3 Gateway, the local platform's model store (components/localModelStore.ts says why
+     * not MinIO). v1.7.0 (2026-07-14) is the newest tag in the repository as read here; its release
+     * workflow (.github/workflows/docker.yml) pushes ghcr.io/versity/versitygw:<tag> on each published
+     * release. That this tag is on ghcr.io is inferred from the workflow and from public manifests
+     * pulling `versity/versitygw:v1.7.0`, not pulled here. v1.8.0 (2026-09-04) is reported by third
+     * parties; move to it after reading its changes against this component's contract tests.
+     */
+    versitygw: "ghcr.io/versity/versitygw:v1.7.0",
     /**
      * Model seeding: converts the book's Keras .h5 clothing model to a SavedModel. 2.15 is the last
      * TensorFlow whose bundled Keras (2.x) loads 2020-era .h5 files the way the book did; TF Serving
