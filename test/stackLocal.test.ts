@@ -25,13 +25,13 @@ describe("the local stack (kind) under mocks", async () => {
         expect(metricsServer.inputs.values).toMatchObject({ replicas: 1, args: ["--kubelet-insecure-tls"], podDisruptionBudget: { enabled: false } });
     });
 
-    it("serves models from MinIO through a KServe S3 secret", () => {
+    it("serves models from the local S3-compatible store (versitygw) through a KServe S3 secret", () => {
         const secret = rec.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata?.annotations?.["serving.kserve.io/s3-endpoint"])!;
         expect(secret.inputs.metadata.annotations["serving.kserve.io/s3-usehttps"]).toBe("0");
         expect(secret.inputs.metadata.namespace).toBe("models");
     });
 
-    it("deploys the local examples against MinIO and nothing that needs a host-built image", () => {
+    it("deploys the local examples against the local store and nothing that needs a host-built image", () => {
         const services = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService");
         expect(services.map((r) => r.inputs.metadata.name).sort()).toEqual(["mlflow-s3", "sklearn-iris", "tensorflow-s3"]);
         expect(rec.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.startsWith("clothing"))).toEqual([]);
