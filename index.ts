@@ -13,26 +13,26 @@
  *
  *   models = ModelSeeding Job (writer IRSA role) ─> example InferenceServices, InferenceServer
  */
-import { ClusterAutoscaler } from "./components/clusterAutoscaler";
-import { CertManager } from "./components/certManager";
-import { EksCluster } from "./components/cluster";
-import { readStackConfig } from "./components/config";
-import { DevicePlugin } from "./components/devicePlugin";
-import { ExampleModels, exampleInvocations } from "./components/exampleModels";
-import { GatewayImage } from "./components/gatewayImage";
-import { InferenceServer } from "./components/inferenceServer";
-import { IngressAuth } from "./components/ingressAuth";
-import { IngressGateway } from "./components/ingressGateway";
-import { Istio } from "./components/istio";
-import { KnativeServing } from "./components/knative";
-import { Kserve } from "./components/kserve";
-import { LoadBalancerController } from "./components/loadBalancerController";
-import { LocalCluster } from "./components/localCluster";
-import { LocalModelStore } from "./components/localModelStore";
-import { MetricsServer } from "./components/metricsServer";
-import { ModelNamespace } from "./components/modelNamespace";
-import { ModelStore } from "./components/modelStore";
-import { Network } from "./components/network";
+import { ClusterAutoscaler } from "./components/aws/clusterAutoscaler";
+import { CertManager } from "./components/platform/certManager";
+import { EksCluster } from "./components/aws/eksCluster";
+import { readStackConfig } from "./config";
+import { DevicePlugin } from "./components/aws/devicePlugin";
+import { ExampleModels, exampleInvocations } from "./components/models/exampleModels";
+import { GatewayImage } from "./components/aws/gatewayImage";
+import { InferenceServer } from "./components/models/inferenceServer";
+import { IngressAuth } from "./components/platform/ingressAuth";
+import { IngressGateway } from "./components/platform/ingressGateway";
+import { Istio } from "./components/platform/istio";
+import { KnativeServing } from "./components/platform/knative";
+import { Kserve } from "./components/platform/kserve";
+import { LoadBalancerController } from "./components/aws/loadBalancerController";
+import { LocalCluster } from "./components/local/kindCluster";
+import { LocalModelStore } from "./components/local/localModelStore";
+import { MetricsServer } from "./components/platform/metricsServer";
+import { ModelNamespace } from "./components/common/modelNamespace";
+import { ModelStore } from "./components/aws/modelStore";
+import { Network } from "./components/aws/network";
 import * as pulumi from "@pulumi/pulumi";
 
 const cfg = readStackConfig();

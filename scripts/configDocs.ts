@@ -1,12 +1,12 @@
 /**
- * Writes the config reference from `configKeys` (components/config.ts), the single source of truth:
+ * Writes the config reference from `configKeys` (config.ts), the single source of truth:
  * the `config:` block of Pulumi.yaml and the table in README.md between the config markers.
  * `npm run config:docs` rewrites both; test/configDocs.test.ts fails when either is stale.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { ConfigKey, configKeys } from "../components/config";
+import { ConfigKey, configKeys } from "../config";
 
 const root = path.resolve(__dirname, "..");
 export const readmeStart = "<!-- config-reference:start -->";

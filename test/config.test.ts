@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems, parseCidr } from "../components/config";
+import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems, parseCidr } from "../config";
 
 type Raw = Partial<Record<ConfigKeyName | "aws:region" | "aws:profile", string>>;
 

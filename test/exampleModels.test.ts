@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { defaultExamples, ExampleName, exampleNames } from "../components/config";
+import { defaultExamples, ExampleName, exampleNames } from "../config";
 import {
     clothingTransformerEnv,
     ExampleContext,
@@ -13,8 +13,8 @@ import {
     exampleSpec,
     plainInterpolate,
     seedModelsFor,
-} from "../components/exampleModels";
-import { renderInferenceService } from "../components/inferenceService";
+} from "../components/models/exampleModels";
+import { renderInferenceService } from "../components/models/inferenceService";
 import { loadCrdValidator, skipMessage } from "./crdSchema";
 import { installMocks, promiseOf, testOidcIssuerHost } from "./kit";
 

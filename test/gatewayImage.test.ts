@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/gatewayImage";
-import { images } from "../components/versions";
+import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/aws/gatewayImage";
+import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
 
 const root = path.resolve(__dirname, "..");

@@ -23,7 +23,7 @@ import {
     predictorGrpcTarget,
     tfServingDeployment,
     tfServingServices,
-} from "../components/inferenceServer";
+} from "../components/models/inferenceServer";
 import { installMocks, promiseOf } from "./kit";
 
 /** The models' `validate()` (their base class's types do not resolve under this tsconfig's module resolution). */
@@ -115,7 +115,7 @@ describe("GPU variant", () => {
     });
 
     it("matches the GPU node group's label and taint (components/cluster.ts)", async () => {
-        const cluster = await import("../components/cluster");
+        const cluster = await import("../components/aws/eksCluster");
         expect(gpuNodeSelector).toEqual({ [cluster.gpuNodeLabel.key]: cluster.gpuNodeLabel.value });
         expect(gpuToleration.key).toBe(cluster.gpuTaint.key);
         expect(cluster.gpuTaint.effect).toBe("NO_SCHEDULE");

@@ -1,11 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
-import { ClusterAutoscaler } from "../components/clusterAutoscaler";
-import { DevicePlugin } from "../components/devicePlugin";
-import { IngressGateway, ingressGatewayValues, kindPortMapping } from "../components/ingressGateway";
-import { Istio } from "../components/istio";
-import { LoadBalancerController } from "../components/loadBalancerController";
+import { ClusterAutoscaler } from "../components/aws/clusterAutoscaler";
+import { DevicePlugin } from "../components/aws/devicePlugin";
+import { IngressGateway, ingressGatewayValues, kindPortMapping } from "../components/platform/ingressGateway";
+import { Istio } from "../components/platform/istio";
+import { LoadBalancerController } from "../components/aws/loadBalancerController";
 import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { runPolicies } from "../policy/policies";
 import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";

@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as YAML from "yaml";
-import { kserveResourcesValues } from "../components/kserve";
+import { kserveResourcesValues } from "../components/platform/kserve";
 import {
     bucketNameProblems,
     kserveS3SecretAnnotations,
@@ -30,9 +30,9 @@ import {
     modelsBucketPolicy,
     setupScripts,
     versitygwPort,
-} from "../components/localModelStore";
-import { ModelSeeding } from "../components/modelSeeding";
-import { images } from "../components/versions";
+} from "../components/local/localModelStore";
+import { ModelSeeding } from "../components/models/modelSeeding";
+import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
 
 /** The kit leaves secret-wrapped inputs as `{ <secret signature>: ..., value }`; unwrap them. */
@@ -568,8 +568,8 @@ describe("LocalModelStore component", async () => {
 
     it("setup Job mounts the scripts from this repository's files", () => {
         const cm = rec.one("kubernetes:core/v1:ConfigMap", "store-setup-scripts");
-        expect(cm.inputs.data["create-user.sh"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/localModelStore.create-user.sh"), "utf8"));
-        expect(cm.inputs.data["create-bucket.py"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/localModelStore.create-bucket.py"), "utf8"));
+        expect(cm.inputs.data["create-user.sh"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/local/localModelStore.create-user.sh"), "utf8"));
+        expect(cm.inputs.data["create-bucket.py"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/local/localModelStore.create-bucket.py"), "utf8"));
         expect(job().inputs.spec.template.spec.volumes.find((v: any) => v.name === "scripts").configMap.name).toBe(cm.state.metadata?.name ?? cm.inputs.metadata?.name);
     });
 

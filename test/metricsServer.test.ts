@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { defaultMetricsServerResources, MetricsServer, metricsServerReleaseName, metricsServerValues } from "../components/metricsServer";
-import { defaultVersions } from "../components/versions";
+import { defaultMetricsServerResources, MetricsServer, metricsServerReleaseName, metricsServerValues } from "../components/platform/metricsServer";
+import { defaultVersions } from "../versions";
 import { runPolicies } from "../policy/policies";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { FakeCluster, installMocks } from "./kit";

@@ -15,9 +15,9 @@ import {
     seedManifest,
     seedingPodSpec,
     seedScript,
-} from "../components/modelSeeding";
-import { modelReaderPolicy } from "../components/modelStore";
-import { images } from "../components/versions";
+} from "../components/models/modelSeeding";
+import { modelReaderPolicy } from "../components/aws/modelStore";
+import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
 

@@ -3,7 +3,7 @@ import { describeAccessContract } from "./iam/contract";
 import { modelReaderContract } from "./iam/contracts/modelReader";
 import { fromRecorder, RenderedStack } from "./iam/renderedStack";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
-import { ModelStore, modelReaderPolicy, tlsOnlyBucketPolicy } from "../components/modelStore";
+import { ModelStore, modelReaderPolicy, tlsOnlyBucketPolicy } from "../components/aws/modelStore";
 import { decisionUnder } from "./iam/evaluator";
 
 const oidcProvider = { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };

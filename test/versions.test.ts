@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { allowedVersions, chartPins, checkVersionSet, defaultVersions, helmChartSource } from "../components/versions";
+import { allowedVersions, chartPins, checkVersionSet, defaultVersions, helmChartSource } from "../versions";
 
 describe("versions", () => {
     it("an https repository goes in repositoryOpts; an OCI chart is referenced in full", () => {

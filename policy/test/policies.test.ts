@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { clusterAutoscalerPolicy } from "../../components/clusterAutoscaler";
-import { authPolicies } from "../../components/ingressAuth";
-import { irsaTrustPolicy } from "../../components/irsa";
-import { loadBalancerControllerPolicy } from "../../components/loadBalancerController";
+import { clusterAutoscalerPolicy } from "../../components/aws/clusterAutoscaler";
+import { authPolicies } from "../../components/platform/ingressAuth";
+import { irsaTrustPolicy } from "../../components/aws/irsa";
+import { loadBalancerControllerPolicy } from "../../components/aws/loadBalancerController";
 import {
     checkBucketCompanions,
     checkEipCount,

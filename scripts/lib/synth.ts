@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { ConfigError, loadConfig, StackConfig } from "../../components/config";
+import { ConfigError, loadConfig, StackConfig } from "../../config";
 import { readStackConfigFile, StackConfigInput } from "./synthConfig";
 import { createSynthMocks, MadeUpValue } from "./synthMocks";
 import { buildModel, manifestFileName, Model, renderManifest, sortKeys, stableJson } from "./synthModel";

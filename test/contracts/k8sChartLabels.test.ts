@@ -12,12 +12,12 @@
  * read at the pinned tag and cited below (template define or file, the line that writes the keys).
  */
 import { describe, expect, it } from "vitest";
-import { certManagerValues } from "../../components/certManager";
-import { ingressGatewayValues } from "../../components/ingressGateway";
-import { kserveResourcesValues } from "../../components/kserve";
-import { loadBalancerControllerValues } from "../../components/loadBalancerController";
-import { metricsServerValues } from "../../components/metricsServer";
-import { chartPins, defaultVersions } from "../../components/versions";
+import { certManagerValues } from "../../components/platform/certManager";
+import { ingressGatewayValues } from "../../components/platform/ingressGateway";
+import { kserveResourcesValues } from "../../components/platform/kserve";
+import { loadBalancerControllerValues } from "../../components/aws/loadBalancerController";
+import { metricsServerValues } from "../../components/platform/metricsServer";
+import { chartPins, defaultVersions } from "../../versions";
 import { cite, Source } from "./upstream";
 
 /** Label keys a chart's template writes on an object, next to the label value we pass. */

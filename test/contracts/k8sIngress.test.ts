@@ -13,10 +13,10 @@
  * `renderedGateway` with its source; what the readers select is transcribed with theirs.
  */
 import { describe, expect, it } from "vitest";
-import { ingressGatewayName, ingressGatewayValues } from "../../components/ingressGateway";
-import { istioNamespace } from "../../components/istio";
-import { defaultIngressGatewayService, defaultLocalGatewayService, istioGatewaysConfig, knativeNamespace } from "../../components/knative";
-import { kserveResourcesValues } from "../../components/kserve";
+import { ingressGatewayName, ingressGatewayValues } from "../../components/platform/ingressGateway";
+import { istioNamespace } from "../../components/platform/istio";
+import { defaultIngressGatewayService, defaultLocalGatewayService, istioGatewaysConfig, knativeNamespace } from "../../components/platform/knative";
+import { kserveResourcesValues } from "../../components/platform/kserve";
 import { readUpstreamYaml, schemasPresent, warnIfSchemasAbsent } from "../chartValues";
 import { cite, Source } from "./upstream";
 import { parse } from "yaml";

@@ -13,9 +13,9 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketEncryption } from "./config";
+import { BucketEncryption } from "../../config";
 import { IrsaRole, OidcProvider } from "./irsa";
-import { ModelNamespace } from "./modelNamespace";
+import { ModelNamespace } from "../common/modelNamespace";
 
 /** The bucket's ARN and the ARN of every object under `prefix`. */
 export function bucketArns(bucketName: string, prefix = "") {

@@ -18,7 +18,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { images } from "./versions";
+import { images } from "../../versions";
 
 export interface GatewayImageArgs {
     /** Prebuilt image reference (registry/name:tag or @sha256:digest). Default: build it. */
@@ -98,7 +98,7 @@ export class GatewayImage extends pulumi.ComponentResource {
             return;
         }
 
-        const root = args.contextDir ?? path.resolve(__dirname, "..");
+        const root = args.contextDir ?? path.resolve(__dirname, "../..");
         const tag = gatewayContentTag(root);
         const common = {
             context: { location: root },

@@ -11,7 +11,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { platformLabels } from "./certManager";
-import { allowedVersions, defaultVersions, knativeReleaseManifests } from "./versions";
+import { allowedVersions, defaultVersions, knativeReleaseManifests } from "../../versions";
 
 /** Namespace the release YAML installs Knative Serving into (fixed by upstream). */
 export const knativeNamespace = "knative-serving";

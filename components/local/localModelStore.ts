@@ -38,9 +38,9 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ContainerResources, containerResourcesProblems, platformLabels } from "./certManager";
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./podSecurity";
-import { images } from "./versions";
+import { ContainerResources, containerResourcesProblems, platformLabels } from "../platform/certManager";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
+import { images } from "../../versions";
 
 /**
  * Region the store signs and checks. versitygw rejects a SigV4 signature scoped to any other region

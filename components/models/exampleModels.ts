@@ -13,7 +13,7 @@
  * wait for it. Every example scales to zero when idle.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ExampleName, exampleNames } from "./config";
+import { ExampleName, exampleNames } from "../../config";
 import {
     InferenceService,
     InferenceServiceSpec,
@@ -22,9 +22,9 @@ import {
     inferenceServiceUrl,
     ProtocolVersion,
 } from "./inferenceService";
-import { OidcProvider } from "./irsa";
+import { OidcProvider } from "../aws/irsa";
 import { ModelSeeding, SeedModel, SeedingTarget } from "./modelSeeding";
-import { images } from "./versions";
+import { images } from "../../versions";
 
 /** Where bucket-backed examples live, per platform. */
 export type ModelStorage =

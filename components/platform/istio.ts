@@ -9,7 +9,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
 
 export const istioNamespace = "istio-system";
 

@@ -28,7 +28,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthMode } from "./config";
+import type { AuthMode } from "../../config";
 
 // ---------------------------------------------------------------------------------------------
 // Types (the subset of security.istio.io/v1 these policies use).

@@ -6,7 +6,7 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { NatGatewayStrategy, parseCidr } from "./config";
+import { NatGatewayStrategy, parseCidr } from "../../config";
 
 export interface NetworkArgs {
     /** IPv4 CIDR of the VPC. Default: `10.0.0.0/16`. */

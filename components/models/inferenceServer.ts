@@ -20,8 +20,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./podSecurity";
-import { images } from "./versions";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
+import { images } from "../../versions";
 
 type Input<T> = pulumi.Input<T>;
 

@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { chartLabels, ContainerResources, containerResourcesProblems } from "./certManager";
 import { domainArgProblems, validateDomain } from "./knative";
-import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "./versions";
+import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "../../versions";
 
 /** Default S3 settings of the storage initializer (the `credentials` block of inferenceservice-config). */
 export interface KserveS3Defaults {

@@ -7,9 +7,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { gpuNodeLabel, gpuTaint } from "./cluster";
-import { isDnsLabel } from "./magicDns";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
+import { gpuNodeLabel, gpuTaint } from "./eksCluster";
+import { isDnsLabel } from "../platform/magicDns";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
 
 /** Helm values of the nvidia-device-plugin chart (value names from the chart's values.yaml at v0.18.2). */
 export function devicePluginValues(): Record<string, unknown> {

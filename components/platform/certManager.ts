@@ -8,7 +8,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "./versions";
+import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "../../versions";
 
 /** Requests and limits of one container, the shape every chart's `resources` value takes. */
 export interface ContainerResources {

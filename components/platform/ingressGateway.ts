@@ -22,11 +22,11 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { Platform } from "./config";
-import { DeletionGate } from "./deletionGate";
+import type { Platform } from "../../config";
+import { DeletionGate } from "../aws/deletionGate";
 import { Istio } from "./istio";
 import { domainProblem, magicDnsIpProblem, resolveDomain } from "./magicDns";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
 
 /** Helm release name, which the chart also uses as the name of the Deployment and Service. */
 export const ingressGatewayName = "istio-ingressgateway";

@@ -11,7 +11,7 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IrsaRole, OidcProvider } from "./irsa";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "./versions";
+import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
 
 /** Release name, ServiceAccount name and namespace (fixed: the IRSA trust policy names them). */
 export const loadBalancerControllerNamespace = "kube-system";

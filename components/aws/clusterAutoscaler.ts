@@ -12,7 +12,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IrsaRole, OidcProvider } from "./irsa";
 import { awsRegionProblem } from "./loadBalancerController";
-import { chartPins, clusterAutoscalerImageTag, defaultVersions, KubernetesVersion, supportedKubernetesVersions, VersionSet, helmChartSource } from "./versions";
+import { chartPins, clusterAutoscalerImageTag, defaultVersions, KubernetesVersion, supportedKubernetesVersions, VersionSet, helmChartSource } from "../../versions";
 
 export const clusterAutoscalerNamespace = "kube-system";
 export const clusterAutoscalerServiceAccount = "cluster-autoscaler";

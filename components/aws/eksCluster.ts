@@ -11,9 +11,9 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeGroupConfig } from "./config";
+import { NodeGroupConfig } from "../../config";
 import { OidcProvider } from "./irsa";
-import { KubernetesVersion } from "./versions";
+import { KubernetesVersion } from "../../versions";
 
 /** Label and taint that keep everything but GPU workloads off GPU nodes. */
 export const gpuNodeLabel = { key: "nvidia.com/gpu.present", value: "true" } as const;

@@ -18,11 +18,11 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { IrsaRole, OidcProvider } from "./irsa";
-import { isDnsLabel } from "./magicDns";
-import { bucketArns } from "./modelStore";
-import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "./podSecurity";
-import { images } from "./versions";
+import { IrsaRole, OidcProvider } from "../aws/irsa";
+import { isDnsLabel } from "../platform/magicDns";
+import { bucketArns } from "../aws/modelStore";
+import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
+import { images } from "../../versions";
 
 /** Where a model comes from. */
 export type SeedSource =

@@ -9,8 +9,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { restrictedContainerSecurityContext } from "./podSecurity";
-import { domainProblem, isDnsLabel } from "./magicDns";
+import { restrictedContainerSecurityContext } from "../common/podSecurity";
+import { domainProblem, isDnsLabel } from "../platform/magicDns";
 
 export const inferenceServiceApiVersion = "serving.kserve.io/v1beta1";
 

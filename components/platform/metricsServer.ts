@@ -22,9 +22,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { chartLabels, ContainerResources, containerResourcesProblems } from "./certManager";
-import type { Platform } from "./config";
+import type { Platform } from "../../config";
 import { isDnsLabel } from "./magicDns";
-import { allowedVersions, chartPins, defaultVersions, helmChartSource, VersionSet } from "./versions";
+import { allowedVersions, chartPins, defaultVersions, helmChartSource, VersionSet } from "../../versions";
 
 /** Release name; the chart also names the Deployment, Service and APIService backend after it. */
 export const metricsServerReleaseName = "metrics-server";
