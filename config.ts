@@ -7,6 +7,13 @@
  * README's config reference is written from it.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { CapacityType, NodeGroupConfig } from "./components/aws/eksCluster";
+import type { BucketEncryption } from "./components/aws/modelStore";
+import type { NatGatewayStrategy } from "./components/aws/network";
+import { isIpv4, parseCidr } from "./components/common/validation";
+import type { InferencePlatformArgs, Platform } from "./components/inferencePlatform";
+import { defaultExamples, ExampleName, exampleNames } from "./components/models/exampleModels";
+import type { AuthMode } from "./components/platform/ingressAuth";
 import {
     allowedVersions,
     checkVersionSet,
@@ -18,98 +25,14 @@ import {
     VersionSet,
 } from "./versions";
 
-export type Platform = "eks" | "local";
-export type CapacityType = "ON_DEMAND" | "SPOT";
-export type NatGatewayStrategy = "single" | "onePerAz";
-export type BucketEncryption = "AES256" | "aws:kms";
-export type AuthMode = "jwt" | "open-model-paths" | "kubeflow";
 
-/** Example models the stack can deploy; `gpu` is off by default. */
-export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu"] as const;
-export type ExampleName = (typeof exampleNames)[number];
-export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer"];
 
-export interface NodeGroupConfig {
-    readonly instanceTypes: readonly string[];
-    readonly capacityType: CapacityType;
-    readonly minSize: number;
-    readonly desiredSize: number;
-    readonly maxSize: number;
-    readonly diskSizeGiB: number;
-}
 
-/** Everything the program needs from config, typed, defaulted and validated. */
-export interface StackConfig {
-    /** Project and stack names, used to derive resource names. */
+/** Everything the program needs from config, typed, defaulted and validated: the platform's args plus the names. */
+export interface StackConfig extends InferencePlatformArgs {
+    /** Project and stack names, used to derive resource names and tags. */
     readonly project: string;
     readonly stack: string;
-    /** `eks` builds everything on AWS; `local` installs the same serving layer into a kind cluster. */
-    readonly platform: Platform;
-    /** Throwaway stack: buckets are force-destroyed and nothing is retained on delete. */
-    readonly ephemeral: boolean;
-    /** AWS region (from `aws:region`); `undefined` only on the local platform. */
-    readonly region: string | undefined;
-    /** Named AWS profile of the stack's AWS provider (from `aws:profile`), for SDK calls the stack makes itself. */
-    readonly awsProfile: string | undefined;
-    readonly network: {
-        readonly vpcCidr: string;
-        readonly availabilityZoneCount: number;
-        readonly natGateways: NatGatewayStrategy;
-        /** The account's Elastic IP quota in the region, which NAT gateways and the NLB share. */
-        readonly elasticIpQuota: number;
-    };
-    readonly cluster: {
-        readonly name: string;
-        readonly kubernetesVersion: KubernetesVersion;
-        readonly publicAccessCidrs: readonly string[];
-        readonly adminPrincipalArns: readonly string[];
-        /** Principals with read-only cluster access (CI previews). */
-        readonly previewPrincipalArns: readonly string[];
-    };
-    readonly cpuNodes: NodeGroupConfig;
-    readonly gpuNodes: NodeGroupConfig & { readonly enabled: boolean };
-    readonly modelStore: {
-        readonly bucketNamePrefix: string;
-        readonly encryption: BucketEncryption;
-        /** Existing KMS key; when encryption is `aws:kms` and this is unset, the stack creates a key. */
-        readonly kmsKeyArn: string | undefined;
-        readonly versioning: boolean;
-        readonly noncurrentVersionExpirationDays: number;
-        /** Key prefix (no leading slash, trailing slash) under which models live. */
-        readonly modelPrefix: string;
-    };
-    readonly models: {
-        readonly namespace: string;
-        readonly serviceAccountName: string;
-    };
-    readonly versions: VersionSet;
-    readonly ingress: {
-        /** Custom DNS domain for model URLs; `undefined` means magic DNS `<ip>.sslip.io`. */
-        readonly domain: string | undefined;
-        /** Local platform: the IP that sslip.io names resolve to (kind's port mapping on the host). */
-        readonly localIp: string;
-        /** Local platform: host port mapped to the ingress gateway's NodePort. */
-        readonly localHttpPort: number;
-    };
-    readonly auth: {
-        readonly mode: AuthMode;
-        readonly jwtIssuer: string | undefined;
-        readonly jwksUri: string | undefined;
-    };
-    readonly examples: readonly ExampleName[];
-    readonly gateway: {
-        /** Prebuilt gateway image; `undefined` means the stack builds and pushes it (ECR on eks). */
-        readonly image: string | undefined;
-    };
-    readonly inferenceServer: {
-        readonly enabled: boolean;
-        readonly gpu: boolean;
-    };
-    readonly local: {
-        /** Path to a kubeconfig file; `undefined` means the default (`$KUBECONFIG` or ~/.kube/config). */
-        readonly kubeconfig: string | undefined;
-        readonly context: string;
-    };
 }
 
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
@@ -283,23 +206,6 @@ export class ConfigError extends Error {
     }
 }
 
-const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-
-/** Parses `a.b.c.d/n`; returns undefined when malformed (bad octet, prefix, or host bits set). */
-export function parseCidr(cidr: string): { address: string; prefix: number } | undefined {
-    const match = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
-    if (!match || !ipv4.test(match[1])) return undefined;
-    const prefix = Number(match[2]);
-    if (prefix > 32) return undefined;
-    const value = match[1].split(".").reduce((acc, octet) => acc * 256 + Number(octet), 0);
-    const hostBits = 32 - prefix;
-    if (hostBits > 0 && value % 2 ** hostBits !== 0) return undefined;
-    return { address: match[1], prefix };
-}
-
-export function isIpv4(value: string): boolean {
-    return ipv4.test(value);
-}
 
 /**
  * S3 bucket name rules for a prefix that Pulumi completes with an 8-character random suffix
@@ -563,7 +469,9 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         if (!(exampleNames as readonly string[]).includes(name)) problems.push(`examples: unknown example '${name}' (known: ${exampleNames.join(", ")})`);
     }
     if (new Set(examples).size !== examples.length) problems.push("examples: lists an example twice");
-    if (examples.includes("gpu") && platform === "eks" && !gpuEnabled) problems.push("examples: 'gpu' needs gpuEnabled: true");
+    if (examples.includes("gpu") && (platform !== "eks" || !gpuEnabled)) {
+        problems.push(platform === "eks" ? "examples: 'gpu' needs gpuEnabled: true" : "examples: 'gpu' needs GPU nodes, which the local platform has none of");
+    }
 
     // Gateway and inference server.
     const gatewayImage = str("gatewayImage");
@@ -572,7 +480,9 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     }
     const inferenceServerEnabled = bool("inferenceServer", true);
     const inferenceServerGpu = bool("inferenceServerGpu", false);
-    if (inferenceServerGpu && platform === "eks" && !gpuEnabled) problems.push("inferenceServerGpu: needs gpuEnabled: true");
+    if (inferenceServerGpu && (platform !== "eks" || !gpuEnabled)) {
+        problems.push(platform === "eks" ? "inferenceServerGpu: needs gpuEnabled: true" : "inferenceServerGpu: the local platform has no GPU nodes");
+    }
     if (platform === "local" && gatewayImage === undefined && (inferenceServerEnabled || examples.includes("clothing-transformer"))) {
         // kind nodes cannot pull an image that only exists in the host's Docker.
         problems.push(
@@ -593,6 +503,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         stack,
         platform,
         ephemeral,
+        tags: stackTags(project, stack),
         region: platform === "eks" ? region : undefined,
         awsProfile: platform === "eks" ? source.get("aws:profile") || undefined : undefined,
         network: { vpcCidr, availabilityZoneCount, natGateways, elasticIpQuota },
@@ -624,6 +535,11 @@ function isHttpsUrl(value: string): boolean {
     } catch {
         return false;
     }
+}
+
+/** Tags on every AWS resource of a stack: the e2e leftover check and cost reports find resources by them. */
+export function stackTags(project: string, stack: string): Record<string, string> {
+    return { "inference-platform/stack": `${project}-${stack}`, "managed-by": "pulumi" };
 }
 
 /** Elastic IPs the eks platform allocates: one per NAT gateway and one per public subnet (the NLB's). */

@@ -8,7 +8,8 @@
  * Not modeled (usage-based): data transfer, NAT data processing, S3 storage and requests, ECR storage,
  * CloudWatch logs of the control plane, KMS requests.
  */
-import { NodeGroupConfig, StackConfig } from "../config";
+import type { NodeGroupConfig } from "../components/aws/eksCluster";
+import type { StackConfig } from "../config";
 import { PricedRegion, pricedRegions, prices as defaultPrices, PriceTable, RegionPrices } from "./prices";
 
 export interface CostOptions {

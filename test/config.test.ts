@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems, parseCidr } from "../config";
+import { parseCidr } from "../components/common/validation";
+import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems } from "../config";
 
 type Raw = Partial<Record<ConfigKeyName | "aws:region" | "aws:profile", string>>;
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { allowedVersions, chartPins, checkVersionSet, defaultVersions, helmChartSource } from "../versions";
+import { helmChartSource } from "../components/common/charts";
+import { allowedVersions, chartPins, checkVersionSet, defaultVersions } from "../versions";
 
 describe("versions", () => {
     it("an https repository goes in repositoryOpts; an OCI chart is referenced in full", () => {

@@ -11,8 +11,9 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IrsaRole, OidcProvider } from "./irsa";
-import { awsRegionProblem } from "./loadBalancerController";
-import { chartPins, clusterAutoscalerImageTag, defaultVersions, KubernetesVersion, supportedKubernetesVersions, VersionSet, helmChartSource } from "../../versions";
+import { awsRegionProblem, eksClusterNameProblem } from "./names";
+import { helmChartSource } from "../common/charts";
+import { chartPins, clusterAutoscalerImageTag, defaultVersions, KubernetesVersion, supportedKubernetesVersions, VersionSet } from "../../versions";
 
 export const clusterAutoscalerNamespace = "kube-system";
 export const clusterAutoscalerServiceAccount = "cluster-autoscaler";
@@ -21,7 +22,6 @@ export const clusterAutoscalerServiceAccount = "cluster-autoscaler";
 export type ClusterAutoscalerExpander = "least-waste" | "random" | "most-pods";
 const expanders: readonly ClusterAutoscalerExpander[] = ["least-waste", "random", "most-pods"];
 
-const eksClusterName = /^[0-9A-Za-z][A-Za-z0-9_-]{0,99}$/;
 
 /** Inputs of `clusterAutoscalerPolicy`, all resolved. */
 export interface ClusterAutoscalerPolicyInput {
@@ -46,7 +46,7 @@ export interface ClusterAutoscalerPolicyInput {
 export function clusterAutoscalerPolicy(input: ClusterAutoscalerPolicyInput): aws.iam.PolicyDocument {
     const partition = input.partition ?? "aws";
     const problems = [
-        ...(eksClusterName.test(input.clusterName) ? [] : [`clusterName '${input.clusterName}' is not an EKS cluster name`]),
+        ...(eksClusterNameProblem(input.clusterName) ? [`clusterName ${eksClusterNameProblem(input.clusterName)}`] : []),
         ...(awsRegionProblem(input.region) ? [`region: ${awsRegionProblem(input.region)}`] : []),
         ...(/^\d{12}$/.test(input.accountId) ? [] : [`accountId '${input.accountId}' is not a 12-digit AWS account id`]),
         ...(/^aws(-[a-z]+)*$/.test(partition) ? [] : [`partition '${partition}' is not an AWS partition`]),

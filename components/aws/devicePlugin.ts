@@ -7,9 +7,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { gpuNodeLabel, gpuTaint } from "./eksCluster";
-import { isDnsLabel } from "../platform/magicDns";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
+import { gpuNodeLabel, gpuToleration } from "../common/gpuScheduling";
+import { isDnsLabel } from "../common/validation";
+import { helmChartSource } from "../common/charts";
+import { chartPins, defaultVersions, VersionSet } from "../../versions";
 
 /** Helm values of the nvidia-device-plugin chart (value names from the chart's values.yaml at v0.18.2). */
 export function devicePluginValues(): Record<string, unknown> {
@@ -28,7 +29,7 @@ export function devicePluginValues(): Record<string, unknown> {
         },
         // Any value of the GPU taint, so a node group that taints `nvidia.com/gpu=present` still gets the plugin.
         // (The node group states the effect in EKS's spelling, NO_SCHEDULE; Kubernetes spells it NoSchedule.)
-        tolerations: [{ key: gpuTaint.key, operator: "Exists", effect: "NoSchedule" }],
+        tolerations: [{ ...gpuToleration }],
         // The chart pulls node-feature-discovery in when `nfd.enabled` (or `gfd.enabled`) is true.
         nfd: { enabled: false },
         gfd: { enabled: false },

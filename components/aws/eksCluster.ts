@@ -11,13 +11,29 @@ import * as aws from "@pulumi/aws";
 import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NodeGroupConfig } from "../../config";
+import { gpuNodeLabel, gpuTaint } from "../common/gpuScheduling";
 import { OidcProvider } from "./irsa";
 import { KubernetesVersion } from "../../versions";
 
-/** Label and taint that keep everything but GPU workloads off GPU nodes. */
-export const gpuNodeLabel = { key: "nvidia.com/gpu.present", value: "true" } as const;
-export const gpuTaint = { key: "nvidia.com/gpu", value: "true", effect: "NO_SCHEDULE" } as const;
+
+/** How a node group buys its instances. */
+export type CapacityType = "ON_DEMAND" | "SPOT";
+
+/** One managed node group's shape. */
+export interface NodeGroupConfig {
+    /** EC2 instance types (one architecture per group). */
+    readonly instanceTypes: readonly string[];
+    /** On-demand or spot capacity. */
+    readonly capacityType: CapacityType;
+    /** Nodes the group never goes below. */
+    readonly minSize: number;
+    /** Nodes at creation (the autoscaler owns the size afterwards). */
+    readonly desiredSize: number;
+    /** Nodes the group never goes above. */
+    readonly maxSize: number;
+    /** Root volume size, GiB. */
+    readonly diskSizeGiB: number;
+}
 
 /** Control-plane log types sent to CloudWatch. */
 export const controlPlaneLogTypes = ["api", "audit", "authenticator"] as const;
@@ -81,7 +97,7 @@ export function gpuNodeTemplateTags(instanceTypes: readonly string[], gpusPerNod
     return {
         [`k8s.io/cluster-autoscaler/node-template/label/${gpuNodeLabel.key}`]: gpuNodeLabel.value,
         [`k8s.io/cluster-autoscaler/node-template/label/${gpuAcceleratorLabelKey}`]: gpuAcceleratorLabelValue(instanceTypes),
-        [`k8s.io/cluster-autoscaler/node-template/taint/${gpuTaint.key}`]: `${gpuTaint.value}:NoSchedule`,
+        [`k8s.io/cluster-autoscaler/node-template/taint/${gpuTaint.key}`]: `${gpuTaint.value}:${gpuTaint.effect}`,
         "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": String(gpusPerNode),
     };
 }
@@ -267,7 +283,8 @@ export class EksCluster extends pulumi.ComponentResource {
                                   "inference-platform/pool": "gpu",
                               }
                             : { "inference-platform/pool": "cpu" },
-                    taints: kind === "gpu" ? [{ ...gpuTaint }] : [],
+                    // The EKS API spells the effect NO_SCHEDULE; nodes carry it as NoSchedule.
+                    taints: kind === "gpu" ? [{ key: gpuTaint.key, value: gpuTaint.value, effect: "NO_SCHEDULE" }] : [],
                     tags,
                 },
                 {

@@ -2,13 +2,10 @@
  * The gateway container image: a prebuilt reference from config, or built from gateway/Dockerfile.
  *
  * - `image` given: no resources; `imageRef` is that reference.
- * - eks, no image: a private ECR repository (scan on push, IMMUTABLE tags, KMS encryption, deleted
+ * - no image: a private ECR repository (scan on push, IMMUTABLE tags, KMS encryption, deleted
  *   with its images on destroy, lifecycle policy keeping the last N images) and a
  *   `docker-build` Image pushed there with a content-derived tag (so IMMUTABLE never collides and
  *   an unchanged gateway is not rebuilt), authenticated with `aws.ecr.getAuthorizationTokenOutput`.
- * - local, no image: built with `push: false` and loaded into the local Docker daemon under a
- *   content tag. Kind nodes do not see the host's images: the caller must load it into the kind
- *   cluster (`kind load docker-image <imageRef>`), or set `gatewayImage` to a pullable reference.
  *
  * Building needs Docker (BuildKit) where `pulumi up` runs; setting `gatewayImage` avoids that.
  */
@@ -23,8 +20,6 @@ import { images } from "../../versions";
 export interface GatewayImageArgs {
     /** Prebuilt image reference (registry/name:tag or @sha256:digest). Default: build it. */
     readonly image?: string;
-    /** `eks` pushes to ECR; `local` loads into the local Docker daemon. */
-    readonly platform: "eks" | "local";
     /** Images kept by the ECR lifecycle policy (older ones expire). Default 10. */
     readonly keepImages?: number;
     /** Target platforms of the build. Default `["linux/amd64"]` (EKS x86 nodes). */
@@ -40,7 +35,6 @@ const imageRefPattern = /^[a-z0-9]([a-z0-9._:/-]*[a-z0-9])?(@sha256:[0-9a-f]{64}
 /** Throws one clear error for invalid args. */
 export function validateGatewayImageArgs(args: GatewayImageArgs): void {
     const problems: string[] = [];
-    if (args.platform !== "eks" && args.platform !== "local") problems.push(`platform must be 'eks' or 'local', not '${String(args.platform)}'`);
     if (args.image !== undefined && !imageRefPattern.test(args.image)) problems.push(`image '${args.image}' is not an image reference (registry/name:tag or @sha256:digest)`);
     if (args.keepImages !== undefined && (!Number.isInteger(args.keepImages) || args.keepImages < 1 || args.keepImages > 1000)) problems.push(`keepImages must be an integer in [1, 1000], not ${args.keepImages}`);
     if (args.platforms !== undefined && args.platforms.length === 0) problems.push("platforms must not be empty");
@@ -84,7 +78,7 @@ export function ecrLifecyclePolicy(keep: number) {
 export class GatewayImage extends pulumi.ComponentResource {
     /** Image reference for Deployments/InferenceServices (tag@digest once pushed). */
     public readonly imageRef: pulumi.Output<string>;
-    /** The ECR repository URL (eks build only). */
+    /** The ECR repository URL (builds only). */
     public readonly repositoryUrl: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: GatewayImageArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -106,15 +100,6 @@ export class GatewayImage extends pulumi.ComponentResource {
             buildArgs: { NODE_IMAGE: images.gatewayNodeBase },
             platforms: [...(args.platforms ?? ["linux/amd64"])] as dockerBuild.Platform[],
         };
-
-        if (args.platform === "local") {
-            const ref = `inference-platform-gateway:${tag}`;
-            new dockerBuild.Image(`${name}-image`, { ...common, tags: [ref], push: false, exports: [{ docker: {} }] }, { parent: this });
-            this.imageRef = pulumi.output(ref);
-            this.repositoryUrl = undefined;
-            this.registerOutputs({ imageRef: this.imageRef });
-            return;
-        }
 
         const repo = new aws.ecr.Repository(
             `${name}-repo`,

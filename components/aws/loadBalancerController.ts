@@ -11,23 +11,13 @@ import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { IrsaRole, OidcProvider } from "./irsa";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
+import { awsRegionProblem, partitionProblem } from "./names";
+import { helmChartSource } from "../common/charts";
+import { chartPins, defaultVersions, VersionSet } from "../../versions";
 
 /** Release name, ServiceAccount name and namespace (fixed: the IRSA trust policy names them). */
 export const loadBalancerControllerNamespace = "kube-system";
 export const loadBalancerControllerServiceAccount = "aws-load-balancer-controller";
-
-const awsRegion = /^[a-z]{2}(-[a-z]+)+-\d+$/;
-
-/** Why `region` is not an AWS region name, or undefined. */
-export function awsRegionProblem(region: string): string | undefined {
-    return awsRegion.test(region) ? undefined : `'${region}' is not an AWS region (e.g. us-east-2)`;
-}
-
-/** Why `partition` is not an AWS partition, or undefined. */
-function partitionProblem(partition: string): string | undefined {
-    return /^aws(-[a-z]+)*$/.test(partition) ? undefined : `'${partition}' is not an AWS partition (aws, aws-cn, aws-us-gov)`;
-}
 
 // Condition fragments the controller's policy repeats: resources the controller itself created carry
 // the tag `elbv2.k8s.aws/cluster`, so these scope writes to the controller's own load balancers,

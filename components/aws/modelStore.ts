@@ -13,9 +13,14 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { BucketEncryption } from "../../config";
+import { formerUrn } from "../common/aliases";
+import type { ModelStorage } from "../common/foundation";
+import { platformLabels } from "../common/labels";
 import { IrsaRole, OidcProvider } from "./irsa";
 import { ModelNamespace } from "../common/modelNamespace";
+
+/** Server-side encryption of the bucket: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS). */
+export type BucketEncryption = "AES256" | "aws:kms";
 
 /** The bucket's ARN and the ARN of every object under `prefix`. */
 export function bucketArns(bucketName: string, prefix = "") {
@@ -89,6 +94,59 @@ export function modelReaderPolicy(args: {
 }
 
 /**
+ * Writer policy for the seeding Job: put (and abort multipart uploads of) objects under the model
+ * prefix, list only that prefix. No GetObject and no DeleteObject. With SSE-KMS, S3 needs
+ * GenerateDataKey to encrypt new objects and Decrypt to complete multipart uploads; both only via S3.
+ *
+ * Derived from components/models/seeding/seed.py's calls through boto3 1.38.33 / s3transfer 0.13.0 (the versions the
+ * `kserve/storage-initializer:v0.20.0` image runs it with, pinned in kserve/kserve v0.20.0
+ * python/storage/uv.lock): `list_objects_v2` always with a Prefix under the model prefix (so the
+ * plain `StringLike` on `s3:prefix` holds; it never calls HeadBucket), `upload_fileobj` (PutObject below
+ * 8 MiB; CreateMultipartUpload, UploadPart, CompleteMultipartUpload above it, all authorized as
+ * s3:PutObject, and AbortMultipartUpload on failure: s3transfer/upload.py `PutObjectTask`,
+ * `UploadPartTask`, s3transfer/tasks.py `CreateMultipartUploadTask`, `CompleteMultipartUploadTask`),
+ * and `put_object` for the marker. S3 calls kms:GenerateDataKey (writes) and kms:Decrypt (completing
+ * multipart uploads) with the caller's permissions (Amazon S3 User Guide, "Using server-side
+ * encryption with AWS KMS keys"). test/iam/contracts/modelWriter.ts holds these calls as a contract.
+ */
+export function modelWriterPolicy(args: {
+    bucketName: string;
+    modelPrefix: string;
+    region: string;
+    kmsKeyArn?: string;
+}): aws.iam.PolicyDocument {
+    if (!/^[a-z0-9][a-z0-9._-]*\/([a-z0-9][a-z0-9._-]*\/)*$/.test(args.modelPrefix)) {
+        throw new Error(`modelWriterPolicy: modelPrefix '${args.modelPrefix}' must be a non-empty key prefix ending in '/'`);
+    }
+    const arns = bucketArns(args.bucketName, args.modelPrefix);
+    const statements: aws.iam.PolicyStatement[] = [
+        {
+            Sid: "WriteModels",
+            Effect: "Allow",
+            Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
+            Resource: arns.objects,
+        },
+        {
+            Sid: "ListModels",
+            Effect: "Allow",
+            Action: "s3:ListBucket",
+            Resource: arns.bucket,
+            Condition: { StringLike: { "s3:prefix": [`${args.modelPrefix}*`] } },
+        },
+    ];
+    if (args.kmsKeyArn) {
+        statements.push({
+            Sid: "EncryptModels",
+            Effect: "Allow",
+            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
+            Resource: args.kmsKeyArn,
+            Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
+        });
+    }
+    return { Version: "2012-10-17", Statement: statements };
+}
+
+/**
  * Annotations KServe reads from a ServiceAccount to configure S3 access for the storage
  * initializer. No `s3-endpoint`: KServe exports it as AWS_ENDPOINT_URL, which breaks
  * AssumeRoleWithWebIdentity against AWS S3 (kserve issue 3482).
@@ -125,6 +183,8 @@ export interface ModelStoreArgs {
     readonly namespace: string;
     /** ServiceAccount the models use (created here, bound to the reader role). Required. */
     readonly serviceAccountName: string;
+    /** ServiceAccount of jobs that write models (created here, bound to the writer role). Default: `model-seeder`. */
+    readonly writerServiceAccountName?: string;
     /** Tags on AWS resources. Default: none. */
     readonly tags?: Record<string, string>;
 }
@@ -138,6 +198,11 @@ export class ModelStore extends pulumi.ComponentResource {
     /** True when `pulumi destroy` keeps the bucket and its key (every non-ephemeral stack). */
     public readonly retainedOnDestroy: boolean;
     public readonly readerRole: IrsaRole;
+    /** Write-only role of the seeding Job (put under the model prefix, list it). */
+    public readonly writerRole: IrsaRole;
+    public readonly writerServiceAccount: k8s.core.v1.ServiceAccount;
+    /** The store as the `Foundation` contract describes it. */
+    public readonly storage: ModelStorage;
     public readonly namespace: ModelNamespace;
     public readonly serviceAccount: k8s.core.v1.ServiceAccount;
     public readonly namespaceName: pulumi.Output<string>;
@@ -269,11 +334,69 @@ export class ModelStore extends pulumi.ComponentResource {
         this.namespaceName = this.namespace.name;
         this.serviceAccountName = this.serviceAccount.metadata.name;
 
+        // The seeding Job's identity. It used to be created by the Job's own component (under the
+        // examples); the aliases let existing stacks adopt the role and account where they now live.
+        const formerSeeding = [
+            { type: "inference-platform:models:ExampleModels", name: "examples" },
+            { type: "inference-platform:models:ModelSeeding", name: "examples-seeding" },
+        ];
+        const writerServiceAccountName = args.writerServiceAccountName ?? "model-seeder";
+        this.writerRole = new IrsaRole(
+            `${name}-writer`,
+            {
+                oidcProvider: args.oidcProvider,
+                namespace: args.namespace,
+                serviceAccountName: writerServiceAccountName,
+                description: `Seeding Job: write-only access to ${modelPrefix} of the model store`,
+                policy: pulumi
+                    .all([this.bucket.bucket, this.kmsKeyArn])
+                    .apply(([bucketName, kmsKeyArn]) => modelWriterPolicy({ bucketName, modelPrefix, region: args.region, kmsKeyArn })),
+                tags,
+            },
+            { parent: this, aliases: [formerUrn("inference-platform:aws:IrsaRole", "examples-seeding-writer", formerSeeding)] },
+        );
+        this.writerServiceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-writer-sa`,
+            {
+                metadata: {
+                    name: writerServiceAccountName,
+                    namespace: this.namespace.name,
+                    labels: { "app.kubernetes.io/name": "model-seeding", ...platformLabels },
+                    annotations: { "eks.amazonaws.com/role-arn": this.writerRole.roleArn },
+                },
+                // IRSA's webhook mounts its own projected token; the Kubernetes API token is not needed.
+                automountServiceAccountToken: false,
+            },
+            // The role's inline policy must exist before the Job's first request.
+            { parent: this, dependsOn: [this.writerRole], aliases: [formerUrn("kubernetes:core/v1:ServiceAccount", "examples-seeding-sa", formerSeeding)] },
+        );
+
+        // boto3 signs for the bucket's region; the IRSA webhook adds the web-identity credentials.
+        const regionEnv = [
+            { name: "AWS_REGION", value: args.region },
+            { name: "AWS_DEFAULT_REGION", value: args.region },
+        ];
+        this.storage = {
+            bucket: this.bucketName,
+            modelPrefix,
+            namespace: this.namespaceName,
+            readerServiceAccountName: this.serviceAccountName,
+            // The inference server's storage initializer gets its credentials from the IRSA webhook.
+            readerEnv: [],
+            writerServiceAccountName: this.writerServiceAccount.metadata.name,
+            writerEnv: regionEnv,
+            // No endpoint on AWS: it would break the storage initializer's AssumeRoleWithWebIdentity (kserve/kserve#3482).
+            kserveDefaults: { region: args.region },
+            // Everything in the store: bucket and its policies, both roles and both accounts.
+            ready: [this],
+        };
+
         this.registerOutputs({
             bucketName: this.bucketName,
             bucketArn: this.bucketArn,
             retainedOnDestroy: this.retainedOnDestroy,
             readerRoleArn: this.readerRole.roleArn,
+            writerRoleArn: this.writerRole.roleArn,
             namespace: this.namespaceName,
             serviceAccountName: this.serviceAccountName,
         });

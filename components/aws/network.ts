@@ -6,7 +6,10 @@
 import * as aws from "@pulumi/aws";
 import * as awsx from "@pulumi/awsx";
 import * as pulumi from "@pulumi/pulumi";
-import { NatGatewayStrategy, parseCidr } from "../../config";
+import { parseCidr } from "../common/validation";
+
+/** `single` NAT gateway (cheapest) or one per availability zone (survives an AZ outage). */
+export type NatGatewayStrategy = "single" | "onePerAz";
 
 export interface NetworkArgs {
     /** IPv4 CIDR of the VPC. Default: `10.0.0.0/16`. */

@@ -34,11 +34,14 @@
  * the account (versitygw's own admin CLI) and the bucket and policy (boto3 as root).
  */
 import * as k8s from "@pulumi/kubernetes";
+import { formerUrn } from "../common/aliases";
+import type { ModelStorage } from "../common/foundation";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { ContainerResources, containerResourcesProblems, platformLabels } from "../platform/certManager";
+import { platformLabels } from "../common/labels";
+import { ContainerResources, containerResourcesProblems } from "../common/resources";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
 import { images } from "../../versions";
 
@@ -144,6 +147,10 @@ export interface LocalModelStoreArgs {
     readonly namespace: pulumi.Input<string>;
     /** ServiceAccount the models run as; created here with the S3 Secret attached. Required. */
     readonly serviceAccountName: string;
+    /** ServiceAccount of jobs that write models (created here). Default: `model-seeder`. */
+    readonly writerServiceAccountName?: string;
+    /** Key prefix models live under (ends with `/`). Default: `models/`. */
+    readonly modelPrefix?: string;
     /** Bucket to create. Default: `models`. */
     readonly bucketName?: string;
     /** Namespace the store runs in (created here, restricted Pod Security). Default: `model-store`. */
@@ -197,6 +204,8 @@ export class LocalModelStore extends pulumi.ComponentResource {
     public readonly region: pulumi.Output<string>;
     /** What models and the seeding job must wait for: server up, account, bucket and policy in place, Secret and ServiceAccount. */
     public readonly ready: pulumi.Resource[];
+    /** The store as the `Foundation` contract describes it. */
+    public readonly storage: ModelStorage;
 
     constructor(name: string, args: LocalModelStoreArgs, opts?: pulumi.ComponentResourceOptions) {
         const bucket = args?.bucketName ?? "models";
@@ -447,6 +456,30 @@ export class LocalModelStore extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // The seeding Job's account. It used to be created by the Job's own component (under the
+        // examples); the alias lets existing stacks adopt it where it now lives. Its credentials come
+        // from the environment (the models' key, which may also write), so it needs no secrets.
+        const writerServiceAccount = new k8s.core.v1.ServiceAccount(
+            `${name}-writer-sa`,
+            {
+                metadata: {
+                    name: args.writerServiceAccountName ?? "model-seeder",
+                    namespace: args.namespace,
+                    labels: { "app.kubernetes.io/name": "model-seeding", ...platformLabels },
+                },
+                automountServiceAccountToken: false,
+            },
+            {
+                parent: this,
+                aliases: [
+                    formerUrn("kubernetes:core/v1:ServiceAccount", "examples-seeding-sa", [
+                        { type: "inference-platform:models:ExampleModels", name: "examples" },
+                        { type: "inference-platform:models:ModelSeeding", name: "examples-seeding" },
+                    ]),
+                ],
+            },
+        );
+
         this.endpoint = pulumi.output(endpoint);
         this.endpointUrl = pulumi.output(endpointUrl);
         this.storageEnv = localStorageEnv({ endpoint, region, secretName: kserveSecret.metadata.name });
@@ -456,7 +489,19 @@ export class LocalModelStore extends pulumi.ComponentResource {
         this.namespace = pulumi.output(args.namespace);
         this.storeNamespace = namespace;
         this.region = pulumi.output(region);
-        this.ready = [deployment, service, job, kserveSecret, serviceAccount];
+        this.ready = [deployment, service, job, kserveSecret, serviceAccount, writerServiceAccount];
+        this.storage = {
+            bucket: this.bucketName,
+            modelPrefix: args.modelPrefix ?? "models/",
+            namespace: this.namespace,
+            readerServiceAccountName: this.serviceAccountName,
+            readerEnv: this.storageEnv,
+            writerServiceAccountName: writerServiceAccount.metadata.name,
+            writerEnv: this.storageEnv,
+            // The KServe Secret on the models' account carries endpoint and region for each model.
+            kserveDefaults: undefined,
+            ready: this.ready,
+        };
 
         this.registerOutputs({
             endpoint: this.endpoint,

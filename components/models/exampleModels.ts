@@ -13,7 +13,6 @@
  * wait for it. Every example scales to zero when idle.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ExampleName, exampleNames } from "../../config";
 import {
     InferenceService,
     InferenceServiceSpec,
@@ -22,38 +21,14 @@ import {
     inferenceServiceUrl,
     ProtocolVersion,
 } from "./inferenceService";
-import { OidcProvider } from "../aws/irsa";
-import { ModelSeeding, SeedModel, SeedingTarget } from "./modelSeeding";
+import type { ModelStorage } from "../common/foundation";
+import { ModelSeeding, SeedModel } from "./modelSeeding";
 import { images } from "../../versions";
 
-/** Where bucket-backed examples live, per platform. */
-export type ModelStorage =
-    | {
-          readonly kind: "s3";
-          /** Model bucket name. */
-          readonly bucket: pulumi.Input<string>;
-          /** Bucket region. */
-          readonly region: string;
-          /** ServiceAccount in the models namespace bound to the read-only IRSA role (created by the lead's ModelStore). */
-          readonly readerServiceAccountName: pulumi.Input<string>;
-          /** OIDC provider, for the seeding Job's writer role. */
-          readonly oidcProvider: OidcProvider;
-          /** Bucket KMS key when SSE-KMS. Default: none. */
-          readonly kmsKeyArn?: pulumi.Input<string>;
-      }
-    | {
-          readonly kind: "minio";
-          /** MinIO S3 endpoint with scheme, e.g. `http://minio.minio.svc.cluster.local:9000`. */
-          readonly endpoint: pulumi.Input<string>;
-          readonly bucket: pulumi.Input<string>;
-          /** ServiceAccount in the models namespace that already carries the S3 secret for KServe. */
-          readonly readerServiceAccountName: pulumi.Input<string>;
-          /** Secret in the models namespace with the MinIO credentials, for the seeding Job. */
-          readonly credentialsSecretName: pulumi.Input<string>;
-          /** Keys in that Secret. Default: `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`. */
-          readonly accessKeyIdKey?: string;
-          readonly secretAccessKeyKey?: string;
-      };
+/** Example models the stack can deploy; `gpu` is off by default. */
+export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu"] as const;
+export type ExampleName = (typeof exampleNames)[number];
+export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer"];
 
 /** InferenceService name of each example (also the model name in request paths). */
 export const exampleServiceNames: Readonly<Record<ExampleName, string>> = {
@@ -325,7 +300,7 @@ export function exampleInvocations(args: {
 }
 
 /** Every problem with the examples' arguments (empty when valid). */
-export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage" | "modelPrefix">): string[] {
+export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage"> & { readonly modelPrefix?: string }): string[] {
     const problems: string[] = [];
     const seen = new Set<string>();
     for (const e of args.examples) {
@@ -344,17 +319,13 @@ export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" |
 export interface ExampleModelsArgs {
     /** Examples to deploy (config `examples`; values from `exampleNames`). An empty list deploys nothing. Required. */
     readonly examples: readonly ExampleName[];
-    /** Namespace of the models (the ModelStore's namespace). Required. */
-    readonly namespace: pulumi.Input<string>;
     /** Domain model hosts live under (`<ip>.sslip.io` or the custom domain). Required. */
     readonly domain: pulumi.Input<string>;
-    /** Storage of the bucket-backed examples. Required. */
+    /** Where the models live and the accounts that read and write them (the foundation's). Required. */
     readonly storage: ModelStorage;
     /** Transformer image of `clothing-transformer` (the gateway). Required when that example is enabled. */
     readonly gatewayImage?: pulumi.Input<string>;
-    /** Key prefix of models in the bucket. Default: `models/`. */
-    readonly modelPrefix?: string;
-    /** What everything waits for: KServe (CRDs, runtimes), the namespace and ServiceAccounts, MinIO. Default: none. */
+    /** What everything waits for besides the storage: KServe (CRDs, runtimes) and the ingress. Default: none. */
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
     /** Wait until each InferenceService is Ready (see `InferenceServiceArgs.awaitReady`). Default: false. */
     readonly awaitReady?: boolean;
@@ -373,11 +344,11 @@ export class ExampleModels extends pulumi.ComponentResource {
     public readonly urls: Partial<Record<ExampleName, pulumi.Output<string>>>;
 
     constructor(name: string, args: ExampleModelsArgs, opts?: pulumi.ComponentResourceOptions) {
-        const problems = exampleModelsProblems(args);
-        const modelPrefix = args.modelPrefix ?? "models/";
         const storage = args.storage;
+        const modelPrefix = storage.modelPrefix;
+        const problems = exampleModelsProblems({ ...args, modelPrefix });
         const ctx: ExampleContext<pulumi.Input<string>> = {
-            namespace: args.namespace,
+            namespace: storage.namespace,
             bucket: storage.bucket,
             modelPrefix,
             serviceAccountName: storage.readerServiceAccountName,
@@ -393,27 +364,29 @@ export class ExampleModels extends pulumi.ComponentResource {
         this.urls = {};
 
         const seeds = seedModelsFor([...args.examples, ...(args.alsoSeed ?? [])]);
-        const target: SeedingTarget =
-            storage.kind === "s3"
-                ? { kind: "s3", bucket: storage.bucket, region: storage.region, oidcProvider: storage.oidcProvider, kmsKeyArn: storage.kmsKeyArn }
-                : {
-                      kind: "minio",
-                      endpoint: storage.endpoint,
-                      bucket: storage.bucket,
-                      credentialsSecretName: storage.credentialsSecretName,
-                      accessKeyIdKey: storage.accessKeyIdKey,
-                      secretAccessKeyKey: storage.secretAccessKeyKey,
-                  };
+        const waitFor = [...(args.waitFor ?? []), ...storage.ready];
         this.seeding =
             seeds.length > 0
-                ? new ModelSeeding(`${name}-seeding`, { namespace: args.namespace, target, models: seeds, modelPrefix, waitFor: args.waitFor }, { parent: this })
+                ? new ModelSeeding(
+                      `${name}-seeding`,
+                      {
+                          namespace: storage.namespace,
+                          bucket: storage.bucket,
+                          serviceAccountName: storage.writerServiceAccountName,
+                          env: storage.writerEnv,
+                          models: seeds,
+                          modelPrefix,
+                          waitFor,
+                      },
+                      { parent: this },
+                  )
                 : undefined;
 
         for (const [example, spec] of specs) {
-            const waitFor = [...(args.waitFor ?? []), ...(exampleSeeds[example] && this.seeding ? [this.seeding.job] : [])];
+            const serviceWaitFor = [...waitFor, ...(exampleSeeds[example] && this.seeding ? [this.seeding.job] : [])];
             const service = new InferenceService(
                 `${name}-${example}`,
-                { spec, domain: args.domain, waitFor, awaitReady: args.awaitReady },
+                { spec, domain: args.domain, waitFor: serviceWaitFor, awaitReady: args.awaitReady },
                 { parent: this },
             );
             this.services[example] = service;

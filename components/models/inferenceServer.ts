@@ -20,6 +20,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { gpuNodeSelector, gpuToleration } from "../common/gpuScheduling";
+import { platformLabels } from "../common/labels";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
 import { images } from "../../versions";
 
@@ -39,17 +41,7 @@ export const gatewayHttpPort = 8080;
 /** Where the model volume is mounted in the init containers. */
 const downloadDir = "/mnt/models";
 
-/**
- * GPU scheduling. Must match `gpuNodeLabel` / `gpuTaint` in components/cluster.ts (a test checks it);
- * not imported so this component does not load the AWS SDK.
- */
-export const gpuNodeSelector = { "nvidia.com/gpu.present": "true" } as const;
-export const gpuToleration = { key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" } as const;
 
-const platformLabels = {
-    "app.kubernetes.io/part-of": "inference-platform",
-    "app.kubernetes.io/managed-by": "pulumi",
-};
 
 /** Kubernetes object names of one inference server. */
 export function inferenceServerNames(name: string) {
@@ -451,6 +443,11 @@ export interface InferenceServerArgs {
      * Deployment waits for ready pods, which needs the model), Istio and Knative's gateway. Default: none.
      */
     readonly waitFor?: Input<pulumi.Resource>[];
+    /**
+     * Name of the Kubernetes objects and first label of the public host (`<serverName>.<namespace>.<domain>`):
+     * a DNS label of at most 40 characters. Default: the component's name.
+     */
+    readonly serverName?: string;
 }
 
 const objectName = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
@@ -508,7 +505,8 @@ export class InferenceServer extends pulumi.ComponentResource {
     public readonly predictorTarget: pulumi.Output<string>;
 
     constructor(name: string, args: InferenceServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        const problems = inferenceServerProblems(name, args);
+        const serverName = args.serverName ?? name;
+        const problems = inferenceServerProblems(serverName, args);
         if (problems.length > 0) throw new Error(`InferenceServer ${name}: invalid arguments:\n  - ${problems.join("\n  - ")}`);
         super("inference-platform:serving:InferenceServer", name, {}, opts);
 
@@ -517,17 +515,17 @@ export class InferenceServer extends pulumi.ComponentResource {
         const tfRange = args.tfServingReplicas ?? { min: 1, max: 3 };
         const gwRange = args.gatewayReplicas ?? { min: 1, max: 5 };
         const cpuUtilization = args.cpuTargetUtilization ?? 70;
-        const names = inferenceServerNames(name);
+        const names = inferenceServerNames(serverName);
         const namespace = args.namespace;
         const childOpts = { parent: this, dependsOn: args.waitFor ?? [] };
 
         const storageUri = pulumi.output(args.storageUri).apply(normalizeStorageUri);
         const tfDeployment = new k8s.apps.v1.Deployment(
             `${name}-tf-serving`,
-            tfServingDeployment({ name, namespace, serviceAccountName: args.serviceAccountName, storageUri, modelName, gpu, storageEnv: args.storageEnv }),
+            tfServingDeployment({ name: serverName, namespace, serviceAccountName: args.serviceAccountName, storageUri, modelName, gpu, storageEnv: args.storageEnv }),
             childOpts,
         );
-        const services = tfServingServices({ name, namespace });
+        const services = tfServingServices({ name: serverName, namespace });
         const grpcService = new k8s.core.v1.Service(`${name}-tf-serving-grpc`, services.grpc, childOpts);
         new k8s.core.v1.Service(`${name}-tf-serving-rest`, services.rest, childOpts);
 
@@ -537,7 +535,7 @@ export class InferenceServer extends pulumi.ComponentResource {
         const gwDeployment = new k8s.apps.v1.Deployment(
             `${name}-gateway`,
             gatewayDeployment({
-                name,
+                name: serverName,
                 namespace,
                 image: args.gatewayImage,
                 modelName,
@@ -549,32 +547,32 @@ export class InferenceServer extends pulumi.ComponentResource {
             // The gateway is useless until TF Serving answers; waiting also keeps rollout errors readable.
             { parent: this, dependsOn: [...(args.waitFor ?? []), tfDeployment] },
         );
-        const gwService = new k8s.core.v1.Service(`${name}-gateway`, gatewayService({ name, namespace }), childOpts);
+        const gwService = new k8s.core.v1.Service(`${name}-gateway`, gatewayService({ name: serverName, namespace }), childOpts);
 
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(
             `${name}-tf-serving`,
-            cpuAutoscaler({ name, namespace, deployment: names.tfServing, component: "tf-serving", min: tfRange.min, max: tfRange.max, cpuUtilization }),
+            cpuAutoscaler({ name: serverName, namespace, deployment: names.tfServing, component: "tf-serving", min: tfRange.min, max: tfRange.max, cpuUtilization }),
             { parent: this, dependsOn: [tfDeployment] },
         );
         new k8s.autoscaling.v2.HorizontalPodAutoscaler(
             `${name}-gateway`,
-            cpuAutoscaler({ name, namespace, deployment: names.gateway, component: "gateway", min: gwRange.min, max: gwRange.max, cpuUtilization }),
+            cpuAutoscaler({ name: serverName, namespace, deployment: names.gateway, component: "gateway", min: gwRange.min, max: gwRange.max, cpuUtilization }),
             { parent: this, dependsOn: [gwDeployment] },
         );
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-tf-serving`,
-            disruptionBudget({ name, namespace, component: "tf-serving", objectName: names.tfServing }),
+            disruptionBudget({ name: serverName, namespace, component: "tf-serving", objectName: names.tfServing }),
             childOpts,
         );
         new k8s.policy.v1.PodDisruptionBudget(
             `${name}-gateway`,
-            disruptionBudget({ name, namespace, component: "gateway", objectName: names.gateway }),
+            disruptionBudget({ name: serverName, namespace, component: "gateway", objectName: names.gateway }),
             childOpts,
         );
 
-        this.host = pulumi.interpolate`${name}.${namespace}.${args.domain}`;
+        this.host = pulumi.interpolate`${serverName}.${namespace}.${args.domain}`;
         const vs = gatewayVirtualService({
-            name,
+            name: serverName,
             namespace,
             host: this.host,
             ingressGateway: args.ingressGateway ?? "knative-serving/knative-ingress-gateway",

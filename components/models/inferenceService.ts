@@ -9,8 +9,9 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { gpuNodeSelector, gpuResource, gpuToleration } from "../common/gpuScheduling";
 import { restrictedContainerSecurityContext } from "../common/podSecurity";
-import { domainProblem, isDnsLabel } from "../platform/magicDns";
+import { domainProblem, isDnsLabel } from "../common/validation";
 
 export const inferenceServiceApiVersion = "serving.kserve.io/v1beta1";
 
@@ -47,15 +48,6 @@ export const sklearnServerRuntime = "kserve-sklearnserver";
 /** The ClusterServingRuntime that serves MLflow models (MLServer; v2 only). */
 export const mlserverRuntime = "kserve-mlserver";
 
-/** The extended resource the NVIDIA device plugin advertises. */
-export const gpuResource = "nvidia.com/gpu";
-/** Toleration for the taint GPU node groups carry (`nvidia.com/gpu:NoSchedule`). */
-export const gpuToleration: Toleration = { key: gpuResource, operator: "Exists", effect: "NoSchedule" };
-/**
- * Label GPU nodes carry: set by NVIDIA GPU Feature Discovery, or by the node group's labels
- * (the cluster component must set it when GFD is not running).
- */
-export const gpuNodeSelector: Readonly<Record<string, string>> = { "nvidia.com/gpu.present": "true" };
 
 export interface ResourceRequirements {
     readonly requests?: Readonly<Record<string, string>>;

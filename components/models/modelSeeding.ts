@@ -11,16 +11,18 @@
  * - Idempotent: a model whose marker `<prefix>_seeded/<model>/<source digest>` exists is skipped
  *   (also by the converter); objects already present with the same size are not uploaded again, so
  *   a retried Job resumes. A changed source gets a new digest and is copied again.
- * - On eks the Job runs as its own ServiceAccount bound to a writer IRSA role that can only put
- *   objects under the model prefix (and list it); the serving role stays read-only.
+ * - The Job runs as the model store's writer account (`ModelStorage.writerServiceAccountName`): on
+ *   eks bound to an IRSA role that can only put objects under the model prefix (and list it), on the
+ *   local store with the store's credentials; the serving account stays read-only.
+ * - The scripts are files next to this one (seeding/seed.py, seeding/convert.py), read at synth
+ *   time into the Job's ConfigMap; test/modelSeedingScripts.test.ts compiles and runs them.
  */
-import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { createHash } from "node:crypto";
-import { IrsaRole, OidcProvider } from "../aws/irsa";
-import { isDnsLabel } from "../platform/magicDns";
-import { bucketArns } from "../aws/modelStore";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { isDnsLabel } from "../common/validation";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
 import { images } from "../../versions";
 
@@ -42,110 +44,31 @@ export interface SeedModel {
     readonly dest: string;
 }
 
-/** Where the Job writes. */
-export type SeedingTarget =
-    | {
-          readonly kind: "s3";
-          /** Bucket name. */
-          readonly bucket: pulumi.Input<string>;
-          /** Bucket region (plain: it goes into the writer policy's KMS condition). */
-          readonly region: string;
-          /** The cluster's OIDC provider, for the writer role. */
-          readonly oidcProvider: OidcProvider;
-          /** KMS key of the bucket when it uses SSE-KMS. Default: none (SSE-S3). */
-          readonly kmsKeyArn?: pulumi.Input<string>;
-          /** Tags on the writer role. Default: none. */
-          readonly tags?: Record<string, string>;
-      }
-    | {
-          readonly kind: "minio";
-          /** S3 API endpoint with scheme, e.g. `http://minio.minio.svc.cluster.local:9000`. */
-          readonly endpoint: pulumi.Input<string>;
-          readonly bucket: pulumi.Input<string>;
-          /** Secret (in the Job's namespace) holding MinIO credentials. */
-          readonly credentialsSecretName: pulumi.Input<string>;
-          /** Key of the access key id in that Secret. Default: `AWS_ACCESS_KEY_ID`. */
-          readonly accessKeyIdKey?: string;
-          /** Key of the secret key in that Secret. Default: `AWS_SECRET_ACCESS_KEY`. */
-          readonly secretAccessKeyKey?: string;
-      };
-
 export interface ModelSeedingArgs {
-    /** Namespace the Job and its ServiceAccount run in (the models namespace). Required. */
+    /** Namespace the Job runs in (the models namespace). Required. */
     readonly namespace: pulumi.Input<string>;
-    /** Storage to fill. Required. */
-    readonly target: SeedingTarget;
+    /** Bucket to fill. Required. */
+    readonly bucket: pulumi.Input<string>;
+    /** ServiceAccount the Job runs as: the model store's writer account, which must exist. Required. */
+    readonly serviceAccountName: pulumi.Input<string>;
+    /** What boto3 needs to reach and sign for the store (`ModelStorage.writerEnv`). Required. */
+    readonly env: pulumi.Input<k8s.types.input.core.v1.EnvVar>[];
     /** Models to copy; at least one. Required. */
     readonly models: readonly SeedModel[];
     /** Key prefix of all models (ends with `/`). Default: `models/`. */
     readonly modelPrefix?: string;
-    /** Name of the Job's ServiceAccount (the writer role trusts exactly this name). Default: `model-seeder`. */
-    readonly serviceAccountName?: string;
     /** Seconds before Kubernetes kills the Job. Default: 1800. */
     readonly activeDeadlineSeconds?: number;
     /** Retries of a failed pod. Default: 3. */
     readonly backoffLimit?: number;
-    /** Resources that must exist first (namespace, MinIO, bucket). Default: none. */
+    /** Resources that must exist first (the store, its accounts and policies). Default: none. */
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
 }
 
 const modelPrefixPattern = /^[a-z0-9][a-z0-9._-]*\/([a-z0-9][a-z0-9._-]*\/)*$/;
 
-/**
- * Writer policy for the seeding Job: put (and abort multipart uploads of) objects under the model
- * prefix, list only that prefix. No GetObject and no DeleteObject. With SSE-KMS, S3 needs
- * GenerateDataKey to encrypt new objects and Decrypt to complete multipart uploads; both only via S3.
- *
- * Derived from `seedScript`'s calls through boto3 1.38.33 / s3transfer 0.13.0 (the versions the
- * `kserve/storage-initializer:v0.20.0` image runs it with, pinned in kserve/kserve v0.20.0
- * python/storage/uv.lock): `list_objects_v2` always with a Prefix under the model prefix (so the
- * plain `StringLike` on `s3:prefix` holds; it never calls HeadBucket), `upload_fileobj` (PutObject below
- * 8 MiB; CreateMultipartUpload, UploadPart, CompleteMultipartUpload above it, all authorized as
- * s3:PutObject, and AbortMultipartUpload on failure: s3transfer/upload.py `PutObjectTask`,
- * `UploadPartTask`, s3transfer/tasks.py `CreateMultipartUploadTask`, `CompleteMultipartUploadTask`),
- * and `put_object` for the marker. S3 calls kms:GenerateDataKey (writes) and kms:Decrypt (completing
- * multipart uploads) with the caller's permissions (Amazon S3 User Guide, "Using server-side
- * encryption with AWS KMS keys"). test/iam/contracts/modelWriter.ts holds these calls as a contract.
- */
-export function modelWriterPolicy(args: {
-    bucketName: string;
-    modelPrefix: string;
-    region: string;
-    kmsKeyArn?: string;
-}): aws.iam.PolicyDocument {
-    if (!modelPrefixPattern.test(args.modelPrefix)) {
-        throw new Error(`modelWriterPolicy: modelPrefix '${args.modelPrefix}' must be a non-empty key prefix ending in '/'`);
-    }
-    const arns = bucketArns(args.bucketName, args.modelPrefix);
-    const statements: aws.iam.PolicyStatement[] = [
-        {
-            Sid: "WriteModels",
-            Effect: "Allow",
-            Action: ["s3:PutObject", "s3:AbortMultipartUpload"],
-            Resource: arns.objects,
-        },
-        {
-            Sid: "ListModels",
-            Effect: "Allow",
-            Action: "s3:ListBucket",
-            Resource: arns.bucket,
-            Condition: { StringLike: { "s3:prefix": [`${args.modelPrefix}*`] } },
-        },
-    ];
-    if (args.kmsKeyArn) {
-        statements.push({
-            Sid: "EncryptModels",
-            Effect: "Allow",
-            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-            Resource: args.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
-        });
-    }
-    return { Version: "2012-10-17", Statement: statements };
-}
-
 /** Every problem with the seeding arguments (empty when valid). */
-export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "modelPrefix" | "serviceAccountName" | "activeDeadlineSeconds" | "backoffLimit" | "target">): string[] {
+export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "modelPrefix" | "activeDeadlineSeconds" | "backoffLimit">): string[] {
     const problems: string[] = [];
     const prefix = args.modelPrefix ?? "models/";
     if (!modelPrefixPattern.test(prefix)) problems.push(`modelPrefix '${prefix}' must be a relative key prefix ending in '/' (e.g. models/)`);
@@ -175,19 +98,11 @@ export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "mo
             if (a !== b && b.dest.startsWith(a.dest)) problems.push(`model '${b.name}': dest '${b.dest}' is inside '${a.dest}' of '${a.name}'`);
         }
     }
-    if (args.serviceAccountName !== undefined && !isDnsLabel(args.serviceAccountName)) {
-        problems.push(`serviceAccountName '${args.serviceAccountName}' is not a DNS label`);
-    }
     if (args.activeDeadlineSeconds !== undefined && (!Number.isInteger(args.activeDeadlineSeconds) || args.activeDeadlineSeconds < 60)) {
         problems.push(`activeDeadlineSeconds must be a whole number >= 60 (got ${args.activeDeadlineSeconds})`);
     }
     if (args.backoffLimit !== undefined && (!Number.isInteger(args.backoffLimit) || args.backoffLimit < 0 || args.backoffLimit > 10)) {
         problems.push(`backoffLimit must be a whole number from 0 to 10 (got ${args.backoffLimit})`);
-    }
-    const t = args.target;
-    if (t.kind === "s3" && !/^[a-z]{2}(-[a-z]+)+-\d$/.test(t.region)) problems.push(`target.region '${t.region}' is not an AWS region`);
-    if (t.kind === "minio" && typeof t.endpoint === "string" && !/^https?:\/\/[^/\s]+\/?$/.test(t.endpoint)) {
-        problems.push(`target.endpoint '${t.endpoint}' must be http(s)://host[:port]`);
     }
     return problems;
 }
@@ -197,146 +112,11 @@ export function seedManifest(models: readonly SeedModel[], modelPrefix: string) 
     return { prefix: modelPrefix, models: [...models].sort((a, b) => a.name.localeCompare(b.name)) };
 }
 
-/**
- * Copy step (storage-initializer image). `plan` marks models already seeded (for the converter);
- * `copy` uploads what is missing and writes each model's marker last.
- */
-export const seedScript = `"""Seeds the model store (inference-platform components/modelSeeding.ts).
-
-Usage: seed.py plan|copy. Needs only s3:ListBucket on the prefix and s3:PutObject under it.
-"""
-import hashlib
-import json
-import os
-import shutil
-import sys
-import tempfile
-
-import boto3
-
-manifest = json.load(open(os.environ["SEED_MANIFEST"]))
-bucket = os.environ["SEED_BUCKET"]
-prefix = manifest["prefix"]
-plan_dir = os.environ.get("SEED_PLAN_DIR", "/work/plan")
-out_dir = os.environ.get("SEED_OUT_DIR", "/work/out")
-s3 = boto3.client("s3")
-
-
-def marker(model):
-    digest = hashlib.sha256(json.dumps(model["source"], sort_keys=True).encode()).hexdigest()[:16]
-    return f"{prefix}_seeded/{model['name']}/{digest}"
-
-
-def listing(key_prefix):
-    sizes = {}
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=key_prefix):
-        for obj in page.get("Contents", []):
-            sizes[obj["Key"]] = obj["Size"]
-    return sizes
-
-
-def gcs_objects(uri):
-    from google.cloud import storage
-
-    src_bucket, _, path = uri[len("gs://"):].partition("/")
-    path = path.rstrip("/") + "/"
-    client = storage.Client.create_anonymous_client()
-    for blob in client.list_blobs(src_bucket, prefix=path):
-        if not blob.name.endswith("/"):
-            yield blob.name[len(path):], blob.size, blob.download_to_file
-
-
-def local_objects(root):
-    for dirpath, dirnames, files in os.walk(root):
-        dirnames.sort()
-        for name in sorted(files):
-            full = os.path.join(dirpath, name)
-
-            def fetch(out, full=full):
-                with open(full, "rb") as src:
-                    shutil.copyfileobj(src, out)
-
-            yield os.path.relpath(full, root), os.path.getsize(full), fetch
-
-
-def copy(model):
-    dest = prefix + model["dest"]
-    present = listing(dest)
-    source = model["source"]
-    if source["kind"] == "gcs":
-        objects = gcs_objects(source["uri"])
-    else:
-        objects = local_objects(os.path.join(out_dir, model["name"]))
-    count = 0
-    for rel, size, fetch in objects:
-        count += 1
-        key = dest + rel
-        if present.get(key) == size:
-            continue
-        with tempfile.TemporaryFile() as tmp:
-            fetch(tmp)
-            tmp.seek(0)
-            s3.upload_fileobj(tmp, bucket, key)
-        print(f"copied s3://{bucket}/{key} ({size} bytes)", flush=True)
-    if count == 0:
-        sys.exit(f"{model['name']}: the source has no objects")
-    s3.put_object(Bucket=bucket, Key=marker(model), Body=b"")
-
-
-def main(mode):
-    os.makedirs(plan_dir, exist_ok=True)
-    for model in manifest["models"]:
-        done = marker(model) in listing(marker(model))
-        if mode == "plan":
-            if done:
-                open(os.path.join(plan_dir, model["name"]), "w").close()
-        elif done:
-            print(f"{model['name']}: already seeded, skipped", flush=True)
-        else:
-            copy(model)
-            print(f"{model['name']}: seeded into s3://{bucket}/{prefix}{model['dest']}", flush=True)
-
-
-if __name__ == "__main__":
-    if len(sys.argv) != 2 or sys.argv[1] not in ("plan", "copy"):
-        sys.exit("usage: seed.py plan|copy")
-    main(sys.argv[1])
-`;
-
-/** Conversion step (TensorFlow image): Keras .h5 to SavedModel `<out>/<model>/<version>/`, skipped when seeded. */
-export const convertScript = `"""Converts Keras .h5 models to SavedModels (inference-platform components/modelSeeding.ts)."""
-import hashlib
-import json
-import os
-import sys
-import urllib.request
-
-manifest = json.load(open(os.environ["SEED_MANIFEST"]))
-plan_dir = os.environ.get("SEED_PLAN_DIR", "/work/plan")
-out_dir = os.environ.get("SEED_OUT_DIR", "/work/out")
-
-for model in manifest["models"]:
-    source = model["source"]
-    if source["kind"] != "keras-h5":
-        continue
-    if os.path.exists(os.path.join(plan_dir, model["name"])):
-        print(f"{model['name']}: already seeded, not converting", flush=True)
-        continue
-    os.makedirs(out_dir, exist_ok=True)
-    h5 = os.path.join(out_dir, model["name"] + ".h5")
-    urllib.request.urlretrieve(source["url"], h5)
-    if source.get("sha256"):
-        with open(h5, "rb") as f:
-            digest = hashlib.sha256(f.read()).hexdigest()
-        if digest != source["sha256"]:
-            sys.exit(f"{model['name']}: sha256 {digest} does not match {source['sha256']}")
-    import tensorflow as tf
-
-    keras_model = tf.keras.models.load_model(h5, compile=False)
-    tf.saved_model.save(keras_model, os.path.join(out_dir, model["name"], str(source["version"])))
-    os.remove(h5)
-    print(f"{model['name']}: converted to SavedModel version {source['version']}", flush=True)
-`;
+/** The Job's scripts, read from the files next to this module (the ConfigMap carries them verbatim). */
+export function seedingScripts(): { "seed.py": string; "convert.py": string } {
+    const read = (file: string) => fs.readFileSync(path.join(__dirname, "seeding", file), "utf8");
+    return { "seed.py": read("seed.py"), "convert.py": read("convert.py") };
+}
 
 const labels = {
     "app.kubernetes.io/name": "model-seeding",
@@ -412,8 +192,6 @@ export function seedingPodSpec(args: {
 /** The seeding Job, its scripts, its ServiceAccount and (on eks) its writer role. */
 export class ModelSeeding extends pulumi.ComponentResource {
     public readonly job: k8s.batch.v1.Job;
-    public readonly serviceAccount: k8s.core.v1.ServiceAccount;
-    public readonly writerRole: IrsaRole | undefined;
     public readonly configMap: k8s.core.v1.ConfigMap;
 
     constructor(name: string, args: ModelSeedingArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -421,68 +199,23 @@ export class ModelSeeding extends pulumi.ComponentResource {
         if (problems.length > 0) throw new Error(`ModelSeeding ${name}:\n  - ${problems.join("\n  - ")}`);
         super("inference-platform:models:ModelSeeding", name, {}, opts);
         const modelPrefix = args.modelPrefix ?? "models/";
-        const serviceAccountName = args.serviceAccountName ?? "model-seeder";
-        const target = args.target;
         const manifestJson = JSON.stringify(seedManifest(args.models, modelPrefix), null, 2);
+        const scripts = seedingScripts();
 
-        if (target.kind === "s3") {
-            this.writerRole = new IrsaRole(
-                `${name}-writer`,
-                {
-                    oidcProvider: target.oidcProvider,
-                    namespace: args.namespace,
-                    serviceAccountName,
-                    description: `Seeding Job: write-only access to ${modelPrefix} of the model store`,
-                    policy: pulumi
-                        .all([target.bucket, target.kmsKeyArn])
-                        .apply(([bucketName, kmsKeyArn]) => modelWriterPolicy({ bucketName, modelPrefix, region: target.region, kmsKeyArn })),
-                    tags: target.tags,
-                },
-                { parent: this },
-            );
-        }
-        this.serviceAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-sa`,
-            {
-                metadata: {
-                    name: serviceAccountName,
-                    namespace: args.namespace,
-                    labels,
-                    annotations: this.writerRole ? { "eks.amazonaws.com/role-arn": this.writerRole.roleArn } : undefined,
-                },
-                automountServiceAccountToken: false,
-            },
-            // The role's inline policy must exist before the Job's first request.
-            { parent: this, dependsOn: [...(this.writerRole ? [this.writerRole] : []), ...(args.waitFor ?? [])] },
-        );
         this.configMap = new k8s.core.v1.ConfigMap(
             `${name}-scripts`,
             {
                 metadata: { namespace: args.namespace, labels },
-                data: { "seed.py": seedScript, "convert.py": convertScript, "manifest.json": manifestJson },
+                data: { ...scripts, "manifest.json": manifestJson },
             },
             { parent: this, dependsOn: args.waitFor },
         );
 
-        const env: pulumi.Input<k8s.types.input.core.v1.EnvVar>[] =
-            target.kind === "s3"
-                ? [
-                      { name: "SEED_BUCKET", value: target.bucket },
-                      { name: "AWS_REGION", value: target.region },
-                      { name: "AWS_DEFAULT_REGION", value: target.region },
-                  ]
-                : [
-                      { name: "SEED_BUCKET", value: target.bucket },
-                      { name: "AWS_ENDPOINT_URL", value: target.endpoint },
-                      // MinIO ignores the region but botocore needs one to sign requests.
-                      { name: "AWS_REGION", value: "us-east-1" },
-                      { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: target.credentialsSecretName, key: target.accessKeyIdKey ?? "AWS_ACCESS_KEY_ID" } } },
-                      { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: target.credentialsSecretName, key: target.secretAccessKeyKey ?? "AWS_SECRET_ACCESS_KEY" } } },
-                  ];
+        const env: pulumi.Input<k8s.types.input.core.v1.EnvVar>[] = [{ name: "SEED_BUCKET", value: args.bucket }, ...args.env];
         // A Job's pod template is immutable: hashing what the pod runs makes any change a new Job.
         const specHash = createHash("sha256")
-            .update(seedScript)
-            .update(convertScript)
+            .update(scripts["seed.py"])
+            .update(scripts["convert.py"])
             .update(manifestJson)
             .update(images.kserveStorageInitializer)
             .update(images.tensorflowModelConverter)
@@ -513,15 +246,15 @@ export class ModelSeeding extends pulumi.ComponentResource {
                             },
                         },
                         spec: pulumi
-                            .all([this.configMap.metadata.name, this.serviceAccount.metadata.name, pulumi.output(env)])
+                            .all([this.configMap.metadata.name, args.serviceAccountName, pulumi.output(env)])
                             .apply(([configMapName, saName, resolvedEnv]) =>
                                 seedingPodSpec({ models: args.models, configMapName, serviceAccountName: saName, env: resolvedEnv as k8s.types.input.core.v1.EnvVar[] }),
                             ),
                     },
                 },
             },
-            { parent: this, dependsOn: [this.serviceAccount, this.configMap, ...(args.waitFor ?? [])] },
+            { parent: this, dependsOn: [this.configMap, ...(args.waitFor ?? [])] },
         );
-        this.registerOutputs({ jobName: this.job.metadata.name, writerRoleArn: this.writerRole?.roleArn });
+        this.registerOutputs({ jobName: this.job.metadata.name });
     }
 }

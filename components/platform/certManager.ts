@@ -8,27 +8,10 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "../../versions";
-
-/** Requests and limits of one container, the shape every chart's `resources` value takes. */
-export interface ContainerResources {
-    readonly requests: { readonly cpu: string; readonly memory: string };
-    readonly limits: { readonly cpu: string; readonly memory: string };
-}
-
-/** Labels on every object Pulumi itself creates. */
-export const platformLabels = {
-    "app.kubernetes.io/part-of": "inference-platform",
-    "app.kubernetes.io/managed-by": "pulumi",
-} as const;
-
-/**
- * Labels for the objects a Helm chart renders (through the chart's common-labels value, where it has
- * one). Helm, not Pulumi, manages those objects, and the charts already set `app.kubernetes.io/managed-by`
- * (and name/instance/version) themselves; repeating a key the template writes produces a mapping with
- * a duplicate key, which strict YAML readers reject (test/contracts/k8sChartLabels.test.ts).
- */
-export const chartLabels = { "app.kubernetes.io/part-of": "inference-platform" } as const;
+import { helmChartSource } from "../common/charts";
+import { chartLabels } from "../common/labels";
+import { ContainerResources, containerResourcesProblems } from "../common/resources";
+import { allowedVersions, chartPins, defaultVersions } from "../../versions";
 
 /** Resources of each cert-manager container. */
 export interface CertManagerResources {
@@ -56,22 +39,6 @@ export interface CertManagerArgs {
     readonly namespace?: string;
     /** Container resources. Default: `defaultCertManagerResources`. */
     readonly resources?: CertManagerResources;
-}
-
-const quantity = /^(\d+(\.\d+)?)(m|Ki|Mi|Gi|Ti|k|M|G|T)?$/;
-
-/** One message per malformed quantity in `resources` (empty when all are valid). */
-export function containerResourcesProblems(label: string, resources: ContainerResources): string[] {
-    const problems: string[] = [];
-    for (const kind of ["requests", "limits"] as const) {
-        for (const key of ["cpu", "memory"] as const) {
-            const value = resources?.[kind]?.[key];
-            if (typeof value !== "string" || !quantity.test(value)) {
-                problems.push(`${label}.${kind}.${key}: '${String(value)}' is not a Kubernetes quantity`);
-            }
-        }
-    }
-    return problems;
 }
 
 /** Helm values of the cert-manager chart (keys as in the chart's values.yaml of v1.19.6). */

@@ -28,7 +28,13 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import type { AuthMode } from "../../config";
+
+/**
+ * What the ingress gateway enforces: `jwt` (a valid token on every model path), `open-model-paths`
+ * (the seeds' bypass: model paths open, everything else denied) or `kubeflow` (patch Kubeflow's
+ * policies so model paths pass).
+ */
+export type AuthMode = "jwt" | "open-model-paths" | "kubeflow";
 
 // ---------------------------------------------------------------------------------------------
 // Types (the subset of security.istio.io/v1 these policies use).
@@ -451,8 +457,11 @@ export function authPolicies(mode: AuthMode, opts: AuthPolicyOptions = {}): Auth
 // Component.
 // ---------------------------------------------------------------------------------------------
 
-/** Args of `IngressAuth`: the policy options (documented on `AuthPolicyOptions`; the object names derive from the component's name), the mode, and what to wait for. */
-export interface IngressAuthArgs extends Omit<AuthPolicyOptions, "namePrefix"> {
+/**
+ * Args of `IngressAuth`: the policy options (documented on `AuthPolicyOptions`; `namePrefix` defaults
+ * to the component's name), the mode, and what to wait for.
+ */
+export interface IngressAuthArgs extends AuthPolicyOptions {
     /** `jwt`, `open-model-paths` or `kubeflow` (config `authMode`). Required. */
     readonly mode: AuthMode;
     /** Resources that must exist first (the Istio CRDs and gateway; Kubeflow's policies). Default: none. */
@@ -465,8 +474,9 @@ export class IngressAuth extends pulumi.ComponentResource {
     public readonly policyNames: string[];
 
     constructor(name: string, args: IngressAuthArgs, opts?: pulumi.ComponentResourceOptions) {
+        const prefix = args.namePrefix ?? name;
         const set = authPolicies(args.mode, {
-            namePrefix: name,
+            namePrefix: prefix,
             jwtIssuer: args.jwtIssuer,
             jwksUri: args.jwksUri,
             gatewayNamespace: args.gatewayNamespace,
@@ -477,9 +487,9 @@ export class IngressAuth extends pulumi.ComponentResource {
         super("inference-platform:ingress:IngressAuth", name, {}, opts);
         const dependsOn = args.waitFor ?? [];
         for (const obj of set.objects) {
-            // metadata.name is `${name}-<purpose>`, unique per mode.
+            // metadata.name is `<prefix>-<purpose>`, unique per mode; the resource is `<name>-<purpose>`.
             new k8s.apiextensions.CustomResource(
-                obj.metadata.name,
+                `${name}${obj.metadata.name.slice(prefix.length)}`,
                 { apiVersion: obj.apiVersion, kind: obj.kind, metadata: obj.metadata, spec: obj.spec },
                 { parent: this, dependsOn },
             );

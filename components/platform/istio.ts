@@ -9,7 +9,8 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartPins, defaultVersions, VersionSet, helmChartSource } from "../../versions";
+import { helmChartSource } from "../common/charts";
+import { chartPins, defaultVersions, VersionSet } from "../../versions";
 
 export const istioNamespace = "istio-system";
 

@@ -10,7 +10,7 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { platformLabels } from "./certManager";
+import { platformLabels } from "../common/labels";
 import { allowedVersions, defaultVersions, knativeReleaseManifests } from "../../versions";
 
 /** Namespace the release YAML installs Knative Serving into (fixed by upstream). */

@@ -10,9 +10,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartLabels, ContainerResources, containerResourcesProblems } from "./certManager";
+import { chartLabels } from "../common/labels";
+import { ContainerResources, containerResourcesProblems } from "../common/resources";
 import { domainArgProblems, validateDomain } from "./knative";
-import { allowedVersions, chartPins, defaultVersions, helmChartSource } from "../../versions";
+import { helmChartSource } from "../common/charts";
+import { allowedVersions, chartPins, defaultVersions } from "../../versions";
 
 /** Default S3 settings of the storage initializer (the `credentials` block of inferenceservice-config). */
 export interface KserveS3Defaults {

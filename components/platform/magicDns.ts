@@ -7,49 +7,20 @@
  * Pure functions only; every one throws a clear error on bad input instead of building a name that
  * would never resolve.
  */
+import { domainProblem, isDnsLabel, reachableIpv4Problem } from "../common/validation";
+
+/** Why `ip` cannot be used for magic DNS (clients could not connect to it), or undefined when it can. */
+export const magicDnsIpProblem = reachableIpv4Problem;
 
 /** The public resolver that maps `<ip>.sslip.io` names to `<ip>`. */
 export const magicDnsSuffix = "sslip.io";
 
-const ipv4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const dnsLabel = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-
-/** Why `ip` cannot be used for magic DNS, or undefined when it can. */
-export function magicDnsIpProblem(ip: string): string | undefined {
-    // Leading zeros are rejected by the pattern: `010.0.0.1` is octal to some resolvers, decimal to others.
-    if (!ipv4.test(ip)) return `'${ip}' is not an IPv4 address (dotted decimal, no leading zeros)`;
-    const first = Number(ip.split(".")[0]);
-    // 0.0.0.0/8 means "this host" and 224.0.0.0/3 is multicast/reserved: a client cannot connect to either.
-    if (first === 0) return `'${ip}' is in 0.0.0.0/8 ("this network"), which no client can connect to`;
-    if (first >= 224) return `'${ip}' is a multicast or reserved address, which no client can connect to`;
-    return undefined;
-}
 
 /** `<ip>.sslip.io`, the magic domain that resolves to `ip`. */
 export function magicDomain(ip: string): string {
     const problem = magicDnsIpProblem(ip);
     if (problem) throw new Error(`magic DNS: ${problem}`);
     return `${ip}.${magicDnsSuffix}`;
-}
-
-/** True when `value` is one RFC 1123 DNS label (what Kubernetes names and namespaces are). */
-export function isDnsLabel(value: string): boolean {
-    return dnsLabel.test(value);
-}
-
-/** Why `domain` is not a usable DNS domain (lowercase labels, at least two, at most 253 chars), or undefined. */
-export function domainProblem(domain: string): string | undefined {
-    if (domain.length === 0) return "domain is empty";
-    if (domain.length > 253) return `domain '${domain}' is longer than 253 characters`;
-    if (domain.endsWith(".")) return `domain '${domain}' must not end with a dot`;
-    if (/^[a-z][a-z0-9+.-]*:\/\//.test(domain)) return `domain '${domain}' must not have a scheme`;
-    const labels = domain.split(".");
-    if (labels.length < 2) return `domain '${domain}' needs at least two labels (e.g. models.example.com)`;
-    const bad = labels.find((label) => !isDnsLabel(label));
-    if (bad !== undefined) {
-        return `domain '${domain}' has an invalid label '${bad}' (lowercase letters, digits and '-', 1 to 63 characters)`;
-    }
-    return undefined;
 }
 
 /**

@@ -21,10 +21,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { chartLabels, ContainerResources, containerResourcesProblems } from "./certManager";
-import type { Platform } from "../../config";
-import { isDnsLabel } from "./magicDns";
-import { allowedVersions, chartPins, defaultVersions, helmChartSource, VersionSet } from "../../versions";
+import { chartLabels } from "../common/labels";
+import { ContainerResources, containerResourcesProblems } from "../common/resources";
+import { isDnsLabel } from "../common/validation";
+import { helmChartSource } from "../common/charts";
+import { allowedVersions, chartPins, defaultVersions, VersionSet } from "../../versions";
 
 /** Release name; the chart also names the Deployment, Service and APIService backend after it. */
 export const metricsServerReleaseName = "metrics-server";
@@ -41,18 +42,21 @@ export const defaultMetricsServerResources: ContainerResources = {
 
 /** Inputs of `metricsServerValues`. */
 export interface MetricsServerValuesInput {
-    /** eks or local: local adds `--kubelet-insecure-tls` (kind's self-signed kubelet certificates). */
-    readonly platform: Platform;
-    /** Replicas. Default: 2 on eks (with a PDB), 1 on local. */
-    readonly replicas?: number;
+    /**
+     * Whether kubelets serve certificates the cluster CA signed (EKS: yes); when not (kind's
+     * self-signed kubelet certificates), metrics-server runs with `--kubelet-insecure-tls`.
+     */
+    readonly kubeletCertificatesVerifiable: boolean;
+    /** Replicas: 1 to 5, with a PDB above 1. Required. */
+    readonly replicas: number;
     /** Container resources. Default: `defaultMetricsServerResources`. */
     readonly resources?: ContainerResources;
 }
 
 /** Helm values of the metrics-server chart (value names from its values.yaml at chart 3.13.1). */
 export function metricsServerValues(input: MetricsServerValuesInput): Record<string, unknown> {
-    const replicas = input.replicas ?? (input.platform === "eks" ? 2 : 1);
-    const problems = metricsServerValueProblems({ ...input, replicas });
+    const replicas = input.replicas;
+    const problems = metricsServerValueProblems(input);
     if (problems.length > 0) throw new Error(`metrics-server values: ${problems.join("; ")}`);
     // The chart's selector labels (app.kubernetes.io/name + instance), as its _helpers.tpl renders them.
     const podLabels = { "app.kubernetes.io/name": "metrics-server", "app.kubernetes.io/instance": metricsServerReleaseName };
@@ -70,7 +74,7 @@ export function metricsServerValues(input: MetricsServerValuesInput): Record<str
               }
             : {}),
         // Added after the chart's defaultArgs (--cert-dir, --kubelet-preferred-address-types, ...), which stay.
-        args: input.platform === "local" ? ["--kubelet-insecure-tls"] : [],
+        args: input.kubeletCertificatesVerifiable ? [] : ["--kubelet-insecure-tls"],
         resources: input.resources ?? defaultMetricsServerResources,
         // Only the platform's own label: the chart already sets app.kubernetes.io/{name,instance,version,
         // managed-by} and helm.sh/chart on everything (a repeat would be a duplicate YAML key).
@@ -80,9 +84,8 @@ export function metricsServerValues(input: MetricsServerValuesInput): Record<str
     };
 }
 
-function metricsServerValueProblems(input: MetricsServerValuesInput & { replicas: number }): string[] {
+function metricsServerValueProblems(input: MetricsServerValuesInput): string[] {
     const problems: string[] = [];
-    if (input.platform !== "eks" && input.platform !== "local") problems.push(`platform '${input.platform}' is not eks or local`);
     if (!Number.isInteger(input.replicas) || input.replicas < 1 || input.replicas > 5) {
         problems.push(`replicas ${input.replicas} is not an integer from 1 to 5`);
     }
@@ -91,13 +94,13 @@ function metricsServerValueProblems(input: MetricsServerValuesInput & { replicas
 }
 
 export interface MetricsServerArgs {
-    /** `eks` or `local` (local skips kubelet certificate verification, see the file header). Required. */
-    readonly platform: Platform;
+    /** Whether kubelets serve CA-signed certificates (`Foundation.kubeletCertificatesVerifiable`); false skips verification. Required. */
+    readonly kubeletCertificatesVerifiable: boolean;
     /** Version set to take the chart pin from; `metricsServer` must be in `allowedVersions.metricsServer`. Default: `defaultVersions`. */
     readonly versions?: VersionSet;
     /** Namespace of the release. Default: `kube-system` (the chart's priority class is `system-cluster-critical`). */
     readonly namespace?: string;
-    /** Replicas. Default: 2 on eks (one can move during a node drain; a PDB keeps one up), 1 on local. */
+    /** Replicas (2 lets one move during a node drain while a PDB keeps one up). Default: 1. */
     readonly replicas?: number;
     /** Container resources. Default: `defaultMetricsServerResources`. */
     readonly resources?: ContainerResources;
@@ -117,8 +120,9 @@ export class MetricsServer extends pulumi.ComponentResource {
     constructor(name: string, args: MetricsServerArgs, opts?: pulumi.ComponentResourceOptions) {
         const versions = args?.versions ?? defaultVersions;
         const namespace = args?.namespace ?? "kube-system";
-        const replicas = args?.replicas ?? (args?.platform === "eks" ? 2 : 1);
-        const problems = metricsServerValueProblems({ platform: args?.platform, replicas, resources: args?.resources });
+        const replicas = args?.replicas ?? 1;
+        const input = { kubeletCertificatesVerifiable: args.kubeletCertificatesVerifiable, replicas, resources: args.resources };
+        const problems = metricsServerValueProblems(input);
         if (!(allowedVersions.metricsServer as readonly string[]).includes(versions.metricsServer)) {
             problems.push(`version '${versions.metricsServer}' is not in the compatibility table (allowed: ${allowedVersions.metricsServer.join(", ")})`);
         }
@@ -134,7 +138,7 @@ export class MetricsServer extends pulumi.ComponentResource {
                 name: metricsServerReleaseName,
                 namespace,
                 ...helmChartSource(chartPins(versions).metricsServer),
-                values: metricsServerValues({ platform: args.platform, replicas, resources: args.resources }),
+                values: metricsServerValues(input),
             },
             { parent: this, dependsOn: args.waitFor ?? [] },
         );

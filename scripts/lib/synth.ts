@@ -208,6 +208,7 @@ function resourcesJson(model: Model, manifestFiles: ReadonlyMap<string, string>)
             parent: r.parent || undefined,
             provider: r.provider || undefined,
             dependencies: [...new Set(r.dependencies)].sort(),
+            aliases: r.aliases.length > 0 ? [...r.aliases].sort() : undefined,
             waitsFor: step?.waitsFor.length ? step.waitsFor : undefined,
             inputs: sortKeys(plainValue(r.inputs)),
             outputs: r.outputs && Object.keys(r.outputs).length > 0 && !r.custom ? sortKeys(plainValue(r.outputs)) : undefined,
