@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { kindPortMapping } from "../components/platform/ingressGateway";
+import { kindPortMapping } from "../components/local/kindCluster";
 import { kindNodeImage, supportedKubernetesVersions } from "../versions";
 import { stackConfig } from "./stackFiles";
 

@@ -419,12 +419,14 @@ describe("LocalModelStore component", async () => {
     const rec = await installMocks();
     const modelsNs = new k8s.core.v1.Namespace("models", { metadata: { name: "models" } });
     const store = new LocalModelStore("store", { namespace: modelsNs.metadata.name, serviceAccountName: "kserve-models" });
-    // The seeding Job as index.ts wires it to the store (it signs for the region the store checks).
+    // The seeding Job as the models layer wires it to the store (it signs for the region the store checks).
     new ModelSeeding("seed", {
-        namespace: "models",
-        target: { kind: "minio", endpoint: store.endpointUrl, bucket: store.bucketName, credentialsSecretName: store.credentialsSecretName },
+        namespace: store.storage.namespace,
+        bucket: store.storage.bucket,
+        serviceAccountName: store.storage.writerServiceAccountName,
+        env: store.storage.writerEnv,
         models: [{ name: "mnist", dest: "mnist/", source: { kind: "gcs", uri: "gs://kfserving-examples/models/tensorflow/mnist" } }],
-        waitFor: store.ready,
+        waitFor: [...store.storage.ready],
     });
     await rec.settle();
     const secret = () => rec.one("kubernetes:core/v1:Secret", "-kserve-s3");
@@ -573,10 +575,11 @@ describe("LocalModelStore component", async () => {
         expect(job().inputs.spec.template.spec.volumes.find((v: any) => v.name === "scripts").configMap.name).toBe(cm.state.metadata?.name ?? cm.inputs.metadata?.name);
     });
 
-    it("models and seeding wait for the server, the setup Job, the Secret and the ServiceAccount", async () => {
+    it("models and seeding wait for the server, the setup Job, the Secret and both ServiceAccounts", async () => {
         const urns = await Promise.all(store.ready.map((r) => promiseOf(r.urn)));
         const readyTypes = urns.map((urn) => rec.byUrn(urn)?.type);
-        expect(store.ready).toHaveLength(5);
+        expect(store.ready).toHaveLength(6);
+        expect(readyTypes.filter((t) => t === "kubernetes:core/v1:ServiceAccount")).toHaveLength(2);
         expect(readyTypes).toEqual(
             expect.arrayContaining(["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount"]),
         );
