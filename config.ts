@@ -16,7 +16,6 @@ import { defaultExamples, ExampleName, exampleNames } from "./components/models/
 import type { AuthMode } from "./components/platform/ingressAuth";
 import {
     allowedVersions,
-    checkVersionSet,
     ComponentName,
     defaultKubernetesVersion,
     defaultVersions,
@@ -37,28 +36,44 @@ export interface StackConfig extends InferencePlatformArgs {
 
 export type ConfigKeyType = "string" | "integer" | "boolean" | "array";
 
-/** One declared config key: its type, what it does and its default (as Pulumi.yaml shows it). */
+/**
+ * One declared config key: its type, what it does, its default and the values it takes. Validation,
+ * Pulumi.yaml's `config:` block and the README's table are all derived from these declarations.
+ */
 export interface ConfigKey {
     readonly type: ConfigKeyType;
     readonly description: string;
     /** Default value; `undefined` when the default is derived (described in `description`) or absent. */
     readonly default?: string | number | boolean | readonly string[];
+    /** Strings (or list items, for arrays) the key accepts; anything else is a problem. */
+    readonly enum?: readonly string[];
+    /** How a value outside `enum` is reported. Default: `<key>: '<value>' is not supported; use one of ...`. */
+    readonly enumProblem?: (key: string, value: string, allowed: readonly string[]) => string;
+    /** Integers: the smallest and largest value accepted. */
+    readonly min?: number;
+    readonly max?: number;
+    /** Why the minimum is what it is, appended to an out-of-range message. */
+    readonly minReason?: string;
 }
+
+const versionProblem = (key: string, value: string, allowed: readonly string[]) =>
+    `${key} (${value}) is not in the compatibility table; allowed: ${allowed.join(", ")}`;
 
 /** The schema of this project's config namespace. `aws:region` is read too (required on eks). */
 export const configKeys = {
-    platform: { type: "string", description: "Where to deploy: `eks` (AWS) or `local` (a kind cluster).", default: "eks" },
+    platform: { type: "string", description: "Where to deploy: `eks` (AWS) or `local` (a kind cluster).", default: "eks", enum: ["eks", "local"] },
     ephemeral: {
         type: "boolean",
-        description: "Throwaway stack (per-PR environments): model buckets are force-destroyed on delete.",
+        description: "Throwaway stack (per-PR environments): destroy also deletes the model bucket with its objects (otherwise destroy keeps the bucket and its key).",
         default: false,
     },
     vpcCidr: { type: "string", description: "IPv4 CIDR of the VPC (/16 to /22).", default: "10.0.0.0/16" },
-    availabilityZones: { type: "integer", description: "Availability zones to spread subnets over (2 to 4).", default: 2 },
+    availabilityZones: { type: "integer", description: "Availability zones to spread subnets over (one public subnet, NLB address and node subnet each).", default: 2, min: 2, max: 4 },
     natGateways: {
         type: "string",
         description: "`single` (one NAT gateway, cheapest) or `onePerAz` (survives an AZ outage).",
         default: "single",
+        enum: ["single", "onePerAz"],
     },
     clusterName: {
         type: "string",
@@ -66,8 +81,9 @@ export const configKeys = {
     },
     kubernetesVersion: {
         type: "string",
-        description: `Kubernetes minor version of the EKS control plane (${supportedKubernetesVersions.join(", ")}).`,
+        description: "Kubernetes minor version of the EKS control plane (the versions every pinned component supports).",
         default: defaultKubernetesVersion,
+        enum: supportedKubernetesVersions,
     },
     endpointPublicAccessCidrs: {
         type: "array",
@@ -88,29 +104,31 @@ export const configKeys = {
         type: "integer",
         description: "Your account's Elastic IP quota in the region (AWS default 5). The stack needs one per NAT gateway plus one per public subnet for the NLB; config fails when that exceeds the quota.",
         default: 5,
+        min: 1,
+        max: 10000,
     },
     cpuInstanceTypes: { type: "array", description: "Instance types of the CPU node group.", default: ["m6i.large", "m5.large"] },
-    cpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the CPU node group.", default: "ON_DEMAND" },
-    cpuMinSize: { type: "integer", description: "Minimum CPU nodes.", default: 2 },
-    cpuDesiredSize: { type: "integer", description: "Initial CPU nodes (changes are ignored after creation).", default: 2 },
-    cpuMaxSize: { type: "integer", description: "Maximum CPU nodes.", default: 4 },
-    cpuDiskSizeGiB: { type: "integer", description: "Root volume of CPU nodes, GiB.", default: 50 },
+    cpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the CPU node group.", default: "ON_DEMAND", enum: ["ON_DEMAND", "SPOT"] },
+    cpuMinSize: { type: "integer", description: "Minimum CPU nodes (the platform's controllers run on them).", default: 2, min: 1, max: 100, minReason: "the platform's controllers run on CPU nodes" },
+    cpuDesiredSize: { type: "integer", description: "Initial CPU nodes (changes are ignored after creation).", default: 2, min: 0, max: 100 },
+    cpuMaxSize: { type: "integer", description: "Maximum CPU nodes.", default: 4, min: 1, max: 100 },
+    cpuDiskSizeGiB: { type: "integer", description: "Root volume of CPU nodes, GiB.", default: 50, min: 20, max: 16384 },
     gpuEnabled: { type: "boolean", description: "Create the GPU node group (scales from zero; costs nothing idle).", default: true },
     gpuInstanceTypes: {
         type: "array",
         description: "GPU instance types (one GPU each, same shape so the autoscaler can plan).",
         default: ["g5.xlarge", "g6.xlarge", "g4dn.xlarge"],
     },
-    gpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the GPU node group.", default: "ON_DEMAND" },
-    gpuMinSize: { type: "integer", description: "Minimum GPU nodes.", default: 0 },
-    gpuDesiredSize: { type: "integer", description: "Initial GPU nodes (changes are ignored after creation).", default: 0 },
-    gpuMaxSize: { type: "integer", description: "Maximum GPU nodes.", default: 2 },
-    gpuDiskSizeGiB: { type: "integer", description: "Root volume of GPU nodes, GiB (CUDA images are large).", default: 100 },
+    gpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the GPU node group.", default: "ON_DEMAND", enum: ["ON_DEMAND", "SPOT"] },
+    gpuMinSize: { type: "integer", description: "Minimum GPU nodes.", default: 0, min: 0, max: 100 },
+    gpuDesiredSize: { type: "integer", description: "Initial GPU nodes (changes are ignored after creation).", default: 0, min: 0, max: 100 },
+    gpuMaxSize: { type: "integer", description: "Maximum GPU nodes.", default: 2, min: 1, max: 100 },
+    gpuDiskSizeGiB: { type: "integer", description: "Root volume of GPU nodes, GiB (CUDA images are large).", default: 100, min: 20, max: 16384 },
     modelBucketPrefix: {
         type: "string",
         description: "Prefix of the model bucket's name (S3 rules, at most 37 characters; a random suffix follows). Default: `<project>-<stack>-models`.",
     },
-    modelBucketEncryption: { type: "string", description: "`AES256` (SSE-S3) or `aws:kms` (SSE-KMS).", default: "AES256" },
+    modelBucketEncryption: { type: "string", description: "`AES256` (SSE-S3) or `aws:kms` (SSE-KMS).", default: "AES256", enum: ["AES256", "aws:kms"] },
     modelBucketKmsKeyArn: {
         type: "string",
         description: "KMS key for `aws:kms`. Unset: the stack creates a key with rotation on.",
@@ -118,8 +136,10 @@ export const configKeys = {
     modelBucketVersioning: { type: "boolean", description: "Keep object versions of models.", default: true },
     modelBucketNoncurrentDays: {
         type: "integer",
-        description: "Days before noncurrent model versions expire (1 to 3650).",
+        description: "Days before noncurrent model versions expire.",
         default: 30,
+        min: 1,
+        max: 3650,
     },
     modelNamespace: { type: "string", description: "Kubernetes namespace of the example models.", default: "models" },
     modelServiceAccount: {
@@ -127,29 +147,37 @@ export const configKeys = {
         description: "ServiceAccount that KServe models use to read the model store.",
         default: "kserve-models",
     },
-    istioVersion: { type: "string", description: "Istio charts version.", default: defaultVersions.istio },
-    knativeVersion: { type: "string", description: "Knative Serving / net-istio release.", default: defaultVersions.knative },
-    certManagerVersion: { type: "string", description: "cert-manager chart version.", default: defaultVersions.certManager },
-    kserveVersion: { type: "string", description: "KServe charts version.", default: defaultVersions.kserve },
+    istioVersion: { type: "string", description: "Istio charts version.", default: defaultVersions.istio, enum: allowedVersions.istio, enumProblem: versionProblem },
+    knativeVersion: { type: "string", description: "Knative Serving / net-istio release.", default: defaultVersions.knative, enum: allowedVersions.knative, enumProblem: versionProblem },
+    certManagerVersion: { type: "string", description: "cert-manager chart version.", default: defaultVersions.certManager, enum: allowedVersions.certManager, enumProblem: versionProblem },
+    kserveVersion: { type: "string", description: "KServe charts version.", default: defaultVersions.kserve, enum: allowedVersions.kserve, enumProblem: versionProblem },
     awsLoadBalancerControllerVersion: {
         type: "string",
         description: "AWS Load Balancer Controller chart version.",
         default: defaultVersions.awsLoadBalancerController,
+        enum: allowedVersions.awsLoadBalancerController,
+        enumProblem: versionProblem,
     },
     nvidiaDevicePluginVersion: {
         type: "string",
         description: "NVIDIA device plugin chart version.",
         default: defaultVersions.nvidiaDevicePlugin,
+        enum: allowedVersions.nvidiaDevicePlugin,
+        enumProblem: versionProblem,
     },
     clusterAutoscalerVersion: {
         type: "string",
         description: "Cluster Autoscaler chart version (the image follows the cluster's minor).",
         default: defaultVersions.clusterAutoscaler,
+        enum: allowedVersions.clusterAutoscaler,
+        enumProblem: versionProblem,
     },
     metricsServerVersion: {
         type: "string",
         description: "metrics-server chart version (the metrics API every HorizontalPodAutoscaler reads).",
         default: defaultVersions.metricsServer,
+        enum: allowedVersions.metricsServer,
+        enumProblem: versionProblem,
     },
     domain: {
         type: "string",
@@ -164,17 +192,22 @@ export const configKeys = {
         type: "integer",
         description: "Local platform: host port that kind maps to the ingress gateway.",
         default: 8080,
+        min: 1,
+        max: 65535,
     },
     authMode: {
         type: "string",
         description: "Ingress auth: `jwt`, `open-model-paths` or `kubeflow`. Default: `jwt` when `jwtIssuer` is set, else `open-model-paths`.",
+        enum: ["jwt", "open-model-paths", "kubeflow"],
     },
     jwtIssuer: { type: "string", description: "JWT issuer (https URL) for `authMode: jwt`." },
     jwksUri: { type: "string", description: "JWKS URI (https URL) for `authMode: jwt`." },
     examples: {
         type: "array",
-        description: `Example models to deploy: any of ${exampleNames.join(", ")}.`,
+        description: "Example models to deploy (see the README's examples table).",
         default: [...defaultExamples],
+        enum: exampleNames,
+        enumProblem: (key, value, allowed) => `${key}: unknown example '${value}' (known: ${allowed.join(", ")})`,
     },
     gatewayImage: {
         type: "string",
@@ -190,22 +223,56 @@ export const configKeys = {
     kubeContext: { type: "string", description: "Local platform: kubeconfig context.", default: "kind-inference-platform" },
 } as const satisfies Record<string, ConfigKey>;
 
+/** The declared keys, typed as the general shape (for code that walks all of them). */
+export const configKeySpecs: Readonly<Record<ConfigKeyName, ConfigKey>> = configKeys;
+
 export type ConfigKeyName = keyof typeof configKeys;
 
 /** Raw config: the string value of each key as Pulumi stores it (structured values as JSON). */
 export interface ConfigSource {
     get(key: ConfigKeyName | "aws:region" | "aws:profile"): string | undefined;
+    /** Every key set under the project's namespace (without the namespace), for catching misspelt keys. Default: none checked. */
+    keys?(): readonly string[];
 }
 
-/** Thrown when config is invalid; `problems` has one line per bad key. */
-export class ConfigError extends Error {
+/**
+ * Thrown when config is invalid; `problems` has one line per problem. A `pulumi.RunError`, so
+ * `pulumi up` prints the message without a stack trace.
+ */
+export class ConfigError extends pulumi.RunError {
     constructor(public readonly problems: readonly string[]) {
-        super(`Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` +
-            problems.map((p) => `  - ${p}`).join("\n"));
+        super(
+            `Invalid configuration (${problems.length} problem${problems.length === 1 ? "" : "s"}):\n` + problems.map((p) => `  - ${p}`).join("\n"),
+        );
         this.name = "ConfigError";
     }
 }
 
+/** Edit distance (insertions, deletions, substitutions, adjacent transpositions), case-insensitive. */
+export function editDistance(a: string, b: string): number {
+    const x = a.toLowerCase();
+    const y = b.toLowerCase();
+    const d = Array.from({ length: x.length + 1 }, (_, i) => Array.from({ length: y.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+    for (let i = 1; i <= x.length; i++) {
+        for (let j = 1; j <= y.length; j++) {
+            const cost = x[i - 1] === y[j - 1] ? 0 : 1;
+            d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
+            if (i > 1 && j > 1 && x[i - 1] === y[j - 2] && x[i - 2] === y[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
+        }
+    }
+    return d[x.length][y.length];
+}
+
+/** The declared key a misspelt one most likely meant, if any is close enough to suggest. */
+export function suggestKey(unknown: string, known: readonly string[] = Object.keys(configKeys)): string | undefined {
+    let best: { key: string; distance: number } | undefined;
+    for (const key of known) {
+        const distance = editDistance(unknown, key);
+        if (!best || distance < best.distance) best = { key, distance };
+    }
+    // A third of the name may be wrong (gpuMaxSze, authMod, exmaples), never more than 4 characters.
+    return best && best.distance <= Math.min(4, Math.max(1, Math.floor(best.key.length / 3))) ? best.key : undefined;
+}
 
 /**
  * S3 bucket name rules for a prefix that Pulumi completes with an 8-character random suffix
@@ -252,60 +319,82 @@ const domainName = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\.)+[a-z]{2
  */
 export function loadConfig(source: ConfigSource, project: string, stack: string): StackConfig {
     const problems: string[] = [];
+    const specs: Readonly<Record<string, ConfigKey>> = configKeys;
+    for (const key of source.keys?.() ?? []) {
+        if (key in specs) continue;
+        const suggestion = suggestKey(key);
+        problems.push(`${key}: unknown key${suggestion ? `; did you mean ${suggestion}?` : ` (see the configuration reference in README.md)`}`);
+    }
+
+    // Each key is read and checked against its declaration once; a bad value is reported once and
+    // the key's default stands in, so checks that combine keys see a sane value and stay quiet.
+    const bad = new Set<ConfigKeyName>();
     const raw = (key: ConfigKeyName) => {
         const value = source.get(key);
         return value === undefined || value === "" ? undefined : value;
     };
-
-    const str = (key: ConfigKeyName): string | undefined => raw(key);
-    const oneOf = <T extends string>(key: ConfigKeyName, allowed: readonly T[], fallback: T): T => {
-        const value = raw(key);
-        if (value === undefined) return fallback;
-        if (!(allowed as readonly string[]).includes(value)) {
-            problems.push(`${key}: '${value}' is not supported; use one of ${allowed.join(", ")}`);
-            return fallback;
-        }
-        return value as T;
+    const report = (key: ConfigKeyName, problem: string) => {
+        bad.add(key);
+        problems.push(problem);
     };
-    const int = (key: ConfigKeyName, fallback: number, min: number, max: number): number => {
+    const enumCheck = (key: ConfigKeyName, value: string): boolean => {
+        const spec = specs[key];
+        if (!spec.enum || spec.enum.includes(value)) return true;
+        report(key, spec.enumProblem ? spec.enumProblem(key, value, spec.enum) : `${key}: '${value}' is not supported; use one of ${spec.enum.join(", ")}`);
+        return false;
+    };
+    const str = (key: ConfigKeyName): string | undefined => {
+        const value = raw(key);
+        return value !== undefined && enumCheck(key, value) ? value : (specs[key].default as string | undefined);
+    };
+    const oneOf = <T extends string>(key: ConfigKeyName, fallback?: T): T => (str(key) ?? fallback) as T;
+    const int = (key: ConfigKeyName): number => {
+        const spec = specs[key];
+        const fallback = spec.default as number;
         const value = raw(key);
         if (value === undefined) return fallback;
         if (!/^-?\d+$/.test(value.trim())) {
-            problems.push(`${key}: '${value}' is not an integer`);
+            report(key, `${key}: '${value}' is not an integer`);
             return fallback;
         }
         const n = Number(value);
-        if (n < min || n > max) problems.push(`${key}: ${n} is outside ${min}..${max}`);
+        if ((spec.min !== undefined && n < spec.min) || (spec.max !== undefined && n > spec.max)) {
+            const reason = spec.minReason && spec.min !== undefined && n < spec.min ? ` (${spec.minReason})` : "";
+            report(key, `${key}: ${n} is outside ${spec.min ?? "-inf"}..${spec.max ?? "inf"}${reason}`);
+            return fallback;
+        }
         return n;
     };
-    const bool = (key: ConfigKeyName, fallback: boolean): boolean => {
+    const bool = (key: ConfigKeyName): boolean => {
+        const fallback = specs[key].default as boolean;
         const value = raw(key);
         if (value === undefined) return fallback;
         if (value !== "true" && value !== "false") {
-            problems.push(`${key}: '${value}' is not true or false`);
+            report(key, `${key}: '${value}' is not true or false`);
             return fallback;
         }
         return value === "true";
     };
-    const list = (key: ConfigKeyName, fallback: readonly string[]): readonly string[] => {
+    const list = (key: ConfigKeyName): readonly string[] => {
+        const fallback = (specs[key].default as readonly string[] | undefined) ?? [];
         const value = raw(key);
         if (value === undefined) return fallback;
         let parsed: unknown;
         try {
             parsed = JSON.parse(value);
         } catch {
-            problems.push(`${key}: not a list (set it with 'pulumi config set --path ${key}[0] ...' or a YAML list)`);
+            report(key, `${key}: not a list (set it with 'pulumi config set --path ${key}[0] ...' or a YAML list)`);
             return fallback;
         }
         if (!Array.isArray(parsed) || !parsed.every((item) => typeof item === "string")) {
-            problems.push(`${key}: must be a list of strings`);
+            report(key, `${key}: must be a list of strings`);
             return fallback;
         }
-        return parsed as string[];
+        return parsed.every((item) => enumCheck(key, item)) ? (parsed as string[]) : fallback;
     };
 
-    const platform = oneOf<Platform>("platform", ["eks", "local"], "eks");
-    const ephemeral = bool("ephemeral", false);
+    const platform = oneOf<Platform>("platform");
+    const ephemeral = bool("ephemeral");
 
     // Region: required on eks, ignored on local.
     const region = source.get("aws:region") || undefined;
@@ -315,14 +404,14 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     }
 
     // Network.
-    const vpcCidr = str("vpcCidr") ?? "10.0.0.0/16";
+    const vpcCidr = str("vpcCidr")!;
     const parsedCidr = parseCidr(vpcCidr);
     if (!parsedCidr) problems.push(`vpcCidr: '${vpcCidr}' is not a valid IPv4 CIDR (a.b.c.d/n with no host bits set)`);
     else if (parsedCidr.prefix < 16 || parsedCidr.prefix > 22) problems.push(`vpcCidr: prefix /${parsedCidr.prefix} must be /16 to /22 (EKS needs room for pod IPs)`);
-    const availabilityZoneCount = int("availabilityZones", 2, 2, 4);
-    const natGateways = oneOf<NatGatewayStrategy>("natGateways", ["single", "onePerAz"], "single");
-    const elasticIpQuota = int("elasticIpQuota", configKeys.elasticIpQuota.default, 1, 10000);
-    if (platform === "eks") {
+    const availabilityZoneCount = int("availabilityZones");
+    const natGateways = oneOf<NatGatewayStrategy>("natGateways");
+    const elasticIpQuota = int("elasticIpQuota");
+    if (platform === "eks" && !bad.has("availabilityZones") && !bad.has("natGateways") && !bad.has("elasticIpQuota")) {
         const need = elasticIpsNeeded(availabilityZoneCount, natGateways);
         if (need > elasticIpQuota) {
             problems.push(
@@ -338,26 +427,26 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     if (!eksClusterName.test(clusterName)) {
         problems.push(`clusterName: '${clusterName}' must be 1-100 characters of letters, digits, '-' and '_', starting with a letter or digit`);
     }
-    const kubernetesVersion = oneOf<KubernetesVersion>("kubernetesVersion", supportedKubernetesVersions, defaultKubernetesVersion);
-    const publicAccessCidrs = list("endpointPublicAccessCidrs", ["0.0.0.0/0"]);
+    const kubernetesVersion = oneOf<KubernetesVersion>("kubernetesVersion");
+    const publicAccessCidrs = list("endpointPublicAccessCidrs");
     for (const cidr of publicAccessCidrs) {
         if (!parseCidr(cidr)) problems.push(`endpointPublicAccessCidrs: '${cidr}' is not a valid IPv4 CIDR`);
     }
     if (publicAccessCidrs.length === 0) problems.push("endpointPublicAccessCidrs: must not be empty (pulumi reaches the cluster API through it)");
-    const adminPrincipalArns = list("adminPrincipalArns", []);
+    const adminPrincipalArns = list("adminPrincipalArns");
     for (const arn of adminPrincipalArns) {
         if (!iamPrincipalArn.test(arn)) problems.push(`adminPrincipalArns: '${arn}' is not an IAM role or user ARN`);
     }
-    const previewPrincipalArns = list("previewPrincipalArns", []);
+    const previewPrincipalArns = list("previewPrincipalArns");
     for (const arn of previewPrincipalArns) {
         if (!iamPrincipalArn.test(arn)) problems.push(`previewPrincipalArns: '${arn}' is not an IAM role or user ARN`);
         else if (adminPrincipalArns.includes(arn)) problems.push(`previewPrincipalArns: '${arn}' is also in adminPrincipalArns; EKS allows one access entry per principal`);
     }
 
     // Node groups.
-    const nodeGroup = (kind: "cpu" | "gpu", defaults: NodeGroupConfig): NodeGroupConfig => {
+    const nodeGroup = (kind: "cpu" | "gpu"): NodeGroupConfig => {
         const k = (suffix: string) => `${kind}${suffix}` as ConfigKeyName;
-        const instanceTypes = list(k("InstanceTypes"), defaults.instanceTypes);
+        const instanceTypes = list(k("InstanceTypes"));
         const families = kind === "cpu" ? cpuInstanceFamilies : gpuInstanceFamilies;
         if (instanceTypes.length === 0) problems.push(`${k("InstanceTypes")}: must name at least one instance type`);
         for (const type of instanceTypes) {
@@ -366,63 +455,50 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         }
         const architectures = new Set(instanceTypes.map((t) => gravitonFamilies.has(t.split(".")[0]) ? "arm64" : "x86_64"));
         if (architectures.size > 1) problems.push(`${k("InstanceTypes")}: mixes arm64 (Graviton) and x86_64 types; one node group has one AMI`);
-        const capacityType = oneOf<CapacityType>(k("CapacityType"), ["ON_DEMAND", "SPOT"], defaults.capacityType);
-        const minSize = int(k("MinSize"), defaults.minSize, 0, 100);
-        const desiredSize = int(k("DesiredSize"), Math.max(defaults.desiredSize, minSize), 0, 100);
-        const maxSize = int(k("MaxSize"), Math.max(defaults.maxSize, minSize), 1, 100);
-        if (maxSize < minSize) problems.push(`${k("MaxSize")} (${maxSize}) < ${k("MinSize")} (${minSize})`);
-        if (desiredSize < minSize || desiredSize > maxSize) {
+        const capacityType = oneOf<CapacityType>(k("CapacityType"));
+        const minSize = int(k("MinSize"));
+        // Unset sizes follow an explicit minimum up, so `gpuMinSize: 3` alone is valid.
+        const desiredSize = raw(k("DesiredSize")) === undefined ? Math.max(int(k("DesiredSize")), minSize) : int(k("DesiredSize"));
+        const maxSize = raw(k("MaxSize")) === undefined ? Math.max(int(k("MaxSize")), minSize) : int(k("MaxSize"));
+        const sizesOk = !bad.has(k("MinSize")) && !bad.has(k("MaxSize")) && !bad.has(k("DesiredSize"));
+        if (sizesOk && maxSize < minSize) problems.push(`${k("MaxSize")} (${maxSize}) < ${k("MinSize")} (${minSize})`);
+        else if (sizesOk && (desiredSize < minSize || desiredSize > maxSize)) {
             problems.push(`${k("DesiredSize")} (${desiredSize}) must be between ${k("MinSize")} (${minSize}) and ${k("MaxSize")} (${maxSize})`);
         }
-        const diskSizeGiB = int(k("DiskSizeGiB"), defaults.diskSizeGiB, 20, 16384);
+        const diskSizeGiB = int(k("DiskSizeGiB"));
         return { instanceTypes, capacityType, minSize, desiredSize, maxSize, diskSizeGiB };
     };
-    const cpuNodes = nodeGroup("cpu", {
-        instanceTypes: configKeys.cpuInstanceTypes.default,
-        capacityType: "ON_DEMAND",
-        minSize: configKeys.cpuMinSize.default,
-        desiredSize: configKeys.cpuDesiredSize.default,
-        maxSize: configKeys.cpuMaxSize.default,
-        diskSizeGiB: configKeys.cpuDiskSizeGiB.default,
-    });
-    if (cpuNodes.minSize < 1) problems.push(`cpuMinSize (${cpuNodes.minSize}) must be at least 1: the platform's controllers run on CPU nodes`);
-    const gpuEnabled = bool("gpuEnabled", true);
+    const cpuNodes = nodeGroup("cpu");
+    const gpuEnabled = bool("gpuEnabled");
     const gpuNodes = {
         enabled: gpuEnabled,
-        ...nodeGroup("gpu", {
-            instanceTypes: configKeys.gpuInstanceTypes.default,
-            capacityType: "ON_DEMAND",
-            minSize: configKeys.gpuMinSize.default,
-            desiredSize: configKeys.gpuDesiredSize.default,
-            maxSize: configKeys.gpuMaxSize.default,
-            diskSizeGiB: configKeys.gpuDiskSizeGiB.default,
-        }),
+        ...nodeGroup("gpu"),
     };
 
     // Model store.
     const bucketNamePrefix = str("modelBucketPrefix") ?? defaultBucketPrefix(project, stack);
     for (const p of bucketPrefixProblems(bucketNamePrefix)) problems.push(`modelBucketPrefix: '${bucketNamePrefix}' ${p}`);
-    const encryption = oneOf<BucketEncryption>("modelBucketEncryption", ["AES256", "aws:kms"], "AES256");
+    const encryption = oneOf<BucketEncryption>("modelBucketEncryption");
     const kmsKeyArnValue = str("modelBucketKmsKeyArn");
     if (kmsKeyArnValue !== undefined) {
         if (!kmsKeyArn.test(kmsKeyArnValue)) problems.push(`modelBucketKmsKeyArn: '${kmsKeyArnValue}' is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<uuid>)`);
-        if (encryption !== "aws:kms") problems.push("modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms");
+        if (encryption !== "aws:kms" && !bad.has("modelBucketEncryption")) problems.push("modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms");
     }
-    const versioning = bool("modelBucketVersioning", true);
-    const noncurrentVersionExpirationDays = int("modelBucketNoncurrentDays", 30, 1, 3650);
+    const versioning = bool("modelBucketVersioning");
+    const noncurrentVersionExpirationDays = int("modelBucketNoncurrentDays");
 
     // Models.
-    const namespace = str("modelNamespace") ?? configKeys.modelNamespace.default;
+    const namespace = str("modelNamespace")!;
     if (namespace.length > 63 || !dnsLabel.test(namespace)) problems.push(`modelNamespace: '${namespace}' is not a valid Kubernetes namespace (DNS label)`);
     if (["kube-system", "istio-system", "knative-serving", "kserve", "cert-manager"].includes(namespace)) {
         problems.push(`modelNamespace: '${namespace}' belongs to the platform; use a namespace of its own`);
     }
-    const serviceAccountName = str("modelServiceAccount") ?? configKeys.modelServiceAccount.default;
+    const serviceAccountName = str("modelServiceAccount")!;
     if (serviceAccountName.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(serviceAccountName)) {
         problems.push(`modelServiceAccount: '${serviceAccountName}' is not a valid Kubernetes name`);
     }
 
-    // Versions: each override must be in the compatibility table.
+    // Versions: each key's declaration holds its column of the compatibility table.
     const versionKeys: Record<ComponentName, ConfigKeyName> = {
         istio: "istioVersion",
         knative: "knativeVersion",
@@ -433,28 +509,21 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         clusterAutoscaler: "clusterAutoscalerVersion",
         metricsServer: "metricsServerVersion",
     };
-    const requested = Object.fromEntries(
-        (Object.keys(allowedVersions) as ComponentName[]).map((c) => [c, raw(versionKeys[c])]),
-    ) as Partial<Record<ComponentName, string>>;
-    problems.push(...checkVersionSet(requested, (c) => versionKeys[c]));
     const versions = Object.fromEntries(
-        (Object.keys(allowedVersions) as ComponentName[]).map((c) => {
-            const v = requested[c];
-            return [c, v !== undefined && (allowedVersions[c] as readonly string[]).includes(v) ? v : defaultVersions[c]];
-        }),
+        (Object.keys(allowedVersions) as ComponentName[]).map((c) => [c, str(versionKeys[c]) ?? defaultVersions[c]]),
     ) as unknown as VersionSet;
 
     // Ingress.
     const domain = str("domain");
     if (domain !== undefined && !domainName.test(domain)) problems.push(`domain: '${domain}' is not a DNS domain (lowercase, e.g. models.example.com)`);
-    const localIp = str("localIngressIp") ?? "127.0.0.1";
+    const localIp = str("localIngressIp")!;
     if (!isIpv4(localIp)) problems.push(`localIngressIp: '${localIp}' is not an IPv4 address`);
-    const localHttpPort = int("localIngressPort", 8080, 1, 65535);
+    const localHttpPort = int("localIngressPort");
 
     // Auth.
     const jwtIssuer = str("jwtIssuer");
     const jwksUri = str("jwksUri");
-    const mode = oneOf<AuthMode>("authMode", ["jwt", "open-model-paths", "kubeflow"], jwtIssuer ? "jwt" : "open-model-paths");
+    const mode = oneOf<AuthMode>("authMode", jwtIssuer ? "jwt" : "open-model-paths");
     for (const [key, value] of [["jwtIssuer", jwtIssuer], ["jwksUri", jwksUri]] as const) {
         if (value !== undefined && !isHttpsUrl(value)) problems.push(`${key}: '${value}' must be an https:// URL`);
     }
@@ -464,10 +533,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     }
 
     // Examples.
-    const examples = list("examples", defaultExamples);
-    for (const name of examples) {
-        if (!(exampleNames as readonly string[]).includes(name)) problems.push(`examples: unknown example '${name}' (known: ${exampleNames.join(", ")})`);
-    }
+    const examples = list("examples");
     if (new Set(examples).size !== examples.length) problems.push("examples: lists an example twice");
     if (examples.includes("gpu") && (platform !== "eks" || !gpuEnabled)) {
         problems.push(platform === "eks" ? "examples: 'gpu' needs gpuEnabled: true" : "examples: 'gpu' needs GPU nodes, which the local platform has none of");
@@ -478,8 +544,8 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     if (gatewayImage !== undefined && !/^[a-z0-9]([a-z0-9._:\/-]*[a-z0-9])?(@sha256:[0-9a-f]{64}|:[\w][\w.-]{0,127})?$/.test(gatewayImage)) {
         problems.push(`gatewayImage: '${gatewayImage}' is not an image reference (registry/name:tag or @sha256:digest)`);
     }
-    const inferenceServerEnabled = bool("inferenceServer", true);
-    const inferenceServerGpu = bool("inferenceServerGpu", false);
+    const inferenceServerEnabled = bool("inferenceServer");
+    const inferenceServerGpu = bool("inferenceServerGpu");
     if (inferenceServerGpu && (platform !== "eks" || !gpuEnabled)) {
         problems.push(platform === "eks" ? "inferenceServerGpu: needs gpuEnabled: true" : "inferenceServerGpu: the local platform has no GPU nodes");
     }
@@ -494,7 +560,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
 
     // Local.
     const kubeconfig = str("kubeconfig");
-    const context = str("kubeContext") ?? configKeys.kubeContext.default;
+    const context = str("kubeContext")!;
 
     if (problems.length > 0) throw new ConfigError(problems);
 
@@ -558,11 +624,39 @@ export function defaultBucketPrefix(project: string, stack: string): string {
 
 /** Reads the current Pulumi stack's config (the program's entry point uses this). */
 export function readStackConfig(): StackConfig {
+    const project = pulumi.getProject();
     const own = new pulumi.Config();
     const aws = new pulumi.Config("aws");
     return loadConfig(
-        { get: (key) => (key === "aws:region" ? aws.get("region") : key === "aws:profile" ? aws.get("profile") : own.get(key)) },
-        pulumi.getProject(),
+        {
+            get: (key) => (key === "aws:region" ? aws.get("region") : key === "aws:profile" ? aws.get("profile") : own.get(key)),
+            keys: () =>
+                Object.keys(pulumi.runtime.allConfig())
+                    .filter((k) => k.startsWith(`${project}:`))
+                    .map((k) => k.slice(project.length + 1)),
+        },
+        project,
         pulumi.getStack(),
+    );
+}
+
+/** Settings as a TypeScript program passes them: config keys with plain values (lists as arrays). */
+export type PlatformSettings = { readonly [K in ConfigKeyName]?: string | number | boolean | readonly string[] } & {
+    readonly "aws:region"?: string;
+    readonly "aws:profile"?: string;
+};
+
+/**
+ * The same validation and defaults `pulumi up` applies to a stack's config, for a program that builds
+ * the platform itself: `new InferencePlatform("ml", platformArgs({ platform: "local", examples: ["sklearn-iris"] }))`.
+ * Throws one `ConfigError` naming every problem (misspelt keys included) before anything is created.
+ */
+export function platformArgs(settings: PlatformSettings, names: { project?: string; stack?: string } = {}): StackConfig {
+    const text = (value: unknown) => (Array.isArray(value) ? JSON.stringify(value) : value === undefined ? undefined : String(value));
+    const values = settings as Readonly<Record<string, unknown>>;
+    return loadConfig(
+        { get: (key) => text(values[key]), keys: () => Object.keys(values).filter((k) => !k.startsWith("aws:")) },
+        names.project ?? pulumi.getProject(),
+        names.stack ?? pulumi.getStack(),
     );
 }

@@ -86,7 +86,10 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     // Validate first: the same function the program uses, so a bad stack fails before any resource.
     const prefix = `${input.project}:`;
     const stackConfig = loadConfig(
-        { get: (key) => (key.startsWith("aws:") ? input.config[key] : input.config[`${prefix}${key}`]) },
+        {
+            get: (key) => (key.startsWith("aws:") ? input.config[key] : input.config[`${prefix}${key}`]),
+            keys: () => Object.keys(input.config).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)),
+        },
         input.project,
         input.stack,
     );
