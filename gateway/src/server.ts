@@ -33,6 +33,8 @@ export interface GatewayOptions {
     /** Predictor client; default built from `config.predictor`. */
     readonly predictor?: Predictor;
     readonly metrics?: GatewayMetrics;
+    /** `/metrics` text; default this gateway's registry (workers pass the cluster-wide sum). */
+    readonly metricsText?: () => Promise<string>;
     /** Decoded-pixel budget; default one of `config.limits.decodeBudgetPixels` for this gateway. */
     readonly pixelBudget?: PixelBudget;
 }
@@ -431,7 +433,7 @@ export function createGateway(options: GatewayOptions): Gateway {
 
         const run = async () => {
             if (handler === "metrics") {
-                const text = await metrics.registry.metrics();
+                const text = await (options.metricsText ?? (() => metrics.registry.metrics()))();
                 status = 200;
                 return send(res, 200, text, metrics.registry.contentType);
             }
