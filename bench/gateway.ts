@@ -28,10 +28,10 @@
  * BENCH_GATEWAY_MAIN (another build of the gateway, e.g. an older commit's, for a before/after),
  * BENCH_GATEWAY_ENV ("K=V,K=V" added to the gateway's environment), BENCH_PERF=1 (a `perf record`
  * window per server at the highest concurrency, printed as a CPU breakdown per request),
- * BENCH_SAME_MALLOC=0 (the reference without the image's MALLOC_* settings), BENCH_MAX_S (900: the
- * whole run stops after this).
+ * BENCH_MALLOC (glibc settings for both servers, see sharedMallocEnv), BENCH_MAX_S (900: the whole
+ * run stops after this).
  */
-import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
@@ -295,7 +295,8 @@ async function startImageServer(dir: string, jpeg: Buffer): Promise<ImageServer>
             if (child.exitCode !== null || i > 100) throw new Error(`nginx did not start: ${fs.existsSync(tmp("nginx-error.log")) ? fs.readFileSync(tmp("nginx-error.log"), "utf8") : ""}`);
             await sleep(100);
         }
-        return { url, kind: `nginx ${execFileSync(nginx, ["-v"], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }).trim() || "(version on stderr)"}`.replace(/\s+$/, ""), pid: child.pid!, stop: () => stopGroup(child) };
+        const version = spawnSync(nginx, ["-v"], { encoding: "utf8" });
+        return { url, kind: `${(version.stderr || version.stdout).trim()} (one process, no access log)`, pid: child.pid!, stop: () => stopGroup(child) };
     }
     const child = start(process.execPath, [...tsxImport, path.join(__dirname, "gatewayImageServer.ts"), path.join(www, "pants.jpg")], process.env);
     const { port } = await firstJsonLine<{ port: number }>(child, "image server");
@@ -371,13 +372,14 @@ async function startOurs(stub: Stub): Promise<Server> {
         LOG_LEVEL: "info",
         NODE_ENV: "production",
         ...dockerfileEnv(),
+        ...sharedMallocEnv(),
         ...extraGatewayEnv(),
     };
     const child = start(process.execPath, ["--expose-gc", mainJs, "--http_port", String(port)], env, "ignore");
     let err = "";
     child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     await waitFor(`http://127.0.0.1:${port}/v2/health/ready`, (s) => s === 200, child, "gateway", () => err);
-    const workers = env.GATEWAY_WORKERS ? ` GATEWAY_WORKERS=${env.GATEWAY_WORKERS}` : "";
+    const workers = ` GATEWAY_WORKERS=${env.GATEWAY_WORKERS ?? "default"}; ${Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ")}`;
     return { name: "TS", label: `node ${process.version} ${path.relative(root, mainJs)}${workers}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child) };
 }
 
@@ -393,13 +395,17 @@ function dockerfileEnv(): Record<string, string> {
 }
 
 /**
- * glibc malloc settings of the gateway image (MALLOC_*), given to the reference too unless
- * BENCH_SAME_MALLOC=0: they change both sides' page-fault and trim costs a lot on this machine, so
- * applying them to one side only would measure an environment variable rather than the code.
+ * glibc malloc settings given to BOTH servers: the gateway image's MALLOC_* plus BENCH_MALLOC
+ * (default: mmap threshold 8 MiB, trim threshold 32 MiB). With glibc's defaults the reference
+ * returns its ~1 MB per-request buffers to the kernel and faults them back in on every request,
+ * which on this VM costs more than its whole pipeline (measured: ~20 ms instead of ~4 ms CPU per
+ * request); the comparison would then measure an allocator setting, not the code. BENCH_MALLOC=""
+ * runs both with glibc's defaults (plus the image's MALLOC_ARENA_MAX).
  */
+const benchMalloc = process.env.BENCH_MALLOC ?? "MALLOC_MMAP_THRESHOLD_=8388608,MALLOC_TRIM_THRESHOLD_=33554432";
 function sharedMallocEnv(): Record<string, string> {
-    if (process.env.BENCH_SAME_MALLOC === "0") return {};
-    return Object.fromEntries(Object.entries({ ...dockerfileEnv(), ...extraGatewayEnv() }).filter(([k]) => k.startsWith("MALLOC_")));
+    const extra = Object.fromEntries(benchMalloc.split(",").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")).trim(), kv.slice(kv.indexOf("=") + 1).trim()]));
+    return Object.fromEntries(Object.entries({ ...dockerfileEnv(), ...extra, ...extraGatewayEnv() }).filter(([k]) => k.startsWith("MALLOC_")));
 }
 
 function referenceUnavailable(): string | undefined {
@@ -428,7 +434,7 @@ async function startReference(stub: Stub): Promise<Server> {
     await waitFor(`http://127.0.0.1:${port}/predict`, (s) => s === 405, child, "gunicorn", () => err);
     const versions = execFileSync(systemPython, ["-c", "import sys, flask, gunicorn, grpc, numpy, PIL; print(f'Python {sys.version.split()[0]}, Flask {flask.__version__}, gunicorn {gunicorn.__version__}, grpcio {grpc.__version__}, numpy {numpy.__version__}, Pillow {PIL.__version__}')"], { encoding: "utf8" }).trim();
     const malloc = Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ");
-    return { name: "PY", label: `gunicorn ${referenceWorkers} sync workers; ${versions}; ${malloc ? `same malloc settings as the image: ${malloc}` : "glibc malloc defaults"}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child, "SIGINT") };
+    return { name: "PY", label: `gunicorn ${referenceWorkers} sync workers; ${versions}; ${malloc ? `same malloc settings as TS: ${malloc}` : "glibc malloc defaults"}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child, "SIGINT") };
 }
 
 // ------------------------------------------------------------------------------ load
