@@ -379,7 +379,7 @@ async function startOurs(stub: Stub): Promise<Server> {
     let err = "";
     child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     await waitFor(`http://127.0.0.1:${port}/v2/health/ready`, (s) => s === 200, child, "gateway", () => err);
-    const workers = ` GATEWAY_WORKERS=${env.GATEWAY_WORKERS ?? "default"}; ${Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+    const workers = ` GATEWAY_WORKERS=${(env as NodeJS.ProcessEnv).GATEWAY_WORKERS ?? "default"}; ${Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ")}`;
     return { name: "TS", label: `node ${process.version} ${path.relative(root, mainJs)}${workers}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child) };
 }
 
