@@ -391,80 +391,80 @@ export function createGateway(options: GatewayOptions): Gateway {
             connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
         },
         (req, res) => {
-        const start = performance.now();
-        const method = req.method ?? "GET";
-        const path = (req.url ?? "/").split("?")[0];
-        const { route, handler, modelMatch } = routeOf(method, path, config.modelName);
-        const requestId = typeof req.headers["x-request-id"] === "string" ? req.headers["x-request-id"].slice(0, 128) : randomUUID();
-        res.setHeader("x-request-id", requestId);
-        inFlight++;
-        metrics.inFlight.inc();
-        const controller = new AbortController();
-        let timedOut = false;
-        const timer = setTimeout(() => {
-            timedOut = true;
-            controller.abort(new Error("request deadline"));
-        }, config.limits.requestTimeoutMs);
-        // The client going away cancels downloads and the predictor call.
-        res.on("close", () => {
-            if (!res.writableFinished) controller.abort(new Error("client closed"));
-        });
-        let errorCode: string | undefined;
-        let errorMessage: string | undefined;
-        let status = 500;
+            const start = performance.now();
+            const method = req.method ?? "GET";
+            const path = (req.url ?? "/").split("?")[0];
+            const { route, handler, modelMatch } = routeOf(method, path, config.modelName);
+            const requestId = typeof req.headers["x-request-id"] === "string" ? req.headers["x-request-id"].slice(0, 128) : randomUUID();
+            res.setHeader("x-request-id", requestId);
+            inFlight++;
+            metrics.inFlight.inc();
+            const controller = new AbortController();
+            let timedOut = false;
+            const timer = setTimeout(() => {
+                timedOut = true;
+                controller.abort(new Error("request deadline"));
+            }, config.limits.requestTimeoutMs);
+            // The client going away cancels downloads and the predictor call.
+            res.on("close", () => {
+                if (!res.writableFinished) controller.abort(new Error("client closed"));
+            });
+            let errorCode: string | undefined;
+            let errorMessage: string | undefined;
+            let status = 500;
 
-        const finish = () => {
-            clearTimeout(timer);
-            controller.abort(new Error("request done")); // stop any straggling download of a batch
-            inFlight--;
-            metrics.inFlight.dec();
-            const seconds = (performance.now() - start) / 1000;
-            metrics.requests.inc({ route, method, status: String(status) });
-            if (route !== "/metrics") metrics.requestDuration.observe({ route, status: String(status) }, seconds);
-            if (errorCode) metrics.errors.inc({ code: errorCode });
-            if (route !== "/metrics" && !route.includes("health") && route !== "/readyz" && route !== "/healthz") {
-                const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode, error: errorMessage } : {}) };
-                if (status >= 500) logger.warn("request", fields);
-                else logger.info("request", fields);
-            }
-            if (inFlight === 0) idleWaiters.splice(0).forEach((w) => w());
-            maybeCollect();
-        };
-
-        const run = async () => {
-            if (handler === "metrics") {
-                const text = await (options.metricsText ?? (() => metrics.registry.metrics()))();
-                status = 200;
-                return send(res, 200, text, metrics.registry.contentType);
-            }
-            if (!handler) {
-                if (route === "other") throw new GatewayError(404, "not_found", `no route for ${method} ${path}`);
-                throw new GatewayError(405, "method_not_allowed", `${method} is not allowed on ${path}`);
-            }
-            if (modelMatch === false) throw new GatewayError(404, "model_not_found", `model not found; this gateway serves '${config.modelName}'`);
-            const result = await handlers[handler](req, controller.signal);
-            status = result.status;
-            send(res, result.status, JSON.stringify(result.body), "application/json");
-        };
-
-        run()
-            .catch((err: unknown) => {
-                let e = toGatewayError(err);
-                if (timedOut && (!(err instanceof GatewayError) || e.code === "aborted" || e.code === "image_fetch_failed" || e.code === "predictor_unreachable")) {
-                    e = gatewayTimeout("request_timeout", `request took longer than ${config.limits.requestTimeoutMs} ms`);
+            const finish = () => {
+                clearTimeout(timer);
+                controller.abort(new Error("request done")); // stop any straggling download of a batch
+                inFlight--;
+                metrics.inFlight.dec();
+                const seconds = (performance.now() - start) / 1000;
+                metrics.requests.inc({ route, method, status: String(status) });
+                if (route !== "/metrics") metrics.requestDuration.observe({ route, status: String(status) }, seconds);
+                if (errorCode) metrics.errors.inc({ code: errorCode });
+                if (route !== "/metrics" && !route.includes("health") && route !== "/readyz" && route !== "/healthz") {
+                    const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode, error: errorMessage } : {}) };
+                    if (status >= 500) logger.warn("request", fields);
+                    else logger.info("request", fields);
                 }
-                if (!(err instanceof GatewayError)) logger.error("unexpected error", { requestId, route, error: String((err as Error)?.stack ?? err) });
-                status = e.status;
-                errorCode = e.code;
-                errorMessage = e.message;
-                // A body not read to its end: answer and close rather than wait for the rest.
-                const incomplete = !req.complete;
-                if (incomplete) res.setHeader("connection", "close");
-                send(res, e.status, JSON.stringify({ error: e.message, code: e.code }), "application/json", e.headers);
-                if (incomplete && e.status === 413) req.resume();
-                else if (incomplete) res.once("finish", () => req.socket.destroy());
-            })
-            .finally(finish);
+                if (inFlight === 0) idleWaiters.splice(0).forEach((w) => w());
+                maybeCollect();
+            };
+
+            const run = async () => {
+                if (handler === "metrics") {
+                    const text = await (options.metricsText ?? (() => metrics.registry.metrics()))();
+                    status = 200;
+                    return send(res, 200, text, metrics.registry.contentType);
+                }
+                if (!handler) {
+                    if (route === "other") throw new GatewayError(404, "not_found", `no route for ${method} ${path}`);
+                    throw new GatewayError(405, "method_not_allowed", `${method} is not allowed on ${path}`);
+                }
+                if (modelMatch === false) throw new GatewayError(404, "model_not_found", `model not found; this gateway serves '${config.modelName}'`);
+                const result = await handlers[handler](req, controller.signal);
+                status = result.status;
+                send(res, result.status, JSON.stringify(result.body), "application/json");
+            };
+
+            run()
+                .catch((err: unknown) => {
+                    let e = toGatewayError(err);
+                    if (timedOut && (!(err instanceof GatewayError) || e.code === "aborted" || e.code === "image_fetch_failed" || e.code === "predictor_unreachable")) {
+                        e = gatewayTimeout("request_timeout", `request took longer than ${config.limits.requestTimeoutMs} ms`);
+                    }
+                    if (!(err instanceof GatewayError)) logger.error("unexpected error", { requestId, route, error: String((err as Error)?.stack ?? err) });
+                    status = e.status;
+                    errorCode = e.code;
+                    errorMessage = e.message;
+                    // A body not read to its end: answer and close rather than wait for the rest.
+                    const incomplete = !req.complete;
+                    if (incomplete) res.setHeader("connection", "close");
+                    send(res, e.status, JSON.stringify({ error: e.message, code: e.code }), "application/json", e.headers);
+                    if (incomplete && e.status === 413) req.resume();
+                    else if (incomplete) res.once("finish", () => req.socket.destroy());
+                })
+                .finally(finish);
         },
     );
     /**
