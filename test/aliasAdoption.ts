@@ -1,0 +1,43 @@
+/**
+ * Test helper: an existing stack survives the layered structure. Every resource a deployed stack
+ * holds (test/fixtures/urns-before-layers/<stack>.txt, written from the synth of the last commit
+ * before the layers, in the engine's URN form) must be adopted by exactly one resource of today's
+ * program, through its own aliases or its parents' (test/urnAliases.ts follows the engine's rules).
+ * An orphan would be deleted and re-created by the next `pulumi up`, a duplicate claim is an error.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { installMocks } from "./kit";
+import { stackConfig } from "./stackFiles";
+import { adoption, engineUrn } from "./urnAliases";
+
+export function describeAdoption(stack: "dev" | "local", minimumResources: number): void {
+    describe(`the ${stack} stack adopts every resource it deployed before the layers`, async () => {
+        const rec = await installMocks({ stack, config: stackConfig(stack) });
+        await import("../index");
+        await rec.settle();
+        const records = rec.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, aliases: r.aliases }));
+        const before = fs.readFileSync(path.join(__dirname, "fixtures/urns-before-layers", `${stack}.txt`), "utf8").trim().split("\n");
+        const { adoptedBy, orphaned, contested } = adoption(before, records);
+
+        it("has a fixture worth checking", () => {
+            expect(before.length).toBeGreaterThan(minimumResources);
+        });
+
+        it("no resource of the old stack is orphaned (it would be replaced)", () => {
+            expect(orphaned).toEqual([]);
+            expect(adoptedBy.size).toBe(before.length);
+        });
+
+        it("no old resource is claimed twice", () => {
+            expect(contested).toEqual([]);
+        });
+
+        it("the moved resources really moved (the aliases carry the adoption, not identical URNs)", () => {
+            const byUrn = new Map(records.map((r) => [r.urn, r]));
+            const moved = [...adoptedBy].filter(([old, now]) => engineUrn(byUrn.get(now)!, byUrn) !== old);
+            expect(moved.length).toBe(before.length);
+        });
+    });
+}
