@@ -1,7 +1,8 @@
 /**
  * The AWS foundation and its parts: `AwsFoundation` (network, EKS cluster and node groups, S3 model
  * store with reader and writer IRSA roles, AWS Load Balancer Controller and the NLB's Elastic IPs,
- * Cluster Autoscaler, NVIDIA device plugin, ECR gateway image) and the delete-time `DeletionGate`.
+ * Cluster Autoscaler, NVIDIA device plugin, ECR gateway image, the EBS CSI and Mountpoint for S3 add-ons
+ * and the Mountpoint model claim) and the delete-time `DeletionGate`.
  */
 export * from "./awsFoundation";
 export * from "./clusterAutoscaler";
@@ -15,3 +16,5 @@ export * from "./loadBalancerController";
 export * from "./modelStore";
 export * from "./names";
 export * from "./network";
+export * from "./s3ModelVolume";
+export * from "./storageDrivers";

@@ -31,7 +31,7 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
         const covered = new Set([...contracts.map((c) => c.role), ...managedOnly.map((m) => m.role)]);
         expect(stack.roles.filter((r) => !covered.has(r)).map((r) => r.resourceName)).toEqual([]);
         expect(contracts.map((c) => c.title.split(" ").slice(0, -1).join(" ")).sort()).toEqual(
-            ["cluster autoscaler", "load balancer controller", "model reader", "seeding writer"],
+            ["cluster autoscaler", "ebs csi driver", "load balancer controller", "model reader", "mountpoint s3 csi driver", "seeding writer"],
         );
     });
 
@@ -69,7 +69,7 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
 
         it("binds every IRSA role to a ServiceAccount of the stack", () => {
             expect(clusters.length).toBe(1);
-            expect(irsaRoles.length).toBe(4);
+            expect(irsaRoles.length).toBe(6);
             for (const role of irsaRoles) expect(stack.bindings.filter((b) => b.roleArn === role.arn).length, role.resourceName).toBeGreaterThan(0);
         });
 
