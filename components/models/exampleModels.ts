@@ -8,6 +8,7 @@
  * | `mlflow-s3`            | KServe's MLflow wine classifier         | v2       | our bucket (the MLflow/MinIO case) |
  * | `clothing-transformer` | the book's Xception clothing classifier | v1       | our bucket + our gateway as transformer |
  * | `gpu`                  | TF mnist on a GPU node (off by default) | v1       | our bucket                         |
+ * | `llm`                  | Qwen2.5-0.5B-Instruct on vLLM, one GPU (off by default) | OpenAI | our bucket (seeded from the hub at a pinned commit) |
  *
  * Bucket-backed models are put there by `ModelSeeding` (created here), and their InferenceServices
  * wait for it. Every example scales to zero when idle.
@@ -23,10 +24,11 @@ import {
 } from "./inferenceService";
 import type { ModelStorage } from "../common/foundation";
 import { ModelSeeding, SeedModel } from "./modelSeeding";
+import { LlmExampleSettings, llmInferenceServiceSpec, llmSeed, qwen25Instruct05b } from "./llm";
 import { images } from "../../versions";
 
-/** Example models the stack can deploy; `gpu` is off by default. */
-export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu"] as const;
+/** Example models the stack can deploy; `gpu` and `llm` are off by default (they need GPU nodes). */
+export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu", "llm"] as const;
 export type ExampleName = (typeof exampleNames)[number];
 export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer"];
 
@@ -37,6 +39,7 @@ export const exampleServiceNames: Readonly<Record<ExampleName, string>> = {
     "mlflow-s3": "mlflow-s3",
     "clothing-transformer": "clothing-transformer",
     gpu: "tensorflow-gpu",
+    llm: "llm",
 };
 
 /** Request body for each example, in `examples/` at the repository root. */
@@ -46,15 +49,23 @@ export const exampleInputFiles: Readonly<Record<ExampleName, string>> = {
     "mlflow-s3": "examples/wine-input.json",
     "clothing-transformer": "examples/clothing-request.json",
     gpu: "examples/mnist-input.json",
+    llm: "examples/chat-input.json",
 };
 
+/** What a client speaks to an example: a KServe protocol, or the OpenAI API (`/openai/v1/...`). */
+export type ExampleProtocol = ProtocolVersion | "openai";
+
+/** The OpenAI endpoint the examples' curl lines and clients call. */
+export const openaiChatPath = "/openai/v1/chat/completions";
+
 /** Protocol each example speaks at its top-level URL (the transformer's for clothing). */
-export const exampleProtocols: Readonly<Record<ExampleName, ProtocolVersion>> = {
+export const exampleProtocols: Readonly<Record<ExampleName, ExampleProtocol>> = {
     "sklearn-iris": "v2",
     "tensorflow-s3": "v1",
     "mlflow-s3": "v2",
     "clothing-transformer": "v1",
     gpu: "v1",
+    llm: "openai",
 };
 
 /** Public sources of the models the seeding Job puts in the bucket. */
@@ -71,6 +82,7 @@ export const seedCatalog = {
             version: 1,
         },
     },
+    llm: llmSeed(qwen25Instruct05b, "qwen2.5-0.5b-instruct"),
 } as const satisfies Record<string, SeedModel>;
 
 /** Which seeded model each bucket-backed example serves (sklearn-iris reads GCS directly). */
@@ -80,6 +92,7 @@ export const exampleSeeds: Readonly<Record<ExampleName, SeedModel | undefined>> 
     "mlflow-s3": seedCatalog.wine,
     "clothing-transformer": seedCatalog.clothing,
     gpu: seedCatalog.mnist,
+    llm: seedCatalog.llm,
 };
 
 /** Models to seed for a set of examples, each once. */
@@ -116,6 +129,8 @@ export interface ExampleContext<S> {
     readonly serviceAccountName: S;
     /** Required for `clothing-transformer`. */
     readonly gatewayImage?: S;
+    /** Model, GPU capacity and warm replicas of `llm`. Required for `llm`. */
+    readonly llm?: LlmExampleSettings;
     /** Template interpolation that works for `S` (plain join, or `pulumi.interpolate`). */
     readonly interpolate: (strings: TemplateStringsArray, ...values: (S | string)[]) => S;
 }
@@ -237,6 +252,16 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
                     },
                 },
             };
+        case "llm": {
+            if (ctx.llm === undefined) throw new Error("example llm needs its settings (model, GPU capacity, minReplicas)");
+            return llmInferenceServiceSpec({
+                name,
+                namespace: ctx.namespace,
+                storageUri: bucketUri(seedCatalog.llm),
+                serviceAccountName: ctx.serviceAccountName,
+                settings: ctx.llm,
+            });
+        }
         default: {
             const never: never = example;
             throw new Error(`unknown example '${String(never)}'`);
@@ -284,7 +309,8 @@ export function exampleInvocations(args: {
         const service = exampleServiceNames[example];
         const url = inferenceServiceUrl(service, args.namespace, args.domain);
         const host = url.replace(/^http:\/\//, "");
-        const path = inferencePath(service, exampleProtocols[example]);
+        const protocol = exampleProtocols[example];
+        const path = protocol === "openai" ? openaiChatPath : inferencePath(service, protocol);
         const inputFile = exampleInputFiles[example];
         const common = `-sS -H 'Content-Type: application/json'${auth} -d @${inputFile}`;
         out[example] = {
@@ -300,7 +326,7 @@ export function exampleInvocations(args: {
 }
 
 /** Every problem with the examples' arguments (empty when valid). */
-export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage"> & { readonly modelPrefix?: string }): string[] {
+export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage" | "llm"> & { readonly modelPrefix?: string }): string[] {
     const problems: string[] = [];
     const seen = new Set<string>();
     for (const e of args.examples) {
@@ -310,6 +336,9 @@ export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" |
     }
     if (args.examples.includes("clothing-transformer") && args.gatewayImage === undefined) {
         problems.push("examples: clothing-transformer needs gatewayImage (the gateway image is its transformer)");
+    }
+    if (args.examples.includes("llm") && args.llm === undefined) {
+        problems.push("examples: llm needs its settings (GPU instance types, node provisioning, minReplicas)");
     }
     const prefix = args.modelPrefix ?? "models/";
     if (!/^[a-z0-9][a-z0-9._-]*\/$/.test(prefix)) problems.push(`modelPrefix '${prefix}' must be one key segment ending in '/'`);
@@ -325,6 +354,10 @@ export interface ExampleModelsArgs {
     readonly storage: ModelStorage;
     /** Transformer image of `clothing-transformer` (the gateway). Required when that example is enabled. */
     readonly gatewayImage?: pulumi.Input<string>;
+    /** Model, GPU capacity and warm replicas of `llm`. Required when that example is enabled. */
+    readonly llm?: LlmExampleSettings;
+    /** Secret with a Hugging Face token (key `token`) for the seeding Job; see `ModelSeedingArgs.hfTokenSecret`. Default: none. */
+    readonly hfTokenSecret?: string;
     /** What everything waits for besides the storage: KServe (CRDs, runtimes) and the ingress. Default: none. */
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
     /** Wait until each InferenceService is Ready (see `InferenceServiceArgs.awaitReady`). Default: false. */
@@ -353,6 +386,7 @@ export class ExampleModels extends pulumi.ComponentResource {
             modelPrefix,
             serviceAccountName: storage.readerServiceAccountName,
             gatewayImage: args.gatewayImage,
+            llm: args.llm,
             interpolate: (strings, ...values) => pulumi.interpolate(strings, ...values),
         };
         // Build and validate every spec before anything (this component included) is registered.
@@ -377,6 +411,7 @@ export class ExampleModels extends pulumi.ComponentResource {
                           models: seeds,
                           modelPrefix,
                           waitFor,
+                          hfTokenSecret: args.hfTokenSecret,
                       },
                       { parent: this },
                   )
