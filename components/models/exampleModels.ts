@@ -82,7 +82,7 @@ export const seedCatalog = {
             version: 1,
         },
     },
-    llm: llmSeed(qwen25Instruct05b, "qwen2.5-0.5b-instruct"),
+    llm: llmSeed(qwen25Instruct05b, "qwen25-05b-instruct"),
 } as const satisfies Record<string, SeedModel>;
 
 /** Which seeded model each bucket-backed example serves (sklearn-iris reads GCS directly). */
