@@ -96,6 +96,10 @@ describe("loadConfig rejects bad config, naming the key", () => {
         ["non-https issuer", { jwtIssuer: "http://issuer", jwksUri: "https://x/jwks" }, /jwtIssuer: 'http:\/\/issuer' must be an https:\/\/ URL/],
         ["unknown example", { examples: '["sklearn-iris","bert"]' }, /examples: unknown example 'bert'/],
         ["gpu example without GPU nodes", { gpuEnabled: "false", examples: '["gpu"]' }, /examples: 'gpu' needs gpuEnabled: true/],
+        ["llm example on the local platform", { platform: "local", examples: '["llm"]' }, /examples: 'llm' serves on a GPU \(vLLM\), and the local platform has no GPU nodes/],
+        ["llm example without GPU nodes", { gpuEnabled: "false", examples: '["llm"]' }, /examples: 'llm' needs GPU nodes: set gpuEnabled: true/],
+        ["negative warm replicas", { llmMinReplicas: "-1" }, /llmMinReplicas: -1 is outside 0..4/],
+        ["a token Secret name Kubernetes rejects", { hfTokenSecret: "HF_TOKEN" }, /hfTokenSecret: 'HF_TOKEN' is not a valid Secret name/],
         ["kms key with AES256", { modelBucketKmsKeyArn: "arn:aws:kms:us-east-2:123456789012:key/0b5b6d3c-1111-2222-3333-444455556666" }, /modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms/],
         ["not an integer", { cpuMaxSize: "four" }, /cpuMaxSize: 'four' is not an integer/],
         ["not a boolean", { ephemeral: "yes" }, /ephemeral: 'yes' is not true or false/],
@@ -126,6 +130,15 @@ describe("loadConfig rejects bad config, naming the key", () => {
             expect(problems.some((p) => message.test(p)), `problems were:\n${problems.join("\n")}`).toBe(true);
         });
     }
+
+    it("llm: on eks with GPU nodes it loads, with the warm replicas and token Secret given; defaults to scale to zero", () => {
+        const cfg = load({ ...eks, examples: '["llm"]', llmMinReplicas: "1", hfTokenSecret: "hf-token" });
+        expect(cfg.examples).toEqual(["llm"]);
+        expect(cfg.llm).toEqual({ minReplicas: 1, hfTokenSecret: "hf-token" });
+        expect(load({ ...eks, examples: '["llm"]' }).llm).toEqual({ minReplicas: 0, hfTokenSecret: undefined });
+        // The local stack file keeps it off (no GPU), and the dev stack turns it on.
+        expect(problemsOf({ platform: "local", examples: '["sklearn-iris"]', inferenceServer: "false" })).toEqual([]);
+    });
 
     it("fits the Elastic IP quota: default layout needs 3, a raised quota admits more, local needs none", () => {
         expect(problemsOf({ ...eks, availabilityZones: "4" })).toEqual([]); // 1 NAT + 4 NLB
@@ -267,7 +280,7 @@ describe("misspelt and unknown keys", () => {
             certManagerVersion: cfg.versions.certManager, kserveVersion: cfg.versions.kserve, awsLoadBalancerControllerVersion: cfg.versions.awsLoadBalancerController,
             nvidiaDevicePluginVersion: cfg.versions.nvidiaDevicePlugin, clusterAutoscalerVersion: cfg.versions.clusterAutoscaler,
             metricsServerVersion: cfg.versions.metricsServer, localIngressIp: cfg.ingress.localIp, localIngressPort: cfg.ingress.localHttpPort,
-            examples: cfg.examples, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
+            examples: cfg.examples, llmMinReplicas: cfg.llm.minReplicas, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
         };
         for (const [key, spec] of Object.entries(configKeys)) {
             if (!("default" in spec)) continue;
