@@ -222,20 +222,18 @@ export async function streamChat(request: ChatRequest, options: ChatOptions): Pr
         }
     })();
 
+    const tooLate = () =>
+        new UserError(`${request.model} did not start answering within ${Math.round(deadlineMs / 1000)} s` +
+            `${lastStatus ? ` (last answer: HTTP ${lastStatus})` : " (still waking up?)"}; a cold GPU start can take longer: raise --timeout or keep it warm (llmMinReplicas: 1)`);
     let response: StreamResponse;
     try {
         for (;;) {
             const remaining = deadlineMs - (clock() - started);
-            if (remaining <= 0) {
-                throw new UserError(`${request.model} did not start answering within ${Math.round(deadlineMs / 1000)} s` +
-                    `${lastStatus ? ` (last answer: HTTP ${lastStatus})` : ""}; a cold GPU start can take longer: raise --timeout or keep it warm (llmMinReplicas: 1)`);
-            }
+            if (remaining <= 0) throw tooLate();
             try {
                 response = await transport({ url: options.url, headers, body, connectTo: options.connectTo, headersTimeoutMs: remaining, idleTimeoutMs, signal: options.signal });
             } catch (err) {
-                if (err instanceof NetworkError && /no answer in time/.test(err.message)) {
-                    throw new UserError(`${request.model} did not start answering within ${Math.round(deadlineMs / 1000)} s (still waking up?); raise --timeout`);
-                }
+                if (err instanceof NetworkError && /no answer in time/.test(err.message)) throw tooLate();
                 throw err;
             }
             if (retryable.has(response.status)) {
