@@ -13,6 +13,7 @@ import type { NatGatewayStrategy } from "./components/aws/network";
 import { isIpv4, parseCidr } from "./components/common/validation";
 import type { InferencePlatformArgs, Platform } from "./components/inferencePlatform";
 import { defaultExamples, ExampleName, exampleNames } from "./components/models/exampleModels";
+import { gpusOf, qwen25Instruct05b, sizeVllm } from "./components/models/llm";
 import type { AuthMode } from "./components/platform/ingressAuth";
 import {
     allowedVersions,
@@ -218,6 +219,17 @@ export const configKeys = {
         default: [...defaultExamples],
         enum: exampleNames,
         enumProblem: (key, value, allowed) => `${key}: unknown example '${value}' (known: ${allowed.join(", ")})`,
+    },
+    llmMinReplicas: {
+        type: "integer",
+        description: "Replicas of the `llm` example kept running. 0 scales it to zero when idle (no GPU cost; the first request waits for the cold start, see the README); 1 keeps a GPU node and the model warm.",
+        default: 0,
+        min: 0,
+        max: 4,
+    },
+    hfTokenSecret: {
+        type: "string",
+        description: "Name of a Secret in the models namespace whose key `token` holds a Hugging Face access token, used only by the seeding Job (gated or private models). Unset: public models only.",
     },
     gatewayImage: {
         type: "string",
@@ -554,6 +566,26 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         problems.push(platform === "eks" ? "examples: 'gpu' needs gpuEnabled: true" : "examples: 'gpu' needs GPU nodes, which the local platform has none of");
     }
 
+    // The LLM example.
+    const llmMinReplicas = int("llmMinReplicas");
+    const hfTokenSecret = str("hfTokenSecret");
+    if (hfTokenSecret !== undefined && (hfTokenSecret.length > 253 || !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(hfTokenSecret))) {
+        problems.push(`hfTokenSecret: '${hfTokenSecret}' is not a valid Secret name`);
+    }
+    if (examples.includes("llm")) {
+        if (platform !== "eks") {
+            problems.push("examples: 'llm' serves on a GPU (vLLM), and the local platform has no GPU nodes; remove llm from examples on local (it is on in the dev stack)");
+        } else if (!gpuEnabled) {
+            problems.push("examples: 'llm' needs GPU nodes: set gpuEnabled: true");
+        } else if (!bad.has("gpuInstanceTypes")) {
+            try {
+                sizeVllm(qwen25Instruct05b, gpusOf(gpuNodes.instanceTypes).map((g) => g.gpu));
+            } catch (err) {
+                problems.push(`gpuInstanceTypes: ${(err as Error).message}`);
+            }
+        }
+    }
+
     // Gateway and inference server.
     const gatewayImage = str("gatewayImage");
     if (gatewayImage !== undefined && !/^[a-z0-9]([a-z0-9._:\/-]*[a-z0-9])?(@sha256:[0-9a-f]{64}|:[\w][\w.-]{0,127})?$/.test(gatewayImage)) {
@@ -605,6 +637,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         ingress: { domain, localIp, localHttpPort },
         auth: { mode, jwtIssuer, jwksUri },
         examples: examples as readonly ExampleName[],
+        llm: { minReplicas: llmMinReplicas, hfTokenSecret },
         gateway: { image: gatewayImage },
         inferenceServer: { enabled: inferenceServerEnabled, gpu: inferenceServerGpu },
         local: { kubeconfig, context },

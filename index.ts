@@ -8,7 +8,7 @@
  */
 import { readStackConfig } from "./config";
 import { createFoundation } from "./components/foundations";
-import { invocationAuthHeader } from "./components/inferencePlatform";
+import { invocationAuthHeader, llmWorkloadSettings } from "./components/inferencePlatform";
 import { ModelWorkloads } from "./components/models/modelWorkloads";
 import { ServingPlatform } from "./components/platform/servingPlatform";
 
@@ -21,6 +21,7 @@ const models = new ModelWorkloads("models", {
     examples: cfg.examples,
     inferenceServer: cfg.inferenceServer,
     authHeader: invocationAuthHeader(cfg.auth.mode),
+    llm: llmWorkloadSettings(cfg),
 });
 
 // --- Outputs (null where the platform has no such thing, rather than a missing output). ---

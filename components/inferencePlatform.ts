@@ -16,7 +16,7 @@ import type { NatGatewayStrategy } from "./aws/network";
 import type { Foundation } from "./common/foundation";
 import { createFoundation } from "./foundations";
 import type { ExampleName } from "./models/exampleModels";
-import { ModelWorkloads } from "./models/modelWorkloads";
+import { LlmWorkloadSettings, ModelWorkloads } from "./models/modelWorkloads";
 import type { AuthMode } from "./platform/ingressAuth";
 import { ServingPlatform } from "./platform/servingPlatform";
 import type { KubernetesVersion, VersionSet } from "../versions";
@@ -97,6 +97,13 @@ export interface InferencePlatformArgs {
     };
     /** Example models to deploy. */
     readonly examples: readonly ExampleName[];
+    /** The `llm` example. */
+    readonly llm: {
+        /** Replicas kept warm; 0 scales to zero. */
+        readonly minReplicas: number;
+        /** Secret (key `token`) with a Hugging Face token for the seeding Job; `undefined` for public models. */
+        readonly hfTokenSecret: string | undefined;
+    };
     readonly gateway: {
         /** Prebuilt gateway image; `undefined` means eks builds and pushes it to ECR (local requires one). */
         readonly image: string | undefined;
@@ -117,6 +124,24 @@ export interface InferencePlatformArgs {
 /** The curl header the printed invocations carry under an auth mode. */
 export function invocationAuthHeader(mode: AuthMode): string | undefined {
     return mode === "jwt" ? "Authorization: Bearer $TOKEN" : undefined;
+}
+
+/**
+ * What the `llm` example needs to know about the GPU capacity: the instance types its pod may land
+ * on, how a GPU node comes up, and how images are pulled there (the eks GPU launch template turns on
+ * SOCI parallel pull, components/aws/eksCluster.ts). A GPU group that never goes below one node
+ * needs no node provisioning.
+ */
+export function llmWorkloadSettings(args: Pick<InferencePlatformArgs, "gpuNodes" | "llm">): LlmWorkloadSettings {
+    return {
+        minReplicas: args.llm.minReplicas,
+        hfTokenSecret: args.llm.hfTokenSecret,
+        capacity: {
+            gpuInstanceTypes: args.gpuNodes.instanceTypes,
+            nodeProvisioning: args.gpuNodes.minSize > 0 ? "existing-node" : "cluster-autoscaler",
+            imagePull: "parallel",
+        },
+    };
 }
 
 /** The foundation, the serving platform and the models, as one component. */
@@ -141,6 +166,7 @@ export class InferencePlatform extends pulumi.ComponentResource {
                 examples: args.examples,
                 inferenceServer: args.inferenceServer,
                 authHeader: invocationAuthHeader(args.auth.mode),
+                llm: llmWorkloadSettings(args),
             },
             { parent: this },
         );

@@ -11,7 +11,7 @@ async function main(): Promise<number> {
         console.log(predictUsage);
         return 0;
     }
-    await runPredict(options, { stdout: (l) => console.log(l), stderr: (l) => console.error(l) });
+    await runPredict(options, { stdout: (l) => console.log(l), stderr: (l) => console.error(l), write: (t) => process.stdout.write(t) });
     return 0;
 }
 

@@ -1,3 +1,4 @@
+import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, promiseOf } from "./kit";
@@ -89,6 +90,33 @@ describe("EksCluster", async () => {
         }
         const gpuLt = rec.one("aws:ec2/launchTemplate:LaunchTemplate", "-gpu-lt");
         expect(gpuLt.inputs.blockDeviceMappings[0].ebs.volumeSize).toBe(100);
+    });
+
+    // Upstream facts (awslabs/amazon-eks-ami, main at v20260724): nodeadm/doc/examples.md "Enabling fast image pull"
+    // recommends >= 600 MiB/s root volume throughput; nodeadm/api/v1alpha1/nodeconfig_types.go enumerates the
+    // feature gates {InstanceIdNodeName, FastImagePull}; user data is MIME multi-part with
+    // `Content-Type: application/node.eks.aws` parts (nodeadm/doc/examples.md). gp3 limits (Amazon EBS User
+    // Guide, "General Purpose SSD volumes"): throughput 125-1000 MiB/s and at most 0.25 MiB/s per provisioned IOPS.
+    it("gives GPU nodes a fast root volume and SOCI parallel pull (nodeadm FastImagePull); CPU nodes keep the defaults", () => {
+        const gpuLt = rec.one("aws:ec2/launchTemplate:LaunchTemplate", "-gpu-lt");
+        const cpuLt = rec.one("aws:ec2/launchTemplate:LaunchTemplate", "-cpu-lt");
+        const ebs = gpuLt.inputs.blockDeviceMappings[0].ebs;
+        expect(ebs.throughput).toBeGreaterThanOrEqual(600);
+        expect(ebs.throughput).toBeLessThanOrEqual(1000);
+        expect(ebs.throughput).toBeLessThanOrEqual(ebs.iops * 0.25);
+        expect(cpuLt.inputs.blockDeviceMappings[0].ebs.throughput).toBeUndefined();
+        expect(cpuLt.inputs.userData).toBeUndefined();
+
+        const mime = Buffer.from(gpuLt.inputs.userData, "base64").toString("utf8");
+        const boundary = /^Content-Type: multipart\/mixed; boundary="([^"]+)"$/m.exec(mime)?.[1];
+        expect(boundary).toBeDefined();
+        const parts = mime.split(`--${boundary}`).slice(1, -1);
+        expect(parts).toHaveLength(1);
+        const [headers, body] = parts[0].replace(/^\n/, "").split("\n\n");
+        expect(headers).toBe("Content-Type: application/node.eks.aws");
+        const nodeConfig = parseYaml(body);
+        expect(nodeConfig).toEqual({ apiVersion: "node.eks.aws/v1alpha1", kind: "NodeConfig", spec: { featureGates: { FastImagePull: true } } });
+        expect(mime.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
     });
 
     it("tags the GPU auto scaling group so the autoscaler can scale it up from zero", () => {

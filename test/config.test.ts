@@ -98,6 +98,10 @@ describe("loadConfig rejects bad config, naming the key", () => {
         ["gpu example without GPU nodes", { gpuEnabled: "false", examples: '["gpu"]' }, /examples: 'gpu' needs gpuEnabled: true/],
         ["pvc example without the model claim", { modelVolume: "false", examples: '["sklearn-iris-pvc"]' }, /examples: 'sklearn-iris-pvc' serves from the models claim; it needs modelVolume: true/],
         ["storage switch that is not a boolean", { ebsCsiDriver: "on" }, /ebsCsiDriver: 'on' is not true or false/],
+        ["llm example on the local platform", { platform: "local", examples: '["llm"]' }, /examples: 'llm' serves on a GPU \(vLLM\), and the local platform has no GPU nodes/],
+        ["llm example without GPU nodes", { gpuEnabled: "false", examples: '["llm"]' }, /examples: 'llm' needs GPU nodes: set gpuEnabled: true/],
+        ["negative warm replicas", { llmMinReplicas: "-1" }, /llmMinReplicas: -1 is outside 0..4/],
+        ["a token Secret name Kubernetes rejects", { hfTokenSecret: "HF_TOKEN" }, /hfTokenSecret: 'HF_TOKEN' is not a valid Secret name/],
         ["kms key with AES256", { modelBucketKmsKeyArn: "arn:aws:kms:us-east-2:123456789012:key/0b5b6d3c-1111-2222-3333-444455556666" }, /modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms/],
         ["not an integer", { cpuMaxSize: "four" }, /cpuMaxSize: 'four' is not an integer/],
         ["not a boolean", { ephemeral: "yes" }, /ephemeral: 'yes' is not true or false/],
@@ -128,6 +132,15 @@ describe("loadConfig rejects bad config, naming the key", () => {
             expect(problems.some((p) => message.test(p)), `problems were:\n${problems.join("\n")}`).toBe(true);
         });
     }
+
+    it("llm: on eks with GPU nodes it loads, with the warm replicas and token Secret given; defaults to scale to zero", () => {
+        const cfg = load({ ...eks, examples: '["llm"]', llmMinReplicas: "1", hfTokenSecret: "hf-token" });
+        expect(cfg.examples).toEqual(["llm"]);
+        expect(cfg.llm).toEqual({ minReplicas: 1, hfTokenSecret: "hf-token" });
+        expect(load({ ...eks, examples: '["llm"]' }).llm).toEqual({ minReplicas: 0, hfTokenSecret: undefined });
+        // The local stack file keeps it off (no GPU), and the dev stack turns it on.
+        expect(problemsOf({ platform: "local", examples: '["sklearn-iris"]', inferenceServer: "false" })).toEqual([]);
+    });
 
     it("fits the Elastic IP quota: default layout needs 3, a raised quota admits more, local needs none", () => {
         expect(problemsOf({ ...eks, availabilityZones: "4" })).toEqual([]); // 1 NAT + 4 NLB
@@ -269,7 +282,7 @@ describe("misspelt and unknown keys", () => {
             certManagerVersion: cfg.versions.certManager, kserveVersion: cfg.versions.kserve, awsLoadBalancerControllerVersion: cfg.versions.awsLoadBalancerController,
             nvidiaDevicePluginVersion: cfg.versions.nvidiaDevicePlugin, clusterAutoscalerVersion: cfg.versions.clusterAutoscaler,
             metricsServerVersion: cfg.versions.metricsServer, localIngressIp: cfg.ingress.localIp, localIngressPort: cfg.ingress.localHttpPort,
-            examples: cfg.examples, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
+            examples: cfg.examples, llmMinReplicas: cfg.llm.minReplicas, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
             ebsCsiDriver: cfg.storage.ebsCsiDriver, modelVolume: cfg.storage.modelVolume,
         };
         for (const [key, spec] of Object.entries(configKeys)) {

@@ -8,7 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { checkClothing, checkIrisV2, clothingLabels } from "../scripts/lib/checks";
+import { checkChatCompletion, checkClothing, checkIrisV2, clothingLabels } from "../scripts/lib/checks";
 import {
     e2eStackName,
     e2eStackSettings,
@@ -304,6 +304,30 @@ describe("answer checks", () => {
     });
 });
 
+describe("chat completion check (the llm example)", () => {
+    const good = {
+        id: "chatcmpl-1",
+        object: "chat.completion",
+        choices: [{ index: 0, message: { role: "assistant", content: "2 + 2 is 4." }, finish_reason: "stop" }],
+        usage: { prompt_tokens: 30, completion_tokens: 8, total_tokens: 38 },
+    };
+    it("accepts OpenAI's chat completion shape", () => {
+        expect(checkChatCompletion(good)).toEqual([]);
+    });
+    it.each([
+        [{ ...good, choices: [] }, /no `choices\[0\]`/],
+        [{ ...good, choices: [{ index: 0, message: { role: "assistant", content: "" }, finish_reason: "stop" }] }, /content is not a non-empty string/],
+        [{ ...good, choices: [{ index: 0, message: { role: "user", content: "x" }, finish_reason: "stop" }] }, /role is "user"/],
+        [{ ...good, choices: [{ index: 0, text: "x", finish_reason: "stop" }] }, /no `message` object/],
+        [{ ...good, usage: undefined }, /no `usage` object/],
+        [{ ...good, usage: { prompt_tokens: 30, completion_tokens: 8, total_tokens: 37 } }, /total_tokens 37 is not prompt_tokens \+ completion_tokens \(38\)/],
+        [{ ...good, usage: { prompt_tokens: 30, completion_tokens: 0, total_tokens: 30 } }, /answered nothing/],
+        [{ predictions: [1] }, /no `choices\[0\]`/],
+    ])("rejects %j", (body, message) => {
+        expect(checkChatCompletion(body).join("; ")).toMatch(message);
+    });
+});
+
 describe("verifyPlatform against local servers (API + ingress)", () => {
     let api: http.Server;
     let ingress: http.Server;
@@ -316,7 +340,7 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
 
     beforeAll(async () => {
         api = http.createServer((_req, res) => {
-            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [isvc("sklearn-iris", "models", true), isvc("clothing-transformer", "models", true)] }));
+            res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ items: [isvc("sklearn-iris", "models", true), isvc("clothing-transformer", "models", true), isvc("llm", "models", true)] }));
         });
         ingress = http.createServer((req, res) => {
             let body = "";
@@ -326,6 +350,15 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
                 if (unavailableFirst > 0) {
                     unavailableFirst -= 1;
                     return res.writeHead(503).end("no healthy upstream");
+                }
+                if (req.headers.host === "llm.models.example.com" && req.url === "/openai/v1/chat/completions") {
+                    const asked = JSON.parse(body);
+                    return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({
+                        object: "chat.completion",
+                        model: asked.model,
+                        choices: [{ index: 0, message: { role: "assistant", content: "4" }, finish_reason: "stop" }],
+                        usage: { prompt_tokens: 20, completion_tokens: 1, total_tokens: 21 },
+                    }));
                 }
                 if (req.headers.host === "sklearn-iris.models.example.com" && req.url === "/v2/models/sklearn-iris/infer") {
                     return res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify(irisAnswer));
@@ -396,6 +429,21 @@ describe("verifyPlatform against local servers (API + ingress)", () => {
         requests.length = 0;
         await verifyPlatform(outputs(), { ...verifyOptions(), imageUrl: undefined }, new AbortController().signal);
         expect(JSON.parse(requests.find((r) => r.host.startsWith("clothing"))!.body)).toEqual(request);
+    });
+
+    it("sends one chat completion to the llm (examples/chat-input.json) and checks its shape", async () => {
+        writeFileSync(path.join(workDir, "examples", "chat-input.json"), JSON.stringify({ model: "llm", messages: [{ role: "user", content: "2+2?" }], max_tokens: 8 }));
+        const o = platformOutputs({
+            ...outputs().raw,
+            examples: { llm: { url: "http://llm.models.example.com", endpointUrl: "http://llm.models.example.com/openai/v1/chat/completions", inputFile: "examples/chat-input.json" } },
+        });
+        expect(o.examples.llm.protocol).toBe("openai");
+        requests.length = 0;
+        const report = await verifyPlatform(o, verifyOptions(), new AbortController().signal);
+        expect(report.join("\n")).toMatch(/llm \(openai\): 1 tokens in \d+ s: "4"/);
+        const sent = requests.find((r) => r.host === "llm.models.example.com")!;
+        expect(sent.path).toBe("/openai/v1/chat/completions");
+        expect(JSON.parse(sent.body)).toMatchObject({ model: "llm", messages: [{ role: "user", content: "2+2?" }] });
     });
 
     it("names the missing request body", async () => {

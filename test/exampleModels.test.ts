@@ -18,6 +18,7 @@ import {
     seedModelsFor,
 } from "../components/models/exampleModels";
 import { renderInferenceService } from "../components/models/inferenceService";
+import { LlmExampleSettings, qwen25Instruct05b } from "../components/models/llm";
 import { loadCrdValidator, skipMessage } from "./crdSchema";
 import { installMocks, promiseOf } from "./kit";
 
@@ -46,9 +47,16 @@ const localStoreEnv = [
     { name: "AWS_ENDPOINT_URL", value: "http://versitygw.model-store.svc.cluster.local:7070" },
 ];
 const eksBucket = "inference-platform-dev-models-abcd1234";
+/** The llm example's settings as the dev stack derives them (config validation keeps llm off kind, but the spec renders anywhere). */
+const llm: LlmExampleSettings = {
+    model: qwen25Instruct05b,
+    capacity: { gpuInstanceTypes: ["g6.xlarge", "g5.xlarge", "g4dn.xlarge"], nodeProvisioning: "cluster-autoscaler", imagePull: "parallel" },
+    minReplicas: 0,
+    maxRevisionTimeoutSeconds: 1800,
+};
 const contexts: Record<"eks" | "local", ExampleContext<string>> = {
-    eks: { namespace: "models", bucket: eksBucket, modelPrefix: "models/", serviceAccountName: "kserve-models", gatewayImage: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc", modelClaim: { name: "models", readOnly: true }, interpolate: plainInterpolate },
-    local: { namespace: "models", bucket: "models", modelPrefix: "models/", serviceAccountName: "kserve-minio", gatewayImage: "gateway:dev", modelClaim: { name: "models", readOnly: true }, interpolate: plainInterpolate },
+    eks: { namespace: "models", bucket: eksBucket, modelPrefix: "models/", serviceAccountName: "kserve-models", gatewayImage: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc", modelClaim: { name: "models", readOnly: true }, llm, interpolate: plainInterpolate },
+    local: { namespace: "models", bucket: "models", modelPrefix: "models/", serviceAccountName: "kserve-minio", gatewayImage: "gateway:dev", modelClaim: { name: "models", readOnly: true }, llm, interpolate: plainInterpolate },
 };
 const render = (example: ExampleName, backend: "eks" | "local" = "eks") => renderInferenceService(exampleSpec(example, contexts[backend]));
 
@@ -120,7 +128,8 @@ describe("example specs", () => {
     it("seeds each model once, and nothing for the GCS-only example", () => {
         expect(seedModelsFor(["tensorflow-s3", "gpu"]).map((m) => m.name)).toEqual(["mnist"]);
         expect(seedModelsFor(["sklearn-iris"])).toEqual([]);
-        expect(seedModelsFor([...exampleNames]).map((m) => m.name).sort()).toEqual(["clothing-model", "iris-svc", "mlflow-wine", "mnist"]);
+        expect(seedModelsFor([...exampleNames]).map((m) => m.name).sort()).toEqual(["clothing-model", "iris-svc", "mlflow-wine", "mnist", "qwen25-05b-instruct"]);
+        expect(seedModelsFor(["llm"])).toEqual([{ name: "qwen25-05b-instruct", dest: "qwen25-05b-instruct/", source: { kind: "huggingface", repo: qwen25Instruct05b.repo, revision: qwen25Instruct05b.revision, files: qwen25Instruct05b.files } }]);
     });
 
     it("rejects bad example lists", () => {
@@ -154,6 +163,12 @@ describe("example invocations", () => {
         expect(Object.keys(kind)).toEqual(["sklearn-iris"]);
     });
 
+    it("calls the llm at KServe's OpenAI chat route with the chat request", () => {
+        const llmCall = eks.llm!;
+        expect(llmCall.endpointUrl).toBe("http://llm.models.203.0.113.7.sslip.io/openai/v1/chat/completions");
+        expect(llmCall.curlViaDns).toBe("curl -sS -H 'Content-Type: application/json' -d @examples/chat-input.json http://llm.models.203.0.113.7.sslip.io/openai/v1/chat/completions");
+    });
+
     it("rejects an ingress that is not host[:port]", () => {
         expect(() => exampleInvocations({ examples: ["gpu"], namespace: "models", domain: "example.com", ingress: "http://1.2.3.4" })).toThrow(/host or host:port/);
     });
@@ -169,6 +184,14 @@ describe("example invocations", () => {
                     const size = (input.shape as number[]).reduce((a, b) => a * b, 1);
                     expect([input.data].flat(Infinity).length, `${file} ${input.name}`).toBe(size);
                 }
+            } else if (body.messages) {
+                // OpenAI chat completion: messages of known roles with text, for the served model name.
+                expect(body.model, file).toBe("llm");
+                for (const m of body.messages) {
+                    expect(["system", "user", "assistant"], file).toContain(m.role);
+                    expect(typeof m.content, file).toBe("string");
+                }
+                expect(body.messages.at(-1).role, file).toBe("user");
             } else {
                 expect(Array.isArray(body.instances) && body.instances.length > 0, file).toBe(true);
             }

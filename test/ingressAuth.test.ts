@@ -95,7 +95,7 @@ describe("open-model-paths mode", () => {
     it("lists exactly the seeds' model and probe paths plus V2 health", () => {
         const paths = policies[0].spec.rules!.flatMap((r) => r.to!.flatMap((t) => t.operation!.paths!));
         expect([...paths].sort()).toEqual(
-            ["/v1/models/*", "/v2/models/*", "/v2/health/*", "/healthz", "/ready", "/metrics", "/wait-for-drain"].sort(),
+            ["/v1/models/*", "/v2/models/*", "/v2/health/*", "/openai/v1/*", "/healthz", "/ready", "/metrics", "/wait-for-drain"].sort(),
         );
     });
 
@@ -109,6 +109,14 @@ describe("open-model-paths mode", () => {
         ["/v2/models/sklearn-iris/infer", true],
         ["/v2/health/ready", true],
         ["/healthz", true],
+        // The OpenAI-compatible routes of generative models (kserve/kserve v0.20.0 python/kserve/kserve/protocol/rest/openai/config.py).
+        ["/openai/v1/chat/completions", true],
+        ["/openai/v1/completions", true],
+        ["/openai/v1/models", true],
+        ["/openai/v2/chat/completions", false],
+        ["/openai", false],
+        ["/openai/v1", false],
+        ["/openaiX/v1/chat/completions", false],
         ["/", false],
         ["/admin", false],
         ["/v1/models", false],
@@ -152,6 +160,9 @@ describe("jwt mode", () => {
         [{ path: "/v2/health/ready", port: 8080 }, true],
         [{ path: "/v2/health/readyX", port: 8080 }, false],
         [{ path: "/metrics", port: 8080 }, false],
+        [{ path: "/openai/v1/chat/completions", port: 8080 }, false],
+        [{ path: "/openai/v1/models", port: 8080 }, false],
+        [{ path: "/openai/v1/chat/completions", port: 8080, principal: "https://issuer.example.com/user" }, true],
         // Cluster-local traffic through knative-local-gateway needs no token (transformer → predictor).
         [{ path: "/v1/models/clothing-model:predict", port: 8081 }, true],
     ])("%o → allowed=%s", (req, allowed) => {
@@ -227,6 +238,7 @@ describe("kubeflow mode", () => {
         ["/v1/models/clothing-model:predict", true, false],
         ["/v2/models/iris/infer", true, false],
         ["/v2/health/ready", true, false],
+        ["/openai/v1/chat/completions", true, false],
         // Everything else still goes through Dex login and the JWT requirement.
         ["/", false, true],
         ["/pipeline/", false, true],

@@ -1,12 +1,16 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFile, execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import * as http from "node:http";
+import type { AddressInfo } from "node:net";
+import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type * as aws from "@pulumi/aws";
 import * as fc from "fast-check";
 import { Job } from "kubernetes-models/batch/v1/Job";
-import { describe, expect, it } from "vitest";
-import { ModelSeeding, modelSeedingProblems, SeedModel, seedManifest, seedingPodSpec, seedingScripts } from "../components/models/modelSeeding";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ModelSeeding, modelSeedingProblems, SeedModel, seedManifest, seedingPodSpec, seedingScripts, workVolumeGiB } from "../components/models/modelSeeding";
 import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/aws/modelStore";
 import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
@@ -455,5 +459,228 @@ describe.skipIf(!python)("seeding scripts", () => {
         writeManifest([{ ...clothing, name: "sum", dest: "sum/", source: { kind: "keras-h5", url: `file://${h5}`, version: 1, sha256: "0".repeat(64) } }]);
         expect(() => runJob()).toThrow(/does not match/);
         writeManifest(models);
+    });
+});
+
+// ---- Hugging Face sources: the seeding plan, and seed.py against a fake hub on 127.0.0.1 ----
+
+const hubFileContents: Record<string, Buffer> = {
+    "config.json": Buffer.from('{"architectures":["Qwen2ForCausalLM"]}'),
+    "tokenizer.json": Buffer.from('{"version":"1.0"}'),
+    "model.safetensors": Buffer.alloc(1024 * 1024 + 17, 7),
+};
+const sha256Of = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+const hubRevision = "7ae557604adf67be50417f59c2c2f167def9a775";
+const hubModel: SeedModel = {
+    name: "tiny-llm",
+    dest: "tiny-llm/",
+    source: {
+        kind: "huggingface",
+        repo: "Org/Tiny-LLM",
+        revision: hubRevision,
+        files: Object.entries(hubFileContents).map(([p, b]) => ({ path: p, size: b.length, sha256: sha256Of(b) })),
+    },
+};
+
+describe("Hugging Face seeding plan", () => {
+    const hub = (over: Partial<Extract<SeedModel["source"], { kind: "huggingface" }>>): SeedModel => ({ ...hubModel, source: { ...(hubModel.source as any), ...over } });
+    it("accepts a repo pinned to a commit with every file pinned", () => {
+        expect(modelSeedingProblems({ models: [hubModel] })).toEqual([]);
+        expect(modelSeedingProblems({ models: [hubModel], hfTokenSecret: "hf-token" })).toEqual([]);
+    });
+    it.each([
+        ["a branch instead of a commit", hub({ revision: "main" }), /full 40-hex commit hash/],
+        ["an abbreviated commit", hub({ revision: "7ae5576" }), /full 40-hex commit hash/],
+        ["a repo without owner", hub({ repo: "Tiny-LLM" }), /not a Hugging Face repository id/],
+        ["a path escaping the repo", hub({ files: [{ path: "../etc/passwd", size: 1, sha256: "a".repeat(64) }] }), /plain relative path/],
+        ["an absolute path", hub({ files: [{ path: "/config.json", size: 1, sha256: "a".repeat(64) }] }), /plain relative path/],
+        ["a file listed twice", hub({ files: [...(hubModel.source as any).files, (hubModel.source as any).files[0]] }), /listed twice/],
+        ["a missing checksum", hub({ files: [{ path: "config.json", size: 1, sha256: "" }] }), /sha256 must be 64/],
+        ["a zero size", hub({ files: [{ path: "config.json", size: 0, sha256: "a".repeat(64) }] }), /positive whole number of bytes/],
+        ["no files", hub({ files: [] }), /no files to download/],
+    ])("rejects %s", (_what, model, message) => {
+        expect(modelSeedingProblems({ models: [model] }).join("\n")).toMatch(message);
+    });
+    it("rejects a token Secret name Kubernetes would reject", () => {
+        expect(modelSeedingProblems({ models: [hubModel], hfTokenSecret: "HF_Token" }).join()).toMatch(/hfTokenSecret 'HF_Token'/);
+    });
+    it("puts the repo, commit, files and destination in the manifest the Job reads", () => {
+        const manifest = seedManifest([hubModel], "models/");
+        expect(manifest.prefix).toBe("models/");
+        expect(manifest.models[0]).toEqual({ name: "tiny-llm", dest: "tiny-llm/", source: { kind: "huggingface", repo: "Org/Tiny-LLM", revision: hubRevision, files: (hubModel.source as any).files } });
+    });
+    it("gives only the copy step the token, from the Secret's `token` key, and room for the largest file", () => {
+        const pod = seedingPodSpec({ models: [hubModel, { ...hubModel, name: "big", dest: "big/", source: { ...(hubModel.source as any), files: [{ path: "m", size: 6 * 2 ** 30, sha256: "a".repeat(64) }] } }], configMapName: "cm", serviceAccountName: "s", env: [], hfTokenSecret: "hf-token" });
+        const copyEnv = pod.containers[0].env as any[];
+        expect(copyEnv).toContainEqual({ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: "hf-token", key: "token" } } });
+        expect(JSON.stringify(pod.initContainers)).not.toContain("HF_TOKEN");
+        expect(pod.volumes.find((v) => v.name === "work")!.emptyDir!.sizeLimit).toBe("7Gi");
+        expect(JSON.stringify(seedingPodSpec({ models: [hubModel], configMapName: "cm", serviceAccountName: "s", env: [] }))).not.toContain("HF_TOKEN");
+        expect(workVolumeGiB([mnist])).toBe(4);
+    });
+});
+
+const execFileAsync = promisify(execFile);
+
+describe.skipIf(!python)("seed.py against a fake Hugging Face hub (127.0.0.1)", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-hub-"));
+    const stubs = path.join(dir, "stubs");
+    fs.mkdirSync(stubs, { recursive: true });
+    fs.writeFileSync(path.join(stubs, "boto3.py"), fakeBoto3);
+    fs.writeFileSync(path.join(dir, "seed.py"), seedScript);
+    const state = path.join(dir, "s3.json");
+    const log = path.join(dir, "calls.log");
+    /** What the hub and its CDN saw: path and Authorization header. */
+    const seen: { server: "hub" | "cdn"; path: string; authorization?: string }[] = [];
+    let served: Record<string, Buffer> = { ...hubFileContents };
+    let apiRevision = hubRevision;
+    let requireToken = false;
+    let hub: http.Server;
+    let cdn: http.Server;
+    let hubUrl = "";
+
+    beforeAll(async () => {
+        cdn = http.createServer((req, res): void => {
+            seen.push({ server: "cdn", path: String(req.url), authorization: req.headers.authorization });
+            const file = decodeURIComponent(String(req.url).replace(/^\/blobs\//, ""));
+            const body = served[file];
+            if (!body) { res.writeHead(404).end(); return; }
+            res.writeHead(200, { "content-length": String(body.length) }).end(body);
+        });
+        await new Promise<void>((r) => cdn.listen(0, "127.0.0.1", r));
+        const cdnUrl = `http://127.0.0.1:${(cdn.address() as AddressInfo).port}`;
+        hub = http.createServer((req, res): void => {
+            const url = String(req.url);
+            seen.push({ server: "hub", path: url, authorization: req.headers.authorization });
+            if (requireToken && req.headers.authorization !== "Bearer hf_secret") { res.writeHead(401).end("gated"); return; }
+            if (url === `/api/models/Org/Tiny-LLM/revision/${hubRevision}?blobs=true`) {
+                const siblings = Object.entries(hubFileContents).map(([name, b]) => ({
+                    rfilename: name,
+                    size: b.length,
+                    blobId: "0".repeat(40),
+                    ...(name.endsWith(".safetensors") ? { lfs: { sha256: sha256Of(b), size: b.length, pointerSize: 134 } } : {}),
+                }));
+                { res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ id: "Org/Tiny-LLM", sha: apiRevision, siblings })); return; }
+            }
+            const m = new RegExp(`^/Org/Tiny-LLM/resolve/${hubRevision}/(.+)$`).exec(url);
+            if (m) {
+                const file = decodeURIComponent(m[1]);
+                // Like the hub: large (LFS) files redirect to a CDN on another origin.
+                if (file.endsWith(".safetensors")) { res.writeHead(302, { location: `${cdnUrl}/blobs/${encodeURIComponent(file)}` }).end(); return; }
+                const body = served[file];
+                if (!body) { res.writeHead(404).end(); return; }
+                { res.writeHead(200, { "content-length": String(body.length) }).end(body); return; }
+            }
+            res.writeHead(404).end("no such route");
+        });
+        await new Promise<void>((r) => hub.listen(0, "127.0.0.1", r));
+        hubUrl = `http://127.0.0.1:${(hub.address() as AddressInfo).port}`;
+        fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest([hubModel], "models/")));
+    });
+    afterAll(async () => {
+        await new Promise<void>((r) => hub.close(() => r()));
+        await new Promise<void>((r) => cdn.close(() => r()));
+        fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    const env = (token?: string) => ({
+        ...process.env,
+        PYTHONPATH: stubs,
+        FAKE_S3_STATE: state,
+        FAKE_S3_LOG: log,
+        SEED_MANIFEST: path.join(dir, "manifest.json"),
+        SEED_BUCKET: bucketName,
+        SEED_PLAN_DIR: path.join(dir, "work", "plan"),
+        SEED_OUT_DIR: path.join(dir, "work", "out"),
+        HF_ENDPOINT: hubUrl,
+        ...(token ? { HF_TOKEN: token } : { HF_TOKEN: "" }),
+    });
+    /** One Job run (plan, then copy) with a fresh emptyDir; returns the S3 calls and the output. */
+    const runJob = async (token?: string) => {
+        fs.rmSync(path.join(dir, "work"), { recursive: true, force: true });
+        fs.rmSync(log, { force: true });
+        seen.length = 0;
+        let output = "";
+        for (const mode of ["plan", "copy"]) output += (await execFileAsync(python!, ["seed.py", mode], { cwd: dir, env: env(token) })).stdout;
+        const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
+        return { calls, output };
+    };
+    const objects = () => (fs.existsSync(state) ? (JSON.parse(fs.readFileSync(state, "utf8"))[bucketName] as Record<string, string>) ?? {} : {});
+    const reset = () => fs.rmSync(state, { force: true });
+
+    it("downloads each pinned file at the commit, verifies it and uploads it under the model prefix, then marks the model", async () => {
+        reset();
+        const { calls, output } = await runJob();
+        const keys = Object.keys(objects()).sort();
+        expect(keys.filter((k) => !k.startsWith("models/_seeded/"))).toEqual(["models/tiny-llm/config.json", "models/tiny-llm/model.safetensors", "models/tiny-llm/tokenizer.json"]);
+        expect(keys.filter((k) => k.startsWith("models/_seeded/tiny-llm/"))).toHaveLength(1);
+        expect(Buffer.from(objects()["models/tiny-llm/model.safetensors"], "latin1").equals(hubFileContents["model.safetensors"])).toBe(true);
+        expect(output).toMatch(/sha256 verified/);
+        // Only pinned-commit URLs, never a branch.
+        for (const s of seen.filter((x) => x.server === "hub")) expect(s.path).toContain(hubRevision);
+        for (const call of calls) expect(await allows(writer, call), JSON.stringify(call)).toBe(true);
+    });
+
+    it("skips the hub entirely on a second run (the marker), and resumes a partial copy without re-downloading what is there", async () => {
+        const second = await runJob();
+        expect(second.calls.filter((c) => c.action === "s3:PutObject")).toEqual([]);
+        expect(seen).toEqual([]);
+        const s = JSON.parse(fs.readFileSync(state, "utf8"));
+        for (const key of Object.keys(s[bucketName])) if (key.startsWith("models/_seeded/")) delete s[bucketName][key];
+        delete s[bucketName]["models/tiny-llm/tokenizer.json"];
+        fs.writeFileSync(state, JSON.stringify(s));
+        const third = await runJob();
+        const puts = third.calls.filter((c) => c.action === "s3:PutObject").map((c) => c.resource.split(`${bucketName}/`)[1]);
+        expect(puts[0]).toBe("models/tiny-llm/tokenizer.json");
+        expect(puts).toHaveLength(2);
+        expect(seen.filter((x) => x.path.includes("/resolve/")).map((x) => x.path.split("/").pop())).toEqual(["tokenizer.json"]);
+    });
+
+    it("refuses a file whose content does not match its pinned sha256, and uploads nothing of it", async () => {
+        reset();
+        served = { ...hubFileContents, "tokenizer.json": Buffer.from('{"version":"1.1"}') };
+        try {
+            await expect(runJob()).rejects.toThrow(/sha256 of tokenizer\.json is [0-9a-f]{64}, pinned [0-9a-f]{64}: not uploaded/);
+            expect(Object.keys(objects())).not.toContain("models/tiny-llm/tokenizer.json");
+            expect(Object.keys(objects()).some((k) => k.startsWith("models/_seeded/"))).toBe(false);
+        } finally {
+            served = { ...hubFileContents };
+        }
+    });
+
+    it("refuses a file of another size before reading it all", async () => {
+        reset();
+        served = { ...hubFileContents, "config.json": Buffer.concat([hubFileContents["config.json"], Buffer.from(" ")]) };
+        try {
+            await expect(runJob()).rejects.toThrow(/config\.json is larger than its pinned \d+ bytes/);
+        } finally {
+            served = { ...hubFileContents };
+        }
+    });
+
+    it("refuses when the hub resolves the revision to another commit", async () => {
+        reset();
+        apiRevision = "f".repeat(40);
+        try {
+            await expect(runJob()).rejects.toThrow(/resolved revision .* not the pinned commit/);
+        } finally {
+            apiRevision = hubRevision;
+        }
+    });
+
+    it("names the token Secret when the repository is gated, sends the token to the hub only, never to the CDN", async () => {
+        reset();
+        requireToken = true;
+        try {
+            await expect(runJob()).rejects.toThrow(/HTTP 401 .*gated or private repository \(set hfTokenSecret/);
+            reset();
+            await runJob("hf_secret");
+            expect(seen.filter((x) => x.server === "hub").every((x) => x.authorization === "Bearer hf_secret")).toBe(true);
+            const cdnCalls = seen.filter((x) => x.server === "cdn");
+            expect(cdnCalls).toHaveLength(1);
+            expect(cdnCalls[0].authorization).toBeUndefined();
+        } finally {
+            requireToken = false;
+        }
     });
 });

@@ -64,7 +64,7 @@ describe("parsePredictArgs", () => {
         [["--stack", "dev", "--input", "x"], /needs a MODEL/],
         [["--url", "http://a.b.c"], /exactly one of --input/],
         [["--url", "http://a.b.c", "--input", "x", "--image-url", "http://i/x.png"], /exactly one of --input/],
-        [["--url", "http://a.b.c", "--input", "x", "--protocol", "v3"], /--protocol must be v1 or v2/],
+        [["--url", "http://a.b.c", "--input", "x", "--protocol", "v3"], /--protocol must be v1, v2 or openai/],
         [["--url", "ftp://a.b.c", "--input", "x"], /must use http or https/],
         [["--url", "not a url", "--input", "x"], /not a valid URL/],
         [["--url", "http://a.b.c", "--input", "x", "--ingress-ip", "1.2.3.4:99999"], /port must be 1..65535/],

@@ -74,7 +74,7 @@ describe("the dev stack (eks) under mocks", async () => {
 
     it("deploys every configured example, S3- and claim-backed ones after the seeding Job", () => {
         const services = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService");
-        expect(services.map((r) => r.inputs.metadata.name).sort()).toEqual(["clothing-transformer", "mlflow-s3", "sklearn-iris", "sklearn-iris-pvc", "tensorflow-s3"]);
+        expect(services.map((r) => r.inputs.metadata.name).sort()).toEqual(["clothing-transformer", "llm", "mlflow-s3", "sklearn-iris", "sklearn-iris-pvc", "tensorflow-s3"]);
         const seedJob = rec.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes("seeding"))!;
         for (const isvc of services) {
             const storageUri: string = isvc.inputs.spec.predictor.model.storageUri;
@@ -82,6 +82,20 @@ describe("the dev stack (eks) under mocks", async () => {
             expect(rec.dependsOn(isvc, seedJob), isvc.inputs.metadata.name).toBe(/^(s3|pvc):\/\//.test(storageUri));
             if (storageUri.startsWith("s3://")) expect(isvc.inputs.spec.predictor.serviceAccountName).toBe("kserve-models");
         }
+    });
+
+    it("serves the llm on a GPU from the seeded snapshot, starting at zero replicas (Pulumi.dev.yaml turns it on)", () => {
+        const llm = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService").find((r) => r.inputs.metadata.name === "llm")!;
+        const p = llm.inputs.spec.predictor;
+        expect(p.model.resources.limits["nvidia.com/gpu"]).toBe("1");
+        expect(p.minReplicas).toBe(0);
+        expect(p.annotations["autoscaling.knative.dev/initial-scale"]).toBe("0");
+        const manifest = rec.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.data?.["manifest.json"])!;
+        const seeded = JSON.parse(manifest.inputs.data["manifest.json"]).models.find((m: { source: { kind: string } }) => m.source.kind === "huggingface");
+        expect(p.model.storageUri).toMatch(new RegExp(`/models/${seeded.dest.replace(/\/$/, "")}$`));
+        // The cap the llm's request timeout needs is raised in config-defaults.
+        const defaults = rec.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMapPatch" && r.inputs.metadata?.name === "config-defaults")!;
+        expect(Number(defaults.inputs.data["max-revision-timeout-seconds"])).toBeGreaterThanOrEqual(p.timeout);
     });
 
     it("runs the inference server from the seeded clothing model behind the gateway image from ECR", () => {

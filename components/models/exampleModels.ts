@@ -9,6 +9,7 @@
  * | `clothing-transformer` | the book's Xception clothing classifier | v1       | our bucket + our gateway as transformer |
  * | `gpu`                  | TF mnist on a GPU node (off by default) | v1       | our bucket                         |
  * | `sklearn-iris-pvc`     | the KServe notes' own iris SVC, trained by the seeding Job | v2 | the `models` claim (`pvc://`) |
+ * | `llm`                  | Qwen2.5-0.5B-Instruct on vLLM, one GPU (off by default) | OpenAI | our bucket (seeded from the hub at a pinned commit) |
  *
  * Bucket-backed models are put there by `ModelSeeding` (created here), and their InferenceServices
  * wait for it. Every example scales to zero when idle.
@@ -24,10 +25,11 @@ import {
 } from "./inferenceService";
 import type { ModelStorage, ModelVolume } from "../common/foundation";
 import { ModelSeeding, SeedModel } from "./modelSeeding";
+import { LlmExampleSettings, llmInferenceServiceSpec, llmSeed, qwen25Instruct05b } from "./llm";
 import { images, sklearnRuntime } from "../../versions";
 
-/** Example models the stack can deploy; `gpu` is off by default. */
-export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu", "sklearn-iris-pvc"] as const;
+/** Example models the stack can deploy; `gpu` and `llm` are off by default (they need GPU nodes). */
+export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu", "sklearn-iris-pvc", "llm"] as const;
 export type ExampleName = (typeof exampleNames)[number];
 export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "sklearn-iris-pvc"];
 
@@ -39,6 +41,7 @@ export const exampleServiceNames: Readonly<Record<ExampleName, string>> = {
     "clothing-transformer": "clothing-transformer",
     gpu: "tensorflow-gpu",
     "sklearn-iris-pvc": "sklearn-iris-pvc",
+    llm: "llm",
 };
 
 /** Request body for each example, in `examples/` at the repository root. */
@@ -50,16 +53,24 @@ export const exampleInputFiles: Readonly<Record<ExampleName, string>> = {
     gpu: "examples/mnist-input.json",
     // The two flowers the KServe notes send to their own model.
     "sklearn-iris-pvc": "examples/iris-notes-input.json",
+    llm: "examples/chat-input.json",
 };
 
+/** What a client speaks to an example: a KServe protocol, or the OpenAI API (`/openai/v1/...`). */
+export type ExampleProtocol = ProtocolVersion | "openai";
+
+/** The OpenAI endpoint the examples' curl lines and clients call. */
+export const openaiChatPath = "/openai/v1/chat/completions";
+
 /** Protocol each example speaks at its top-level URL (the transformer's for clothing). */
-export const exampleProtocols: Readonly<Record<ExampleName, ProtocolVersion>> = {
+export const exampleProtocols: Readonly<Record<ExampleName, ExampleProtocol>> = {
     "sklearn-iris": "v2",
     "tensorflow-s3": "v1",
     "mlflow-s3": "v2",
     "clothing-transformer": "v1",
     gpu: "v1",
     "sklearn-iris-pvc": "v2",
+    llm: "openai",
 };
 
 /** Public sources of the models the seeding Job puts in the bucket. */
@@ -78,6 +89,7 @@ export const seedCatalog = {
     },
     /** The KServe notes' custom model, trained in the sklearn runtime's image and written into the model claim. */
     irisSvc: { name: "iris-svc", dest: "sklearn-iris-pvc/", source: { kind: "train-iris", scikitLearn: sklearnRuntime.scikitLearn }, target: "volume" },
+    llm: llmSeed(qwen25Instruct05b, "qwen25-05b-instruct"),
 } as const satisfies Record<string, SeedModel>;
 
 /** Which seeded model each bucket-backed example serves (sklearn-iris reads GCS directly). */
@@ -88,6 +100,7 @@ export const exampleSeeds: Readonly<Record<ExampleName, SeedModel | undefined>> 
     "clothing-transformer": seedCatalog.clothing,
     gpu: seedCatalog.mnist,
     "sklearn-iris-pvc": seedCatalog.irisSvc,
+    llm: seedCatalog.llm,
 };
 
 /** Examples served from the model claim (`pvc://`). */
@@ -141,6 +154,8 @@ export interface ExampleContext<S> {
     readonly gatewayImage?: S;
     /** The model claim `pvc://` URIs name, and whether models must mount it read-only. Required for `sklearn-iris-pvc`. */
     readonly modelClaim?: { readonly name: string; readonly readOnly: boolean };
+    /** Model, GPU capacity and warm replicas of `llm`. Required for `llm`. */
+    readonly llm?: LlmExampleSettings;
     /** Template interpolation that works for `S` (plain join, or `pulumi.interpolate`). */
     readonly interpolate: (strings: TemplateStringsArray, ...values: (S | string)[]) => S;
 }
@@ -282,6 +297,16 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
                     },
                 },
             };
+        case "llm": {
+            if (ctx.llm === undefined) throw new Error("example llm needs its settings (model, GPU capacity, minReplicas)");
+            return llmInferenceServiceSpec({
+                name,
+                namespace: ctx.namespace,
+                storageUri: bucketUri(seedCatalog.llm),
+                serviceAccountName: ctx.serviceAccountName,
+                settings: ctx.llm,
+            });
+        }
         default: {
             const never: never = example;
             throw new Error(`unknown example '${String(never)}'`);
@@ -337,7 +362,8 @@ export function exampleInvocations(args: {
         const service = exampleServiceNames[example];
         const url = inferenceServiceUrl(service, args.namespace, args.domain);
         const host = url.replace(/^http:\/\//, "");
-        const path = inferencePath(service, exampleProtocols[example]);
+        const protocol = exampleProtocols[example];
+        const path = protocol === "openai" ? openaiChatPath : inferencePath(service, protocol);
         const inputFile = exampleInputFiles[example];
         const common = `-sS -H 'Content-Type: application/json'${auth} -d @${inputFile}`;
         out[example] = {
@@ -353,7 +379,7 @@ export function exampleInvocations(args: {
 }
 
 /** Every problem with the examples' arguments (empty when valid). */
-export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage" | "volume"> & { readonly modelPrefix?: string }): string[] {
+export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage" | "volume" | "llm"> & { readonly modelPrefix?: string }): string[] {
     const problems: string[] = [];
     const seen = new Set<string>();
     for (const e of args.examples) {
@@ -366,6 +392,9 @@ export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" |
     }
     if (args.examples.includes("sklearn-iris-pvc") && args.volume === undefined) {
         problems.push("examples: sklearn-iris-pvc serves from the model claim, and the foundation has none (modelVolume: true)");
+    }
+    if (args.examples.includes("llm") && args.llm === undefined) {
+        problems.push("examples: llm needs its settings (GPU instance types, node provisioning, minReplicas)");
     }
     const prefix = args.modelPrefix ?? "models/";
     if (!/^[a-z0-9][a-z0-9._-]*\/$/.test(prefix)) problems.push(`modelPrefix '${prefix}' must be one key segment ending in '/'`);
@@ -383,6 +412,10 @@ export interface ExampleModelsArgs {
     readonly volume?: ModelVolume;
     /** Transformer image of `clothing-transformer` (the gateway). Required when that example is enabled. */
     readonly gatewayImage?: pulumi.Input<string>;
+    /** Model, GPU capacity and warm replicas of `llm`. Required when that example is enabled. */
+    readonly llm?: LlmExampleSettings;
+    /** Secret with a Hugging Face token (key `token`) for the seeding Job; see `ModelSeedingArgs.hfTokenSecret`. Default: none. */
+    readonly hfTokenSecret?: string;
     /** What everything waits for besides the storage: KServe (CRDs, runtimes) and the ingress. Default: none. */
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
     /** Wait until each InferenceService is Ready (see `InferenceServiceArgs.awaitReady`). Default: false. */
@@ -412,6 +445,7 @@ export class ExampleModels extends pulumi.ComponentResource {
             serviceAccountName: storage.readerServiceAccountName,
             gatewayImage: args.gatewayImage,
             modelClaim: args.volume ? { name: args.volume.claimName, readOnly: args.volume.readOnlyForModels } : undefined,
+            llm: args.llm,
             interpolate: (strings, ...values) => pulumi.interpolate(strings, ...values),
         };
         // Build and validate every spec before anything (this component included) is registered.
@@ -439,6 +473,7 @@ export class ExampleModels extends pulumi.ComponentResource {
                           modelPrefix,
                           waitFor: writesVolume ? [...waitFor, ...args.volume!.ready] : waitFor,
                           volume: writesVolume ? { claimName: args.volume!.claimName } : undefined,
+                          hfTokenSecret: args.hfTokenSecret,
                       },
                       { parent: this },
                   )

@@ -97,6 +97,35 @@ export interface ModelSpec<S = string> {
     readonly resources?: ResourceRequirements;
     readonly env?: readonly EnvVar<S>[];
     readonly args?: readonly (S | string)[];
+    /** Mounts of the predictor's `volumes` (e.g. `/dev/shm`). Default: none. */
+    readonly volumeMounts?: readonly VolumeMount[];
+    /**
+     * Kubelet's startup probe of the serving container (KServe passes it through): liveness and
+     * readiness wait until it succeeds, so a slow model load is not restarted. Default: none.
+     */
+    readonly startupProbe?: HttpProbe;
+}
+
+/** A container volume mount (the subset used here). */
+export interface VolumeMount {
+    readonly name: string;
+    readonly mountPath: string;
+    readonly readOnly?: boolean;
+}
+
+/** A pod volume: only memory- or disk-backed scratch space (models never bring other volume types). */
+export interface EmptyDirVolume {
+    readonly name: string;
+    readonly emptyDir: { readonly medium?: "Memory"; readonly sizeLimit?: string };
+}
+
+/** An HTTP probe (the subset used here). */
+export interface HttpProbe {
+    readonly httpGet: { readonly path: string; readonly port: number };
+    readonly periodSeconds?: number;
+    readonly failureThreshold?: number;
+    readonly timeoutSeconds?: number;
+    readonly initialDelaySeconds?: number;
 }
 
 export interface PredictorSpec<S = string> extends ScalingSpec {
@@ -107,6 +136,14 @@ export interface PredictorSpec<S = string> extends ScalingSpec {
     readonly canaryTrafficPercent?: number;
     readonly nodeSelector?: Readonly<Record<string, string>>;
     readonly tolerations?: readonly Toleration[];
+    /**
+     * Seconds a request may take (KServe sets the Knative revision's `timeoutSeconds` and
+     * `responseStartTimeoutSeconds` to it; the activator holds a request to a revision at zero at
+     * most this long). Default: unset (Knative's `revision-timeout-seconds`, 300).
+     */
+    readonly timeout?: number;
+    /** Pod volumes, merged by name into the runtime's. Default: none. */
+    readonly volumes?: readonly EmptyDirVolume[];
 }
 
 /** A custom transformer container (KServe appends `--http_port 8080` when absent). */
@@ -269,6 +306,36 @@ export function inferenceServiceProblems<S>(spec: InferenceServiceSpec<S>): stri
     }
     problems.push(...resourceProblems(`${at}: predictor.model`, m.resources));
     problems.push(...scalingProblems(`${at}: predictor`, p));
+    if (p.timeout !== undefined && (!Number.isInteger(p.timeout) || p.timeout < 1)) {
+        problems.push(`${at}: predictor.timeout must be a whole number of seconds >= 1 (got ${p.timeout})`);
+    }
+    for (const v of p.volumes ?? []) {
+        if (!isDnsLabel(v.name)) problems.push(`${at}: predictor.volumes: '${v.name}' is not a DNS label`);
+        if (v.emptyDir.sizeLimit !== undefined && !quantity.test(v.emptyDir.sizeLimit)) {
+            problems.push(`${at}: predictor.volumes.${v.name}.emptyDir.sizeLimit '${v.emptyDir.sizeLimit}' is not a Kubernetes quantity`);
+        }
+    }
+    for (const mount of m.volumeMounts ?? []) {
+        if (!mount.mountPath.startsWith("/")) problems.push(`${at}: predictor.model.volumeMounts: '${mount.mountPath}' must be an absolute path`);
+        // The volume may be the runtime's own (kserve-huggingfaceserver declares devshm), so only the name's form is checked.
+        if (!isDnsLabel(mount.name)) problems.push(`${at}: predictor.model.volumeMounts: '${mount.name}' is not a volume name`);
+    }
+    const probe = m.startupProbe;
+    if (probe) {
+        if (!probe.httpGet.path.startsWith("/")) problems.push(`${at}: predictor.model.startupProbe.httpGet.path must start with '/'`);
+        if (!Number.isInteger(probe.httpGet.port) || probe.httpGet.port < 1 || probe.httpGet.port > 65535) {
+            problems.push(`${at}: predictor.model.startupProbe.httpGet.port ${probe.httpGet.port} is not a port`);
+        }
+        for (const key of ["periodSeconds", "failureThreshold", "timeoutSeconds", "initialDelaySeconds"] as const) {
+            const v = probe[key];
+            if (v !== undefined && (!Number.isInteger(v) || v < (key === "initialDelaySeconds" ? 0 : 1))) {
+                problems.push(`${at}: predictor.model.startupProbe.${key} must be a whole number >= ${key === "initialDelaySeconds" ? 0 : 1} (got ${v})`);
+            }
+        }
+    }
+    if (format === "huggingface" && m.runtime !== undefined && m.runtime.startsWith("kserve-") && !m.runtime.startsWith("kserve-huggingfaceserver")) {
+        problems.push(`${at}: runtime '${m.runtime}' cannot serve Hugging Face models; use kserve-huggingfaceserver or leave runtime unset`);
+    }
     if (p.canaryTrafficPercent !== undefined && (!Number.isInteger(p.canaryTrafficPercent) || p.canaryTrafficPercent < 0 || p.canaryTrafficPercent > 100)) {
         problems.push(`${at}: predictor.canaryTrafficPercent must be a whole number from 0 to 100 (got ${p.canaryTrafficPercent})`);
     }
@@ -382,8 +449,10 @@ export function renderInferenceService(spec: InferenceServiceSpec) {
         ...scaling(p, 0),
         serviceAccountName: p.serviceAccountName,
         canaryTrafficPercent: p.canaryTrafficPercent,
+        timeout: p.timeout,
         nodeSelector: Object.keys(nodeSelector).length > 0 ? nodeSelector : undefined,
         tolerations: tolerations.length > 0 ? tolerations.map((t) => compact({ ...t })) : undefined,
+        volumes: p.volumes && p.volumes.length > 0 ? p.volumes.map((v) => ({ name: v.name, emptyDir: compact({ ...v.emptyDir }) })) : undefined,
         model: compact({
             modelFormat: compact({ name: m.modelFormat.name, version: m.modelFormat.version }),
             runtime: effectiveRuntime(m),
@@ -394,6 +463,8 @@ export function renderInferenceService(spec: InferenceServiceSpec) {
             env: m.env && m.env.length > 0 ? m.env.map((e) => ({ name: e.name, value: e.value })) : undefined,
             resources: withDefaults(m.resources, defaultModelResources),
             securityContext: modelSecurityContext,
+            volumeMounts: m.volumeMounts && m.volumeMounts.length > 0 ? m.volumeMounts.map((v) => compact({ ...v })) : undefined,
+            startupProbe: m.startupProbe ? compact({ ...m.startupProbe, httpGet: { ...m.startupProbe.httpGet } }) : undefined,
         }),
     });
 

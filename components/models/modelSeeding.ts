@@ -8,6 +8,9 @@
  *   the storage-initializer image, which has boto3 and google-cloud-storage (anonymous client).
  * - Keras `.h5` models (the book's clothing classifier) are converted to SavedModels by a pinned
  *   TensorFlow image in an init container, then uploaded by the same copy step.
+ * - Hugging Face snapshots (the `llm` example) are downloaded file by file at a pinned commit,
+ *   each file's size and sha256 checked before it is uploaded (see `HubFile`); an optional token
+ *   Secret (`hfTokenSecret`) lets gated repositories be seeded. Serving never reaches the hub.
  * - Idempotent: a model whose marker `<prefix>_seeded/<model>/<source digest>` exists is skipped
  *   (also by the converter); objects already present with the same size are not uploaded again, so
  *   a retried Job resumes. A changed source gets a new digest and is copied again.
@@ -41,6 +44,12 @@ export type SeedSource =
      */
     | { readonly kind: "keras-h5"; readonly url: string; readonly version: number; readonly sha256?: string }
     /**
+     * Files of a Hugging Face model repository at one commit, downloaded from
+     * `<hub>/<repo>/resolve/<revision>/<path>` and stored as `<dest><path>` (the snapshot layout the
+     * Hugging Face runtime loads). Every file is pinned by size and sha256 and verified before upload.
+     */
+    | { readonly kind: "huggingface"; readonly repo: string; readonly revision: string; readonly files: readonly HubFile[] }
+    /**
      * The iris classifier of the KServe notes (seed 004): an SVC (`gamma="scale"`) fitted on
      * scikit-learn's bundled iris data and dumped with joblib to `<dest>model.joblib`. `scikitLearn`
      * is the version of the runtime image it is trained in (versions.ts `sklearnRuntime`); the
@@ -50,6 +59,21 @@ export type SeedSource =
 
 /** Where a seeded model is written: the model store (default) or the mounted model claim. */
 export type SeedTarget = "store" | "volume";
+
+/**
+ * One file of a Hugging Face snapshot. The hub's API (`/api/models/<repo>/revision/<sha>?blobs=true`)
+ * lists each file (`siblings[].rfilename`) with its `size`, its git blob id (`blobId`, SHA-1 of the
+ * git object) and, for files stored in LFS only, `lfs.sha256`; the sha256 of small (non-LFS) files
+ * is not in the API and is pinned from the file's content.
+ */
+export interface HubFile {
+    /** Path in the repository, relative (e.g. `model.safetensors`). */
+    readonly path: string;
+    /** Size in bytes. */
+    readonly size: number;
+    /** sha256 of the content, 64 lowercase hex digits. */
+    readonly sha256: string;
+}
 
 export interface SeedModel {
     /** DNS label naming the model (marker and scratch directory names). */
@@ -82,12 +106,20 @@ export interface ModelSeedingArgs {
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
     /** The model claim, mounted read-write for models whose target is `volume`. Required for those. */
     readonly volume?: { readonly claimName: pulumi.Input<string> };
+    /**
+     * Secret in `namespace` whose key `token` holds a Hugging Face access token, for gated or private
+     * repositories (config `hfTokenSecret`). Default: none (public repositories only).
+     */
+    readonly hfTokenSecret?: string;
 }
+
+/** Key of the token in the `hfTokenSecret` Secret. */
+export const hfTokenSecretKey = "token";
 
 const modelPrefixPattern = /^[a-z0-9][a-z0-9._-]*\/([a-z0-9][a-z0-9._-]*\/)*$/;
 
 /** Every problem with the seeding arguments (empty when valid). */
-export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "modelPrefix" | "activeDeadlineSeconds" | "backoffLimit" | "volume">): string[] {
+export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "modelPrefix" | "activeDeadlineSeconds" | "backoffLimit" | "volume" | "hfTokenSecret">): string[] {
     const problems: string[] = [];
     const prefix = args.modelPrefix ?? "models/";
     if (!modelPrefixPattern.test(prefix)) problems.push(`modelPrefix '${prefix}' must be a relative key prefix ending in '/' (e.g. models/)`);
@@ -116,6 +148,10 @@ export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "mo
         if (m.target !== undefined && m.target !== "store" && m.target !== "volume") problems.push(`model '${m.name}': target '${String(m.target)}' is not store or volume`);
         if (m.target === "volume" && m.source.kind !== "train-iris") problems.push(`model '${m.name}': only trained models can be written into the model claim (target volume)`);
         if (m.target === "volume" && args.volume === undefined) problems.push(`model '${m.name}': target volume needs the model claim (volume)`);
+        if (m.source.kind === "huggingface") problems.push(...hubSourceProblems(m.name, m.source));
+    }
+    if (args.hfTokenSecret !== undefined && !isDnsSubdomain(args.hfTokenSecret)) {
+        problems.push(`hfTokenSecret '${args.hfTokenSecret}' is not a valid Secret name`);
     }
     // KServe downloads `s3://bucket/<prefix><dest>` by key prefix: one dest must not be a prefix of another.
     for (const a of args.models) {
@@ -128,6 +164,34 @@ export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "mo
     }
     if (args.backoffLimit !== undefined && (!Number.isInteger(args.backoffLimit) || args.backoffLimit < 0 || args.backoffLimit > 10)) {
         problems.push(`backoffLimit must be a whole number from 0 to 10 (got ${args.backoffLimit})`);
+    }
+    return problems;
+}
+
+/** RFC 1123 subdomain: what a Secret's name must be. */
+const isDnsSubdomain = (v: string) => v.length <= 253 && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/.test(v);
+const hubRepo = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}\/[A-Za-z0-9][A-Za-z0-9_.-]{0,95}$/;
+const commitSha = /^[0-9a-f]{40}$/;
+
+/** Problems with a Hugging Face source: a repo id, a full commit hash (a branch or tag can move), and pinned files. */
+export function hubSourceProblems(model: string, source: { readonly repo: string; readonly revision: string; readonly files: readonly HubFile[] }): string[] {
+    const problems: string[] = [];
+    const at = `model '${model}'`;
+    if (!hubRepo.test(source.repo) || source.repo.includes("..")) problems.push(`${at}: '${source.repo}' is not a Hugging Face repository id (owner/name)`);
+    if (!commitSha.test(source.revision)) {
+        problems.push(`${at}: revision '${source.revision}' must be a full 40-hex commit hash (a branch or tag such as 'main' can change under the pin)`);
+    }
+    if (source.files.length === 0) problems.push(`${at}: no files to download`);
+    const paths = new Set<string>();
+    for (const f of source.files) {
+        const segments = f.path.split("/");
+        if (f.path === "" || f.path.startsWith("/") || segments.some((s) => s === "" || s === "." || s === "..") || /[\\\s?#%]/.test(f.path)) {
+            problems.push(`${at}: file path '${f.path}' must be a plain relative path inside the repository`);
+        }
+        if (paths.has(f.path)) problems.push(`${at}: file '${f.path}' is listed twice`);
+        paths.add(f.path);
+        if (!Number.isSafeInteger(f.size) || f.size <= 0) problems.push(`${at}: file '${f.path}' size ${f.size} must be a positive whole number of bytes`);
+        if (!/^[0-9a-f]{64}$/.test(f.sha256)) problems.push(`${at}: file '${f.path}' sha256 must be 64 lowercase hex digits`);
     }
     return problems;
 }
@@ -154,6 +218,12 @@ const labels = {
 
 const containerSecurityContext = restrictedContainerSecurityContext();
 
+/** GiB of scratch space: 4, or the largest Hugging Face file (downloaded, verified, then uploaded one at a time) plus 1. */
+export function workVolumeGiB(models: readonly SeedModel[]): number {
+    const largest = Math.max(0, ...models.flatMap((m) => (m.source.kind === "huggingface" ? m.source.files.map((f) => f.size) : [])));
+    return Math.max(4, Math.ceil(largest / 2 ** 30) + 1);
+}
+
 /** The pod template's containers and volumes (pure, for tests). `env` is shared by all containers. */
 export function seedingPodSpec(args: {
     models: readonly SeedModel[];
@@ -162,6 +232,8 @@ export function seedingPodSpec(args: {
     env: k8s.types.input.core.v1.EnvVar[];
     /** The model claim (required when a model's target is `volume`). */
     volumeClaimName?: string;
+    /** Secret with a Hugging Face token under `token`; only the copy step sees it. */
+    hfTokenSecret?: string;
 }) {
     const needsConversion = args.models.some((m) => m.source.kind === "keras-h5");
     const needsTraining = args.models.some((m) => m.source.kind === "train-iris");
@@ -182,12 +254,15 @@ export function seedingPodSpec(args: {
         { name: "HOME", value: "/tmp" },
     ];
     const copyResources = { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } };
+    const hubToken: k8s.types.input.core.v1.EnvVar[] = args.hfTokenSecret
+        ? [{ name: "HF_TOKEN", valueFrom: { secretKeyRef: { name: args.hfTokenSecret, key: hfTokenSecretKey } } }]
+        : [];
     const step = (name: string, mode: "plan" | "copy") => ({
         name,
         image: images.kserveStorageInitializer,
         // The image's entrypoint is KServe's downloader; run our script with its venv's python.
         command: ["python", "/scripts/seed.py", mode],
-        env,
+        env: mode === "copy" ? [...env, ...hubToken] : env,
         volumeMounts: mounts,
         resources: copyResources,
         securityContext: containerSecurityContext,
@@ -232,7 +307,7 @@ export function seedingPodSpec(args: {
         containers,
         volumes: [
             { name: "scripts", configMap: { name: args.configMapName } },
-            { name: "work", emptyDir: { sizeLimit: "4Gi" } },
+            { name: "work", emptyDir: { sizeLimit: `${workVolumeGiB(args.models)}Gi` } },
             { name: "tmp", emptyDir: { sizeLimit: "2Gi" } },
             ...(needsVolume ? [{ name: "model-volume", persistentVolumeClaim: { claimName: args.volumeClaimName! } }] : []),
         ],
@@ -271,6 +346,7 @@ export class ModelSeeding extends pulumi.ComponentResource {
             .update(images.kserveStorageInitializer)
             .update(images.tensorflowModelConverter)
             .update(sklearnRuntime.image)
+            .update(args.hfTokenSecret ?? "")
             .digest("hex")
             .slice(0, 16);
 
@@ -306,6 +382,7 @@ export class ModelSeeding extends pulumi.ComponentResource {
                                     serviceAccountName: saName,
                                     env: resolvedEnv as k8s.types.input.core.v1.EnvVar[],
                                     volumeClaimName,
+                                    hfTokenSecret: args.hfTokenSecret,
                                 }),
                             ),
                     },

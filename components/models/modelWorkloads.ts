@@ -14,6 +14,8 @@ import { movedFromStackRoot } from "../common/aliases";
 import type { Foundation } from "../common/foundation";
 import { ExampleInvocation, ExampleModels, ExampleName, exampleInvocations } from "./exampleModels";
 import { InferenceServer } from "./inferenceServer";
+import { LlmCapacity, qwen25Instruct05b } from "./llm";
+import { maxRevisionTimeoutSeconds } from "../platform/knative";
 
 /** What the models need from the serving platform (a `ServingPlatform` has all of it). */
 export interface ServingEndpoints {
@@ -42,6 +44,18 @@ export interface ModelWorkloadsArgs {
     };
     /** Header the printed curl lines carry (e.g. `Authorization: Bearer $TOKEN` under JWT auth). Default: none. */
     readonly authHeader?: string;
+    /** The `llm` example's warm replicas, GPU capacity and hub token. Required when `examples` has `llm`. */
+    readonly llm?: LlmWorkloadSettings;
+}
+
+/** The `llm` example's settings as the stack knows them (the model itself is the example's). */
+export interface LlmWorkloadSettings {
+    /** Replicas kept warm (config `llmMinReplicas`); 0 scales to zero. */
+    readonly minReplicas: number;
+    /** Secret with a Hugging Face token (key `token`) for the seeding Job. Default: none. */
+    readonly hfTokenSecret?: string;
+    /** The GPU capacity the model runs on. */
+    readonly capacity: LlmCapacity;
 }
 
 function problemsOf(args: ModelWorkloadsArgs): string[] {
@@ -51,7 +65,8 @@ function problemsOf(args: ModelWorkloadsArgs): string[] {
     if (needsGateway && args.foundation.gatewayImage === undefined) {
         problems.push("the inference server and the clothing-transformer example need the foundation's gatewayImage");
     }
-    const needsGpu = (server?.enabled === true && server.gpu) || (args.examples ?? []).includes("gpu");
+    const needsGpu = (server?.enabled === true && server.gpu) || (args.examples ?? []).includes("gpu") || (args.examples ?? []).includes("llm");
+    if ((args.examples ?? []).includes("llm") && args.llm === undefined) problems.push("the llm example needs llm settings (GPU capacity, minReplicas)");
     if (needsGpu && !args.foundation.capacity.gpu) problems.push("a GPU workload is on, but the foundation has no GPU capacity");
     if ((args.examples ?? []).includes("sklearn-iris-pvc") && args.foundation.modelVolume === undefined) {
         problems.push("the sklearn-iris-pvc example serves from the model claim, but the foundation has none (modelVolume)");
@@ -88,6 +103,10 @@ export class ModelWorkloads extends pulumi.ComponentResource {
                 storage,
                 volume: args.foundation.modelVolume,
                 waitFor: [...args.serving.modelsReady],
+                llm: args.llm
+                    ? { model: qwen25Instruct05b, capacity: args.llm.capacity, minReplicas: args.llm.minReplicas, maxRevisionTimeoutSeconds }
+                    : undefined,
+                hfTokenSecret: args.llm?.hfTokenSecret,
             },
             child("inference-platform:models:ExampleModels", "examples"),
         );

@@ -120,8 +120,14 @@ export interface AuthPolicySet {
 export const ingressGatewaySelector: Readonly<Record<string, string>> = { istio: "ingressgateway" };
 export const ingressGatewayNamespace = "istio-system";
 
-/** KServe V1 and V2 (Open Inference Protocol) model endpoints. */
-export const modelPaths = ["/v1/models/*", "/v2/models/*", "/v2/health/*"] as const;
+/**
+ * KServe V1 and V2 (Open Inference Protocol) model endpoints, and the OpenAI-compatible ones that
+ * KServe's model server registers for generative models (`/openai/v1/completions`,
+ * `/openai/v1/chat/completions`, `/openai/v1/models`...: kserve/kserve v0.20.0
+ * python/kserve/kserve/protocol/rest/openai/config.py, prefix `/openai`). These are served on model
+ * hosts only, like the others; the prefix match does not reach any other path.
+ */
+export const modelPaths = ["/v1/models/*", "/v2/models/*", "/v2/health/*", "/openai/v1/*"] as const;
 
 /** Knative / Istio probe and drain paths the seeds' allowlist keeps open (net-istio probes `/healthz`). */
 export const probePaths = ["/healthz", "/ready", "/metrics", "/wait-for-drain"] as const;

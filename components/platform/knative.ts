@@ -75,6 +75,24 @@ export function knativeDeploymentConfig(options: { clusterAutoscaler: boolean })
     };
 }
 
+/** config-defaults' `max-revision-timeout-seconds`: the longest request timeout a revision may ask for. */
+export const maxRevisionTimeoutSeconds = 1800;
+
+/**
+ * config-defaults. A model at zero replicas on a GPU node that does not exist yet answers its first
+ * request only after the whole cold start (node, image pull, weights, load; components/models/
+ * coldStart.ts). The activator holds that request for at most the revision's `timeoutSeconds`,
+ * which Knative's webhook caps at `max-revision-timeout-seconds` (default 600, too short for a cold
+ * GPU). We raise only the cap, to 30 minutes; the default timeout of revisions that set none stays
+ * Knative's 300 s, so other models are unaffected. Knative also uses the cap as the activator's
+ * drain budget on shutdown: an activator restart may cut a longer request, which the clients retry.
+ */
+export function knativeDefaultsConfig(): Record<string, string> {
+    return {
+        "max-revision-timeout-seconds": String(maxRevisionTimeoutSeconds),
+    };
+}
+
 const domainPattern = /^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/;
 
 /** Throws when `domain` is not a lowercase DNS name with at least two labels. */
@@ -195,6 +213,7 @@ export class KnativeServing extends pulumi.ComponentResource {
                 knativeDeploymentConfig({ clusterAutoscaler: args.clusterAutoscaler ?? false }),
                 this.core,
             ),
+            "config-defaults": patch("config-defaults", knativeDefaultsConfig(), this.core),
             "config-domain": patch("config-domain", this.domain.apply(domainConfig), this.core),
             "config-istio": patch(
                 "config-istio",

@@ -83,3 +83,35 @@ export function checkClothing(body: unknown, labels: readonly string[] = clothin
 export function topLabel(scores: Record<string, number>): string | undefined {
     return Object.entries(scores).sort((a, b) => b[1] - a[1])[0]?.[0];
 }
+
+/**
+ * An OpenAI chat completion (`/openai/v1/chat/completions`, not streamed) as the OpenAI API defines
+ * it and vLLM returns it: `choices[0].message` with role `assistant` and non-empty string `content`,
+ * a `finish_reason`, and `usage` with whole-number `prompt_tokens`, `completion_tokens` and
+ * `total_tokens` (their sum).
+ */
+export function checkChatCompletion(body: unknown): string[] {
+    if (!isRecord(body)) return ["answer is not a JSON object"];
+    const problems: string[] = [];
+    const choice = Array.isArray(body.choices) ? body.choices[0] : undefined;
+    if (!isRecord(choice)) problems.push("answer has no `choices[0]` object");
+    else {
+        const message = choice.message;
+        if (!isRecord(message)) problems.push("choices[0] has no `message` object");
+        else {
+            if (message.role !== "assistant") problems.push(`choices[0].message.role is ${JSON.stringify(message.role)}, expected "assistant"`);
+            if (typeof message.content !== "string" || message.content.trim() === "") problems.push("choices[0].message.content is not a non-empty string");
+        }
+        if (typeof choice.finish_reason !== "string") problems.push("choices[0] has no `finish_reason`");
+    }
+    const usage = body.usage;
+    if (!isRecord(usage)) problems.push("answer has no `usage` object");
+    else {
+        const counts = ["prompt_tokens", "completion_tokens", "total_tokens"].map((k) => [k, usage[k]] as const);
+        for (const [k, v] of counts) if (typeof v !== "number" || !Number.isInteger(v) || v < 0) problems.push(`usage.${k} is ${JSON.stringify(v)}, not a whole number`);
+        const [p, c, t] = counts.map(([, v]) => v);
+        if (typeof p === "number" && typeof c === "number" && typeof t === "number" && p + c !== t) problems.push(`usage.total_tokens ${t} is not prompt_tokens + completion_tokens (${p + c})`);
+        if (typeof c === "number" && c === 0) problems.push("usage.completion_tokens is 0: the model answered nothing");
+    }
+    return problems;
+}

@@ -15,7 +15,7 @@
 import { readFile } from "node:fs/promises";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { checkClothing, checkIrisV2, labelScores, topLabel } from "./checks";
+import { checkChatCompletion, checkClothing, checkIrisV2, labelScores, topLabel } from "./checks";
 import { HttpClient } from "./client";
 import { dexLogin } from "./dex";
 import { HttpResponse, NetworkError, UserError } from "./http";
@@ -27,8 +27,9 @@ export const e2eUsage = `Usage: npm run e2e -- [options]
 
 Creates a throwaway stack e2e-<time>-<random> (config from the base stack plus ephemeral: true),
 runs pulumi up, waits for every example InferenceService to be Ready, calls sklearn-iris (v2, with
-examples/iris-input.json) and clothing-transformer (an image URL), checks the answers, then
-destroys and removes the stack (also on failure and Ctrl-C).
+examples/iris-input.json), clothing-transformer (an image URL) and llm (one chat completion with
+examples/chat-input.json, waiting through its cold start), checks the answers, then destroys and
+removes the stack (also on failure and Ctrl-C).
 
 Options:
   --base-stack NAME       stack whose config is copied (default: dev, i.e. Pulumi.dev.yaml)
@@ -332,6 +333,7 @@ export const defaultInputFiles: Readonly<Record<string, string>> = {
     "sklearn-iris": "examples/iris-input.json",
     "clothing-transformer": "examples/clothing-request.json",
     "sklearn-iris-pvc": "examples/iris-notes-input.json",
+    llm: "examples/chat-input.json",
 };
 
 export interface VerifyOptions {
@@ -347,6 +349,8 @@ export interface VerifyOptions {
     /** Injection points for tests. */
     readonly makeKubeClient?: (kubeconfig: unknown) => Pick<KubeClient, "listInferenceServices">;
     readonly makeHttpClient?: (ingress: string | undefined, hosts: string[]) => HttpClient;
+    /** How long the LLM's first answer may take (a GPU cold start from zero). Default 30 minutes. */
+    readonly llmTimeoutMs?: number;
     readonly pollIntervalMs?: number;
     readonly retryDelayMs?: number;
 }
@@ -422,6 +426,26 @@ export async function verifyPlatform(outputs: PlatformOutputs, options: VerifyOp
         else {
             const scores = labelScores(body);
             report.push(`clothing-transformer (${clothing.protocol}): top label ${typeof scores === "string" ? scores : topLabel(scores ?? {})}`);
+        }
+    }
+    const llm = outputs.examples.llm;
+    if (llm) {
+        // Scaled to zero with initial scale 0, the first request starts a GPU node: the activator holds
+        // it through the cold start, so one request with a long timeout, not short retries.
+        const payload = await readInput("llm", llm);
+        const llmHttp = options.makeHttpClient
+            ? options.makeHttpClient(outputs.ingressIp, hosts)
+            : new HttpClient({ ingress: outputs.ingressIp, ingressHosts: hosts, timeoutMs: options.llmTimeoutMs ?? 30 * 60_000, signal });
+        const request = buildPredictRequest({ baseUrl: llm.url, url: new URL(llm.path, llm.url).toString(), protocol: llm.protocol, ingress: outputs.ingressIp }, payload, options.token);
+        options.log(`llm: one chat completion (the first request wakes it from zero; this can take minutes) ...`);
+        const started = Date.now();
+        const response = await sendWithRetry(llmHttp, request, { signal, delayMs: options.retryDelayMs, log: options.log });
+        const body = checkPredictResponse(request, response);
+        const found = checkChatCompletion(body);
+        if (found.length > 0) problems.push(...found.map((p) => `llm: ${p}`));
+        else {
+            const b = body as { choices: { message: { content: string } }[]; usage: { completion_tokens: number } };
+            report.push(`llm (openai): ${b.usage.completion_tokens} tokens in ${Math.round((Date.now() - started) / 1000)} s: ${JSON.stringify(b.choices[0].message.content.slice(0, 80))}`);
         }
     }
     if (problems.length > 0) throw new UserError(`wrong answers:\n  - ${problems.join("\n  - ")}`);

@@ -8,8 +8,13 @@ import { HttpClient } from "./client";
 import { dexLogin, isAuthPath } from "./dex";
 import { excerpt, HttpResponse, isRedirect, parseHostPort, parseHttpUrl, UserError } from "./http";
 import { PlatformOutputs, Protocol } from "./stackOutputs";
+import { formatChatStats, formatWaking, podPhaseOf, streamChat, StreamTransport } from "./chat";
+import { KubeClient, kubeAccessFromConfig } from "./kube";
 
-export const predictUsage = `Usage: npm run predict -- [MODEL] (--stack STACK | --url URL) (--input FILE | --image-url URL) [options]
+/** KServe's OpenAI chat route (kserve/kserve v0.20.0 python/kserve/kserve/protocol/rest/openai/config.py). */
+export const openaiChatPath = "/openai/v1/chat/completions";
+
+export const predictUsage = `Usage: npm run predict -- [MODEL] (--stack STACK | --url URL) (--input FILE | --image-url URL | --chat TEXT) [options]
 
 Calls a deployed model and prints its answer.
 
@@ -18,7 +23,7 @@ Where the model is:
   --stack STACK           read the model's URL from this stack's outputs (needs the Pulumi CLI)
   --work-dir DIR          Pulumi project directory for --stack (default: current directory)
   --url URL               model base URL (http://<name>.<namespace>.<domain>) or full endpoint URL
-  --protocol v1|v2        KServe protocol (default: the example's, else v1)
+  --protocol v1|v2|openai KServe protocol, or the OpenAI API (default: the example's, else v1)
   --path PATH             request path (default: /v1/models/<name>:predict or /v2/models/<name>/infer)
   --model-name NAME       model name in the path (default: MODEL, else the URL's first host label)
   --ingress-ip HOST[:PORT] connect to this ingress address and send Host: <model host> (no DNS needed)
@@ -27,6 +32,11 @@ Where the model is:
 What to send:
   --input FILE            JSON request body, sent as is (e.g. examples/iris-input.json)
   --image-url URL         image for a transformer: sends {"instances":[{"url":URL}]}
+  --chat TEXT             ask an OpenAI-compatible model (e.g. llm); the answer streams token by
+                          token, then time to first token and tokens/s go to stderr
+  --system TEXT           system message for --chat
+  --max-tokens N          longest answer, in tokens (--chat)
+  --temperature T         sampling temperature 0..2 (--chat; 0 is deterministic)
 
 Auth:
   --token TOKEN           bearer token (or env INFERENCE_TOKEN)
@@ -35,8 +45,12 @@ Auth:
 
 Output:
   --raw                   print the response body unchanged
+  --json                  --chat: print one JSON object (answer, usage, timings) instead of streaming
   --verbose               print the request and the login steps to stderr
-  --timeout SECONDS       per-request timeout (default 60)
+  --timeout SECONDS       per-request timeout (default 60; --chat: how long to wait for a model
+                          scaled to zero to wake up, default 1800)
+  --kubeconfig FILE       --chat: read the model's pod phase while it wakes up (default: the stack's
+                          kubeconfig output, else $KUBECONFIG)
   -h, --help`;
 
 export interface PredictOptions {
@@ -57,6 +71,11 @@ export interface PredictOptions {
     readonly verbose: boolean;
     readonly timeoutMs: number;
     readonly help: boolean;
+    /** `--chat TEXT` and its settings; undefined for a predict call. */
+    readonly chat: { readonly prompt: string; readonly system?: string; readonly maxTokens?: number; readonly temperature?: number } | undefined;
+    readonly json: boolean;
+    /** Kubeconfig file for the pod phase while a model wakes up. */
+    readonly kubeconfig: string | undefined;
 }
 
 /** Parses the command line (plus env for secrets); throws UserError (exit code 2) on bad usage. */
@@ -85,6 +104,12 @@ export function parsePredictArgs(argv: readonly string[], env: Readonly<Record<s
                 verbose: { type: "boolean" },
                 timeout: { type: "string" },
                 help: { type: "boolean", short: "h" },
+                chat: { type: "string" },
+                system: { type: "string" },
+                "max-tokens": { type: "string" },
+                temperature: { type: "string" },
+                json: { type: "boolean" },
+                kubeconfig: { type: "string" },
             },
         });
     } catch (err) {
@@ -101,11 +126,27 @@ export function parsePredictArgs(argv: readonly string[], env: Readonly<Record<s
         if (v.stack === undefined && v.url === undefined) problems.push("say where the model is: --stack STACK or --url URL");
         if (v.stack !== undefined && v.url !== undefined) problems.push("--stack and --url are exclusive");
         if (v.stack !== undefined && model === undefined) problems.push("--stack needs a MODEL name");
-        if ((v.input === undefined) === (v["image-url"] === undefined)) problems.push("give exactly one of --input FILE or --image-url URL");
+        const bodies = [v.input, v["image-url"], v.chat].filter((x) => x !== undefined).length;
+        if (bodies !== 1) problems.push("give exactly one of --input FILE, --image-url URL or --chat TEXT");
         if (v["via-ingress"] && v.stack === undefined) problems.push("--via-ingress reads the stack's ingressIp: it needs --stack (or use --ingress-ip)");
         if (v["via-ingress"] && v["ingress-ip"] !== undefined) problems.push("--via-ingress and --ingress-ip are exclusive");
     }
-    if (v.protocol !== undefined && v.protocol !== "v1" && v.protocol !== "v2") problems.push(`--protocol must be v1 or v2, not '${v.protocol}'`);
+    if (v.protocol !== undefined && !["v1", "v2", "openai"].includes(v.protocol)) problems.push(`--protocol must be v1, v2 or openai, not '${v.protocol}'`);
+    if (v.chat !== undefined && v.chat.trim() === "") problems.push("--chat needs a question");
+    if (v.chat !== undefined && v.protocol !== undefined && v.protocol !== "openai") problems.push("--chat speaks the OpenAI API: drop --protocol or use --protocol openai");
+    for (const flag of ["system", "max-tokens", "temperature", "json"] as const) {
+        if (v[flag] !== undefined && v.chat === undefined) problems.push(`--${flag} only applies to --chat`);
+    }
+    let maxTokens: number | undefined;
+    if (v["max-tokens"] !== undefined) {
+        maxTokens = Number(v["max-tokens"]);
+        if (!Number.isInteger(maxTokens) || maxTokens < 1 || maxTokens > 1_000_000) problems.push(`--max-tokens must be a whole number from 1, not '${v["max-tokens"]}'`);
+    }
+    let temperature: number | undefined;
+    if (v.temperature !== undefined) {
+        temperature = Number(v.temperature);
+        if (v.temperature.trim() === "" || !Number.isFinite(temperature) || temperature < 0 || temperature > 2) problems.push(`--temperature must be a number from 0 to 2, not '${v.temperature}'`);
+    }
     if (v.path !== undefined && !v.path.startsWith("/")) problems.push(`--path must start with '/' (got '${v.path}')`);
     if (v["ingress-ip"] !== undefined) {
         try {
@@ -124,7 +165,7 @@ export function parsePredictArgs(argv: readonly string[], env: Readonly<Record<s
     if (v["image-url"] !== undefined && !/^(https?|s3|gs):\/\/[^\s/]+/.test(v["image-url"])) {
         problems.push(`--image-url '${v["image-url"]}' must be an http(s)://, s3:// or gs:// URL`);
     }
-    let timeoutMs = 60_000;
+    let timeoutMs = v.chat !== undefined ? 1_800_000 : 60_000;
     if (v.timeout !== undefined) {
         const seconds = Number(v.timeout);
         if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) problems.push(`--timeout must be 1..3600 seconds, not '${v.timeout}'`);
@@ -154,11 +195,15 @@ export function parsePredictArgs(argv: readonly string[], env: Readonly<Record<s
         verbose: v.verbose ?? false,
         timeoutMs,
         help,
+        chat: v.chat !== undefined ? { prompt: v.chat, system: v.system, maxTokens, temperature } : undefined,
+        json: v.json ?? false,
+        kubeconfig: v.kubeconfig ?? env.KUBECONFIG,
     };
 }
 
 /** KServe's predict path for a protocol (v1 `:predict`, v2 `/infer`). */
 export function endpointPath(protocol: Protocol, modelName: string): string {
+    if (protocol === "openai") return openaiChatPath;
     return protocol === "v2" ? `/v2/models/${encodeURIComponent(modelName)}/infer` : `/v1/models/${encodeURIComponent(modelName)}:predict`;
 }
 
@@ -196,7 +241,7 @@ export function resolveTarget(options: TargetOptions, outputs?: PlatformOutputs)
         if (options.url === undefined) throw new UserError("--url or --stack is required", 2);
         base = parseHttpUrl(options.url, "--url");
         const given = base.pathname !== "/" && base.pathname !== "" ? `${base.pathname}${base.search}` : undefined;
-        protocol = options.protocol ?? (given?.startsWith("/v2/") ? "v2" : "v1");
+        protocol = options.protocol ?? (given?.startsWith("/v2/") ? "v2" : given?.startsWith("/openai/") ? "openai" : "v1");
         let name = options.modelName ?? options.model;
         if (name === undefined && given === undefined && options.path === undefined) {
             // KServe hosts are <name>.<namespace>.<domain>; an IP or bare host names no model.
@@ -235,6 +280,7 @@ export function payloadWarnings(protocol: Protocol, payload: string): string[] {
     const keys = Object.keys(body);
     if (protocol === "v2" && !keys.includes("inputs")) return ["a v2 (open inference protocol) request needs an `inputs` array of {name, shape, datatype, data}"];
     if (protocol === "v1" && !keys.includes("instances") && !keys.includes("inputs")) return ["a v1 request needs `instances` (or `inputs`)"];
+    if (protocol === "openai" && !keys.includes("messages") && !keys.includes("prompt")) return ["an OpenAI request needs `messages` (chat) or `prompt` (completions)"];
     return [];
 }
 
@@ -305,6 +351,14 @@ function labelLines(map: Record<string, number>, indent: string): string[] {
 
 /** Pretty text for a response: label maps sorted by score, v2 outputs as name/shape/datatype/data. */
 export function formatResponse(body: unknown): string {
+    if (isRecord(body) && Array.isArray(body.choices) && isRecord(body.choices[0])) {
+        const choice = body.choices[0] as Record<string, unknown>;
+        const message = isRecord(choice.message) ? choice.message.content : choice.text;
+        const usage = isRecord(body.usage) ? body.usage : undefined;
+        const lines = [typeof message === "string" ? message : JSON.stringify(choice, null, 2)];
+        if (usage) lines.push(`(${String(usage.prompt_tokens ?? "?")} prompt + ${String(usage.completion_tokens ?? "?")} completion tokens${choice.finish_reason ? `, finish: ${String(choice.finish_reason)}` : ""})`);
+        return lines.join("\n");
+    }
     if (isRecord(body) && Array.isArray(body.outputs)) {
         const lines: string[] = [];
         if (typeof body.model_name === "string") {
@@ -355,6 +409,18 @@ export interface PredictDeps {
     readonly makeClient?: (options: { ingress?: string; ingressHosts: string[]; timeoutMs: number }) => HttpClient;
     readonly stdout: (line: string) => void;
     readonly stderr: (line: string) => void;
+    /** Writes text without a newline (streamed tokens). Default: `stdout` per token. */
+    readonly write?: (text: string) => void;
+    /** The chat transport (tests pass one). Default: node:http(s). */
+    readonly streamTransport?: StreamTransport;
+    /** Reads a kubeconfig file (default: fs). */
+    readonly readKubeconfig?: (file: string) => Promise<string>;
+    /** Pod-phase lookups while a model wakes up (default: the Kubernetes API through the kubeconfig). */
+    readonly podPhase?: (namespace: string, name: string) => Promise<string | undefined>;
+    /** How often "waking up" is reported, ms. Default 10 s. */
+    readonly wakeReportMs?: number;
+    /** Pause between retries of 502/503/504 while a model wakes up, ms. Default 5 s. */
+    readonly retryDelayMs?: number;
 }
 
 /** Runs one prediction as the CLI does; throws UserError on any user-fixable problem. */
@@ -364,7 +430,8 @@ export async function runPredict(options: PredictOptions, deps: PredictDeps): Pr
         const read = deps.readOutputs ?? (async (s, w) => (await import("./stackOutputs")).readStackOutputs(s, w));
         outputs = await read(options.stack, options.workDir);
     }
-    const target = resolveTarget(options, outputs);
+    const target = resolveTarget(options.chat ? { ...options, protocol: "openai" } : options, outputs);
+    if (options.chat) return runChat(options, target, outputs, deps);
     let inputText: string | undefined;
     if (options.input !== undefined) {
         try {
@@ -392,4 +459,78 @@ export async function runPredict(options: PredictOptions, deps: PredictDeps): Pr
     const body = checkPredictResponse(request, response);
     deps.stdout(options.raw ? response.body : formatResponse(body));
     return body;
+}
+
+/** The `--chat` path: one streamed chat completion, with "waking up" reports while the model scales from zero. */
+async function runChat(options: PredictOptions, target: PredictTarget, outputs: PlatformOutputs | undefined, deps: PredictDeps): Promise<unknown> {
+    const chat = options.chat!;
+    const url = new URL(target.url);
+    // KServe's Hugging Face runtime serves the model under the InferenceService's name (--model_name={{.Name}}).
+    const model = options.modelName ?? options.model ?? url.hostname.split(".")[0];
+    const [service, namespace] = url.hostname.split(".");
+    if (options.dex) throw new UserError("--chat does not carry a Dex session to the stream; pass a bearer token with --token (or INFERENCE_TOKEN)", 2);
+    const podPhase = deps.podPhase ?? (await kubePodPhase(options, outputs, deps));
+    const write = deps.write ?? ((text: string) => deps.stdout(text));
+    let streamed = false;
+    if (options.verbose) deps.stderr(`POST ${target.url}${target.ingress ? ` via ${target.ingress}` : ""} (openai chat, model ${model}, stream)`);
+    const result = await streamChat(
+        { model, prompt: chat.prompt, system: chat.system, maxTokens: chat.maxTokens, temperature: chat.temperature },
+        {
+            url: target.url,
+            headers: options.token ? { authorization: `Bearer ${options.token}` } : {},
+            connectTo: target.ingress,
+            deadlineMs: options.timeoutMs,
+            wakeReportMs: deps.wakeReportMs,
+            retryDelayMs: deps.retryDelayMs,
+            transport: deps.streamTransport,
+            podPhase: podPhase && namespace ? () => podPhase(namespace, service) : undefined,
+            onEvent: (event) => {
+                if (event.kind === "waking") deps.stderr(formatWaking(model, event));
+                else if (event.kind === "retry" && options.verbose) deps.stderr(`HTTP ${event.status} while waking up; retrying`);
+                else if (event.kind === "token" && !options.json) {
+                    streamed = true;
+                    write(event.text);
+                }
+            },
+        },
+    ).catch((err) => {
+        // Keep what was printed on its own line before the error.
+        if (streamed) write("\n");
+        throw err;
+    });
+    if (options.json) {
+        deps.stdout(JSON.stringify({
+            model,
+            content: result.content,
+            finish_reason: result.finishReason ?? null,
+            usage: result.usage ?? null,
+            time_to_first_token_ms: result.timeToFirstTokenMs ?? null,
+            tokens_per_second: result.tokensPerSecond ?? null,
+            total_ms: result.totalMs,
+            waited_ms: result.waitedMs,
+        }));
+    } else {
+        write("\n");
+        deps.stderr(formatChatStats(result));
+    }
+    return result;
+}
+
+/** Pod-phase lookups through the stack's kubeconfig or --kubeconfig; undefined when neither is available. */
+async function kubePodPhase(options: PredictOptions, outputs: PlatformOutputs | undefined, deps: PredictDeps) {
+    let kubeconfig: unknown = outputs?.kubeconfig;
+    if (kubeconfig === undefined && options.kubeconfig !== undefined) {
+        const read = deps.readKubeconfig ?? ((file: string) => readFile(file, "utf8"));
+        // The first file of a KUBECONFIG list; a missing file only means no pod phase.
+        kubeconfig = await read(options.kubeconfig.split(":")[0]).catch(() => undefined);
+    }
+    if (kubeconfig === undefined) return undefined;
+    let client: KubeClient;
+    try {
+        client = new KubeClient(kubeAccessFromConfig(kubeconfig));
+    } catch {
+        return undefined;
+    }
+    return async (namespace: string, name: string) =>
+        podPhaseOf(await client.getJson(`/api/v1/namespaces/${encodeURIComponent(namespace)}/pods?labelSelector=${encodeURIComponent(`serving.kserve.io/inferenceservice=${name}`)}`));
 }

@@ -10,7 +10,8 @@
  */
 import { UserError } from "./http";
 
-export type Protocol = "v1" | "v2";
+/** KServe's v1 and v2 protocols, or the OpenAI API of generative models (`/openai/v1/...`). */
+export type Protocol = "v1" | "v2" | "openai";
 
 export interface ExampleEndpoint {
     readonly url: string;
@@ -37,8 +38,8 @@ function exampleEndpoint(value: unknown): ExampleEndpoint | undefined {
         }
     }
     if (path === undefined || !path.startsWith("/")) return undefined;
-    const protocol = value.protocol ?? (path.startsWith("/v2/") ? "v2" : path.startsWith("/v1/") ? "v1" : undefined);
-    if (protocol !== "v1" && protocol !== "v2") return undefined;
+    const protocol = value.protocol ?? (path.startsWith("/v2/") ? "v2" : path.startsWith("/v1/") ? "v1" : path.startsWith("/openai/") ? "openai" : undefined);
+    if (protocol !== "v1" && protocol !== "v2" && protocol !== "openai") return undefined;
     return { url: value.url, protocol, path, ...(typeof value.inputFile === "string" ? { inputFile: value.inputFile } : {}) };
 }
 
@@ -72,7 +73,7 @@ export function platformOutputs(outputs: Readonly<Record<string, unknown>>): Pla
         else for (const [k, v] of Object.entries(raw.examples)) {
             const endpoint = exampleEndpoint(v);
             if (endpoint) examples[k] = endpoint;
-            else problems.push(`examples.${k}: expected {url: string, protocol: "v1" | "v2", path: "/..."} (or {url, endpointUrl})`);
+            else problems.push(`examples.${k}: expected {url: string, protocol: "v1" | "v2" | "openai", path: "/..."} (or {url, endpointUrl})`);
         }
     }
     let ingressIp: string | undefined;

@@ -4,6 +4,10 @@
  */
 import * as YAML from "yaml";
 import { StackConfig } from "../../config";
+import { llmWorkloadSettings } from "../../components/inferencePlatform";
+import { formatSeconds } from "../../components/models/coldStart";
+import { llmColdStart, qwen25Instruct05b, sizeVllm } from "../../components/models/llm";
+import { maxRevisionTimeoutSeconds } from "../../components/platform/knative";
 import { estimateCost, formatCostTable } from "../../cost/estimate";
 import { runPolicies } from "../../policy/policies";
 import { MadeUpValue } from "./synthMocks";
@@ -111,6 +115,8 @@ export function renderPlan(p: PlanInput): string {
     else push(...table(["URL", "from"], [...sources.entries()].sort(([a], [b]) => compare(a, b)).map(([url, from]) => [code(url), [...new Set(from)].join("; ")])));
 
     push("", "## Cost estimate", "", ...costSection(p.config));
+
+    push(...llmColdStartSection(p.config));
 
     push("", "## Policy pack", "", ...policySection(custom));
 
@@ -249,4 +255,34 @@ function costSection(config: StackConfig): string[] {
     } catch (err) {
         return [`(no estimate: ${(err as Error).message})`];
     }
+}
+
+/**
+ * plan.md's "LLM cold start" section (issue 13): for the `llm` example, the estimated cold start on
+ * each GPU the capacity may use, step by step, and the Knative timeouts derived from it
+ * (components/models/coldStart.ts). Empty when the example is off.
+ */
+export function llmColdStartSection(config: StackConfig): string[] {
+    if (!config.examples.includes("llm")) return [];
+    const settings = llmWorkloadSettings(config);
+    const { perGpu, timeouts } = llmColdStart(qwen25Instruct05b, settings.capacity, { maxRevisionTimeoutSeconds });
+    const sizing = sizeVllm(qwen25Instruct05b, perGpu.map((g) => g.gpu));
+    const f = formatSeconds;
+    return [
+        "",
+        "## LLM cold start",
+        "",
+        `\`llm\` (${qwen25Instruct05b.repo} @ ${qwen25Instruct05b.revision.slice(0, 7)}) scales to zero with ${settings.minReplicas} warm replica(s); GPU nodes come from ` +
+            `${settings.capacity.nodeProvisioning}, images are pulled in ${settings.capacity.imagePull} mode. Estimated first-request wait (planning rates, not measurements):`,
+        "",
+        ...table(
+            ["GPU (instance family)", "node", "image pull", "weights from S3", "load + compile", "total"],
+            perGpu.map(({ family, gpu, estimate: e }) => [`${gpu.name} (${family})`, f(e.nodeSeconds), f(e.imageSeconds), f(e.weightsSeconds), f(e.loadSeconds), f(e.totalSeconds)]),
+        ),
+        "",
+        `Derived (slowest GPU, sequential pull, x2): progress deadline ${f(timeouts.progressDeadlineSeconds)}, startup probe ` +
+            `${timeouts.startupProbe.failureThreshold} x ${timeouts.startupProbe.periodSeconds}s, request timeout ${f(timeouts.requestTimeoutSeconds)} ` +
+            `(Knative max-revision-timeout-seconds ${maxRevisionTimeoutSeconds}).`,
+        `vLLM sized for ${sizing.sizedFor.name}: --max-model-len=${sizing.maxModelLen} --gpu-memory-utilization=${sizing.gpuMemoryUtilization} --dtype=${sizing.dtype} (KV cache ~${sizing.kvCacheTokens} tokens).`,
+    ];
 }

@@ -17,9 +17,12 @@ import {
     istioGatewaysConfig,
     knativeAutoscalerConfig,
     knativeDeploymentConfig,
+    knativeDefaultsConfig,
     knativeFeatureFlags,
     knativeNamespace,
+    maxRevisionTimeoutSeconds,
 } from "../../components/platform/knative";
+import { llmColdStart, qwen25Instruct05b } from "../../components/models/llm";
 import { cite, Source } from "./upstream";
 
 const serving = (file: string, at: string): Source => ({ repo: "knative/serving", tag: "knative-v1.21.1", file, at });
@@ -141,6 +144,41 @@ describe("config-deployment (pkg/deployment/config.go NewConfigFromMap)", () => 
         expect(deadline).toBeGreaterThan(0);
         expect(Number.isInteger(deadline)).toBe(true);
         expect(goBool(data["pod-is-always-schedulable"])).toBe(clusterAutoscaler);
+    });
+});
+
+describe("config-defaults (pkg/apis/config/defaults.go NewDefaultsConfigFromMap)", () => {
+    const source = serving("pkg/apis/config/defaults.go", 'DefaultsConfigName = "config-defaults"; cm.AsInt64("max-revision-timeout-seconds") line 123; validation lines 148-156');
+    /** Keys the parser reads with cm.AsInt64 (lines 122-124, 143) and their defaults (lines 41-53). */
+    const int64Keys: Record<string, number> = {
+        "revision-timeout-seconds": 300,
+        "max-revision-timeout-seconds": 600,
+        "revision-response-start-timeout-seconds": 300,
+        "revision-idle-timeout-seconds": 0,
+    };
+    const data = knativeDefaultsConfig();
+    /** The effective values after parsing our patch over the defaults. */
+    const effective = { ...int64Keys, ...Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Number(v)])) };
+
+    it("every key we set is one the parser reads as an int64, and parses", () => {
+        for (const [key, value] of Object.entries(data)) {
+            expect(Object.keys(int64Keys), `${key}: ${cite(source)}`).toContain(key);
+            expect(value, key).toMatch(/^\d+$/);
+        }
+    });
+
+    it("passes validation: revision-timeout <= max-revision-timeout; response-start and idle <= revision-timeout", () => {
+        expect(effective["revision-timeout-seconds"]).toBeLessThanOrEqual(effective["max-revision-timeout-seconds"]);
+        expect(effective["revision-response-start-timeout-seconds"]).toBeLessThanOrEqual(effective["revision-timeout-seconds"]);
+        expect(effective["revision-idle-timeout-seconds"]).toBeLessThanOrEqual(effective["revision-timeout-seconds"]);
+    });
+
+    it("raises only the cap, to what the llm's request timeout needs (pkg/apis/serving/v1/revision_validation.go validateTimeoutSeconds)", () => {
+        expect(effective["max-revision-timeout-seconds"]).toBe(maxRevisionTimeoutSeconds);
+        expect(Object.keys(data)).toEqual(["max-revision-timeout-seconds"]);
+        const { timeouts } = llmColdStart(qwen25Instruct05b, { gpuInstanceTypes: ["g4dn.xlarge"], nodeProvisioning: "cluster-autoscaler", imagePull: "sequential" }, { maxRevisionTimeoutSeconds: 100_000 });
+        expect(timeouts.requestTimeoutSeconds).toBeGreaterThan(int64Keys["max-revision-timeout-seconds"]);
+        expect(timeouts.requestTimeoutSeconds).toBeLessThanOrEqual(effective["max-revision-timeout-seconds"]);
     });
 });
 

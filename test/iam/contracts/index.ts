@@ -80,14 +80,14 @@ export function roleContracts(stack: RenderedStack): RoleContract[] {
     const contracts: RoleContract[] = [];
 
     const downloads = storageInitializerUses(stack);
-    const readers = new Map<RenderedRole, string[]>();
+    const readers = new Map<RenderedRole, { uri: string; modelFormat?: string }[]>();
     for (const use of downloads) {
         if (use.uri.includes(`/${notModels.prefix}`)) throw new Error(`${use.declaredBy} downloads from ${use.uri}, which the contract treats as not a model`);
         const role = stack.roleOfServiceAccount(use.namespace, use.serviceAccount);
-        readers.set(role, [...(readers.get(role) ?? []), use.uri]);
+        readers.set(role, [...(readers.get(role) ?? []), { uri: use.uri, modelFormat: use.modelFormat }]);
     }
     for (const [role, uris] of readers) {
-        const buckets = [...new Set(uris.map((u) => parseS3Uri(u).bucket))];
+        const buckets = [...new Set(uris.map((u) => parseS3Uri(u.uri).bucket))];
         if (buckets.length !== 1) throw new Error(`${role.resourceName} reads from ${buckets.length} buckets`);
         contracts.push({ title: `model reader ${role.resourceName}`, role, contract: modelReaderContract({ uris, region, accountId, encryption: stack.bucketEncryption(buckets[0]) }) });
     }

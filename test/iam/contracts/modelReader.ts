@@ -21,6 +21,8 @@ const kserve = "kserve/kserve v0.20.0 python/storage/kserve_storage/kserve_stora
 /** One place the storage initializer downloads a model with an IRSA ServiceAccount. */
 export interface StorageInitializerUse {
     readonly uri: string;
+    /** `predictor.model.modelFormat.name` of an InferenceService (what the runtime then loads); undefined for other pods. */
+    readonly modelFormat?: string;
     readonly namespace: string;
     readonly serviceAccount: string;
     readonly declaredBy: string;
@@ -38,7 +40,8 @@ export function storageInitializerUses(stack: RenderedStack): StorageInitializer
         for (const component of Object.values(predictor)) {
             const uri = (component as { storageUri?: unknown })?.storageUri;
             if (typeof uri === "string" && uri.startsWith("s3://")) {
-                uses.push({ uri, namespace: isvc.inputs.metadata.namespace, serviceAccount: predictor.serviceAccountName ?? "default", declaredBy: `InferenceService ${isvc.name}` });
+                const modelFormat = (component as { modelFormat?: { name?: string } })?.modelFormat?.name;
+                uses.push({ uri, modelFormat, namespace: isvc.inputs.metadata.namespace, serviceAccount: predictor.serviceAccountName ?? "default", declaredBy: `InferenceService ${isvc.name}` });
             }
         }
     }
@@ -58,9 +61,30 @@ export function storageInitializerUses(stack: RenderedStack): StorageInitializer
 /** Keys and prefixes no model lives under (the contract checks no download URI points there). */
 export const notModels = { key: "secrets/credentials.json", prefix: "secrets/" } as const;
 
+/**
+ * Files the storage initializer downloads under a model's prefix, by model format, as the runtime
+ * then reads them: TF Serving a version directory (`1/saved_model.pb`); the Hugging Face runtime a
+ * snapshot (kserve/kserve v0.20.0 python/huggingfaceserver/huggingfaceserver/__main__.py reads
+ * `config.json` through `AutoConfig.from_pretrained(/mnt/models)`, vLLM loads `*.safetensors` and
+ * the tokenizer's `tokenizer.json`). Each large one (a safetensors file of ~1 GB) is fetched with
+ * ranged GETs: s3transfer 0.13.0 s3transfer/download.py splits objects above 8 MiB into
+ * `Range: bytes=` parts (`DownloadSubmissionTask._submit_ranged_download_request`), each authorized
+ * as s3:GetObject on the object.
+ */
+export function downloadedFiles(modelFormat: string | undefined): { key: string; ranged: boolean }[] {
+    if (modelFormat === "huggingface") {
+        return [
+            { key: "config.json", ranged: false },
+            { key: "tokenizer.json", ranged: false },
+            { key: "model.safetensors", ranged: true },
+        ];
+    }
+    return [{ key: "1/saved_model.pb", ranged: false }];
+}
+
 export function modelReaderContract(args: {
-    /** The `s3://` URIs the storage initializer downloads with this role. */
-    readonly uris: readonly string[];
+    /** The `s3://` URIs the storage initializer downloads with this role (with the model format, when an InferenceService says it). */
+    readonly uris: readonly (string | { readonly uri: string; readonly modelFormat?: string })[];
     readonly region: string;
     readonly accountId: string;
     /** Default encryption of the bucket the URIs point into. */
@@ -69,11 +93,25 @@ export function modelReaderContract(args: {
     const needed: NeededCall[] = [];
     const forbidden: ForbiddenCall[] = [];
     const buckets = new Set<string>();
-    for (const uri of args.uris) {
+    for (const entry of args.uris) {
+        const { uri, modelFormat } = typeof entry === "string" ? { uri: entry, modelFormat: undefined } : entry;
         const { bucket, keyPrefix } = parseS3Uri(uri);
         buckets.add(bucket);
-        // A file of the model: KServe lists the URI's prefix and downloads every object below it.
-        const fileKey = `${keyPrefix.replace(/\/$/, "")}/1/saved_model.pb`;
+        // Files of the model: KServe lists the URI's prefix and downloads every object below it.
+        const files = downloadedFiles(modelFormat).map((f) => ({ ...f, key: `${keyPrefix.replace(/\/$/, "")}/${f.key}` }));
+        for (const file of files.slice(1)) {
+            needed.push(
+                { call: `HeadObject ${file.key} (download_file)`, action: "s3:GetObject", resource: objectArn(bucket, file.key), context: { ...tls }, source: `${kserve} Storage._download_s3_object; ${s3transfer} s3transfer/download.py DownloadSubmissionTask._submit` },
+                {
+                    call: `GetObject ${file.key}${file.ranged ? " Range=bytes=8388608-16777215 (one part of a ranged download)" : ""}`,
+                    action: "s3:GetObject",
+                    resource: objectArn(bucket, file.key),
+                    context: { ...tls },
+                    source: `${kserve} Storage._download_s3_object; ${s3transfer} s3transfer/download.py ${file.ranged ? "DownloadSubmissionTask._submit_ranged_download_request" : "GetObjectTask._main"}`,
+                },
+            );
+        }
+        const fileKey = files[0].key;
         needed.push(
             { call: `HeadBucket ${bucket} (s3.meta.client.head_bucket)`, action: "s3:ListBucket", resource: bucketArn(bucket), context: { ...tls }, source: `${kserve} Storage._download_s3` },
             {

@@ -23,7 +23,7 @@ export interface SeedingUse {
     readonly namespace: string;
     readonly serviceAccount: string;
     readonly prefix: string;
-    readonly models: readonly { readonly name: string; readonly dest: string }[];
+    readonly models: readonly { readonly name: string; readonly dest: string; readonly source?: { readonly kind: string; readonly files?: readonly { readonly path: string; readonly size: number }[] } }[];
 }
 
 /** Seeding Jobs of the rendered stack that write to S3 (MinIO seeding has no IAM role). */
@@ -67,9 +67,33 @@ export function modelWriterContract(args: { readonly use: SeedingUse; readonly r
         }
         return rows;
     };
+    /** s3transfer 0.13.0 TransferConfig.multipart_threshold: 8 MiB. */
+    const multipartThreshold = 8 * 1024 * 1024;
     for (const model of args.use.models) {
         const dest = `${prefix}${model.dest}`;
         const marker = `${prefix}_seeded/${model.name}/0123456789abcdef`;
+        if (model.source?.kind === "huggingface") {
+            // seed.py copy_hub: each pinned file, verified, then upload_fileobj to <dest><path>; the marker last.
+            needed.push(list(dest, "what is already there"), list(marker, "is the model seeded"));
+            for (const f of model.source.files ?? []) {
+                const key = `${dest}${f.path}`;
+                if (f.size > multipartThreshold) {
+                    needed.push(
+                        ...put(key, "CreateMultipartUpload (upload_fileobj, above 8 MiB)", `${seedPy} copy_hub; ${s3transfer} s3transfer/tasks.py CreateMultipartUploadTask._main`),
+                        ...put(key, "UploadPart", `${seedPy} copy_hub; ${s3transfer} s3transfer/upload.py UploadPartTask._main`),
+                        ...put(key, "CompleteMultipartUpload", `${seedPy} copy_hub; ${s3transfer} s3transfer/tasks.py CompleteMultipartUploadTask._main`),
+                        { call: `AbortMultipartUpload ${key} (a part failed)`, action: "s3:AbortMultipartUpload", resource: objectArn(bucket, key), context: { ...tls }, source: `${seedPy} copy_hub; ${s3transfer} s3transfer/tasks.py CreateMultipartUploadTask._main` },
+                    );
+                    if (args.encryption.algorithm === "aws:kms") {
+                        needed.push({ call: `CompleteMultipartUpload ${key} into SSE-KMS`, action: "kms:Decrypt", resource: args.encryption.kmsKeyArn!, context: kmsViaS3({ region: args.region, accountId: args.accountId }), source: `${seedPy} copy_hub; ${s3UserGuideSseKms} (multipart uploads need kms:Decrypt)` });
+                    }
+                } else {
+                    needed.push(...put(key, "PutObject (upload_fileobj, below 8 MiB)", `${seedPy} copy_hub; ${s3transfer} s3transfer/upload.py PutObjectTask._main`));
+                }
+            }
+            needed.push(...put(marker, "PutObject marker (put_object)", `${seedPy} copy`));
+            continue;
+        }
         const file = `${dest}1/saved_model.pb`;
         needed.push(
             list(dest, "what is already there"),
