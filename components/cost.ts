@@ -11,7 +11,28 @@
 import { NodeGroupConfig, StackConfig } from "./config";
 import { PricedRegion, pricedRegions, prices as defaultPrices, PriceTable, RegionPrices } from "./prices";
 
+/**
+ * GPU capacity from Karpenter NodePools instead of the managed GPU group (components/aws/gpuNodePool.ts):
+ * nothing runs while idle, and the pool's limits bound the peak.
+ */
+export interface KarpenterCostInput {
+    readonly gpu: {
+        readonly instanceFamilies: readonly string[];
+        /** NodePool limit `nvidia.com/gpu`. */
+        readonly maxGpus: number;
+        /** NodePool limit `cpu`. */
+        readonly maxVcpus: number;
+        /** Spot allowed (with on-demand as fallback). */
+        readonly spot: boolean;
+        readonly rootVolumeGiB: number;
+    };
+    /** The CPU burst pool; undefined: none. */
+    readonly cpuBurst?: { readonly instanceFamilies: readonly string[]; readonly maxVcpus: number; readonly rootVolumeGiB: number };
+}
+
 export interface CostOptions {
+    /** Karpenter pools replace the GPU node group's lines. Default: the managed GPU group (node-group mode). */
+    readonly karpenter?: KarpenterCostInput;
     /** Fraction off on-demand for SPOT node groups, in [0, 1). Default: the table's `spotDiscountEstimate`. */
     readonly spotDiscount?: number;
     /**
@@ -49,6 +70,8 @@ export interface CostEstimate {
     readonly peakPerMonth: number;
     /** Idle $/hour if the CPU group ran on spot; present only when it runs on-demand. */
     readonly idlePerHourWithSpotCpu?: number;
+    /** Karpenter with spot: the GPU pool at its limit on spot, $/hour, cheapest to dearest family (estimated discount). */
+    readonly gpuPoolSpotPeakRange?: { readonly low: number; readonly high: number };
     readonly assumptions: readonly string[];
     readonly pricesAsOf: string;
 }
@@ -110,6 +133,92 @@ function nodeGroupLines(label: string, group: NodeGroupConfig, region: string, r
     ];
 }
 
+/**
+ * GPUs of an instance of the NVIDIA families the stack allows (AWS "Accelerated computing instance
+ * specifications": g4dn/g5/g6/g6e have 1 GPU up to 16xlarge, 4 at 12xlarge and 24xlarge, 8 at 48xlarge
+ * and metal; p4d.24xlarge and p5.48xlarge have 8).
+ */
+export function gpusPerInstance(instanceType: string): number {
+    const [family, size] = instanceType.split(".");
+    if (family === "p4d" || family === "p5") return 8;
+    const bySize: Record<string, number> = { xlarge: 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8, metal: 8 };
+    if (bySize[size] === undefined) throw new PriceLookupError(`no GPU count for instance type '${instanceType}'`);
+    return bySize[size];
+}
+
+/** vCPUs of a size (`large` 2, `xlarge` 4, `<n>xlarge` 4n: the x86 families the stack allows). */
+export function vcpusPerInstance(instanceType: string): number {
+    const size = instanceType.split(".")[1];
+    if (size === "large") return 2;
+    const m = /^(\d*)xlarge$/.exec(size ?? "");
+    if (!m) throw new PriceLookupError(`no vCPU count for instance type '${instanceType}'`);
+    return 4 * (m[1] === "" ? 1 : Number(m[1]));
+}
+
+/** Priced types of `families` in the region's table, with their on-demand price. */
+function pricedTypesOf(families: readonly string[], region: string, rp: RegionPrices, table: PriceTable) {
+    const priced = Object.entries(rp.instances).filter(([t]) => families.includes(t.split(".")[0]));
+    const unpriced = families.filter((f) => !priced.some(([t]) => t.startsWith(`${f}.`)));
+    if (unpriced.length > 0) {
+        throw new PriceLookupError(`no on-demand price for any size of instance famil${unpriced.length === 1 ? "y" : "ies"} ${unpriced.join(", ")} in ${region} (as of ${table.asOf}); add them to components/prices.ts`);
+    }
+    return priced.map(([type, price]) => ({ type, price }));
+}
+
+/**
+ * The Karpenter pools' lines: $0 idle (no node until a pod is pending), and at peak the pool's limits
+ * at on-demand price (the fallback when spot is short, so the bound), GPUs at the dearest per-GPU type
+ * of the families that the vCPU limit allows for every GPU.
+ */
+function karpenterLines(input: KarpenterCostInput, region: string, rp: RegionPrices, table: PriceTable, spotDiscount: number) {
+    const gpu = input.gpu;
+    const vcpusPerGpu = gpu.maxVcpus / gpu.maxGpus;
+    const perGpu = pricedTypesOf(gpu.instanceFamilies, region, rp, table)
+        .filter(({ type }) => vcpusPerInstance(type) / gpusPerInstance(type) <= vcpusPerGpu)
+        .map(({ type, price }) => ({ type, perGpu: price / gpusPerInstance(type) }));
+    if (perGpu.length === 0) throw new PriceLookupError(`no priced type of ${gpu.instanceFamilies.join(", ")} fits ${vcpusPerGpu} vCPUs per GPU in ${region}`);
+    const cheapest = perGpu.reduce((a, b) => (b.perGpu < a.perGpu ? b : a));
+    const dearest = perGpu.reduce((a, b) => (b.perGpu > a.perGpu ? b : a));
+    const diskHour = (gib: number) => (gib * rp.ebsGp3GbMonth) / table.hoursPerMonth;
+    const lines: CostLine[] = [
+        {
+            item: "GPU pool (Karpenter)",
+            detail: `0 nodes idle .. ${gpu.maxGpus} GPUs (limit) x ${dearest.type} ${usd(dearest.perGpu)}/GPU on-demand${gpu.spot ? "; spot first, see the range below" : ""}`,
+            idle: 0,
+            peak: gpu.maxGpus * dearest.perGpu,
+        },
+        {
+            item: "GPU pool root volumes",
+            detail: `${gpu.rootVolumeGiB} GiB gp3 x 0 .. ${gpu.maxGpus} nodes at $${rp.ebsGp3GbMonth}/GB-month`,
+            idle: 0,
+            peak: gpu.maxGpus * diskHour(gpu.rootVolumeGiB),
+        },
+    ];
+    if (input.cpuBurst) {
+        const burst = input.cpuBurst;
+        const perVcpu = pricedTypesOf(burst.instanceFamilies, region, rp, table).map(({ type, price }) => ({ type, perVcpu: price / vcpusPerInstance(type) }));
+        const dear = perVcpu.reduce((a, b) => (b.perVcpu > a.perVcpu ? b : a));
+        lines.push(
+            {
+                item: "CPU burst pool (Karpenter)",
+                detail: `0 nodes idle .. ${burst.maxVcpus} vCPUs (limit) x ${dear.type} ${usd(dear.perVcpu)}/vCPU on-demand`,
+                idle: 0,
+                peak: burst.maxVcpus * dear.perVcpu,
+            },
+            {
+                item: "CPU burst pool root volumes",
+                detail: `${burst.rootVolumeGiB} GiB gp3 x 0 .. ${Math.floor(burst.maxVcpus / 2)} nodes (2 vCPUs each, the most nodes) at $${rp.ebsGp3GbMonth}/GB-month`,
+                idle: 0,
+                peak: Math.floor(burst.maxVcpus / 2) * diskHour(burst.rootVolumeGiB),
+            },
+        );
+    }
+    const spotRange = gpu.spot
+        ? { low: gpu.maxGpus * cheapest.perGpu * (1 - spotDiscount), high: gpu.maxGpus * dearest.perGpu * (1 - spotDiscount) }
+        : undefined;
+    return { lines, spotRange };
+}
+
 /** Idle and peak $/hour of the stack described by `config`. Throws PriceLookupError for unpriced items. */
 export function estimateCost(config: StackConfig, options: CostOptions = {}): CostEstimate {
     checkOptions(options);
@@ -148,7 +257,9 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
         { item: "EKS control plane", detail: `${options.extendedSupport ? "extended" : "standard"} support, ${usd(eksHour)}/h`, idle: eksHour, peak: eksHour },
         ...nodeGroupLines("CPU", config.cpuNodes, region, rp, table, spotDiscount),
     ];
-    if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount));
+    const karpenter = options.karpenter ? karpenterLines(options.karpenter, region, rp, table, spotDiscount) : undefined;
+    if (karpenter) lines.push(...karpenter.lines);
+    else if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount));
     lines.push(
         {
             item: "NAT gateways",
@@ -181,12 +292,20 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
         `Spot: an estimated ${Math.round(spotDiscount * 100)}% off on-demand; real spot prices vary by AZ and hour.`,
         `NLB: ${lcus.idle} LCU idle, ${lcus.peak} LCU at peak (estimate).`,
         "Not included: data transfer, NAT data processing, S3, ECR, CloudWatch Logs, KMS requests.",
+        ...(karpenter
+            ? [
+                  "Karpenter pools: no node while no pod needs one; peak is the NodePool limits at on-demand price (the fallback when spot is short). Its SQS queue and EventBridge rules cost cents.",
+              ]
+            : []),
     ];
     const idlePerHourWithSpotCpu =
         config.cpuNodes.capacityType === "ON_DEMAND"
             ? estimateCost({ ...config, cpuNodes: { ...config.cpuNodes, capacityType: "SPOT" } }, options).idlePerHour
             : undefined;
-    return finish(lines, assumptions, idlePerHourWithSpotCpu === undefined ? {} : { idlePerHourWithSpotCpu });
+    return finish(lines, assumptions, {
+        ...(idlePerHourWithSpotCpu === undefined ? {} : { idlePerHourWithSpotCpu }),
+        ...(karpenter?.spotRange ? { gpuPoolSpotPeakRange: karpenter.spotRange } : {}),
+    });
 }
 
 /** A plain-text table of the estimate, for the terminal and plan.md. */
@@ -209,6 +328,10 @@ export function formatCostTable(estimate: CostEstimate): string {
         line(total),
         line(month),
     ];
+    if (estimate.gpuPoolSpotPeakRange !== undefined) {
+        const r = estimate.gpuPoolSpotPeakRange;
+        out.push("", `GPU pool at its limit on spot: about ${money(r.low)} .. ${money(r.high)}/h (estimated discount; spot prices move, and on-demand is the ceiling).`);
+    }
     if (estimate.idlePerHourWithSpotCpu !== undefined) {
         out.push("", `With cpuCapacityType: SPOT the idle cost would be about ${money(estimate.idlePerHourWithSpotCpu)}/h.`);
     }

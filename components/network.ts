@@ -26,11 +26,19 @@ export interface NetworkArgs {
     readonly tags?: Record<string, string>;
 }
 
-/** Subnet tags that let the AWS Load Balancer Controller discover subnets (public: internet-facing LBs). */
+/** The tag Karpenter's EC2NodeClass selects subnets and security groups by (value: the cluster name). */
+export const karpenterDiscoveryTagKey = "karpenter.sh/discovery";
+
+/**
+ * Subnet tags that let the AWS Load Balancer Controller discover subnets (public: internet-facing LBs),
+ * and, on private subnets only, let Karpenter find where nodes go (`karpenter.sh/discovery`), so its
+ * nodes never land in a public subnet.
+ */
 export function subnetTags(kind: "public" | "private", clusterName: string): Record<string, string> {
     return {
         [kind === "public" ? "kubernetes.io/role/elb" : "kubernetes.io/role/internal-elb"]: "1",
         [`kubernetes.io/cluster/${clusterName}`]: "shared",
+        ...(kind === "private" ? { [karpenterDiscoveryTagKey]: clusterName } : {}),
     };
 }
 

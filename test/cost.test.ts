@@ -85,6 +85,51 @@ describe("hand-computed totals", () => {
     });
 });
 
+describe("Karpenter GPU capacity", () => {
+    const p = prices.regions["us-east-2"];
+    const h = prices.hoursPerMonth;
+    const karpenter = { gpu: { instanceFamilies: ["g6", "g5", "g6e"], maxGpus: 2, maxVcpus: 16, spot: true, rootVolumeGiB: 100 } };
+    const base = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }));
+    const withPool = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }), { karpenter });
+
+    it("costs nothing idle", () => {
+        expect(line(withPool, "GPU pool (Karpenter)").idle).toBe(0);
+        expect(line(withPool, "GPU pool root volumes").idle).toBe(0);
+        expect(withPool.idlePerHour).toBeCloseTo(base.idlePerHour, 10);
+    });
+
+    it("peaks at the pool's GPU limit at the dearest on-demand $/GPU its vCPU limit allows (8 vCPUs per GPU: up to 2xlarge)", () => {
+        // g6e.2xlarge (1 GPU, 8 vCPUs) is the dearest per GPU among g6/g5/g6e .xlarge and .2xlarge in the table.
+        expect(line(withPool, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 2.24208, 10);
+        expect(line(withPool, "GPU pool root volumes").peak).toBeCloseTo((2 * 100 * p.ebsGp3GbMonth) / h, 10);
+        expect(withPool.peakPerHour - base.peakPerHour).toBeCloseTo(2 * 2.24208 + (2 * 100 * p.ebsGp3GbMonth) / h, 10);
+        // With 4 vCPUs per GPU only the xlarge sizes fit: g6e.xlarge.
+        const tight = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }), { karpenter: { gpu: { ...karpenter.gpu, maxVcpus: 8 } } });
+        expect(line(tight, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 1.861, 10);
+    });
+
+    it("shows spot as a range, cheapest to dearest $/GPU at the estimated discount", () => {
+        expect(withPool.gpuPoolSpotPeakRange!.low).toBeCloseTo(2 * 0.8048 * (1 - prices.spotDiscountEstimate), 10);
+        expect(withPool.gpuPoolSpotPeakRange!.high).toBeCloseTo(2 * 2.24208 * (1 - prices.spotDiscountEstimate), 10);
+        expect(formatCostTable(withPool)).toMatch(/GPU pool at its limit on spot: about \$0\.644 \.\. \$1\.794\/h/);
+        const onDemandOnly = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }), { karpenter: { gpu: { ...karpenter.gpu, spot: false } } });
+        expect(onDemandOnly.gpuPoolSpotPeakRange).toBeUndefined();
+    });
+
+    it("replaces the managed GPU group's lines, and prices the CPU burst pool by its vCPU limit", () => {
+        const both = estimateCost(config({ "aws:region": "us-east-2" }), { karpenter: { ...karpenter, cpuBurst: { instanceFamilies: ["m6i", "m5"], maxVcpus: 16, rootVolumeGiB: 50 } } });
+        expect(both.lines.map((l) => l.item)).not.toContain("GPU nodes");
+        // m6i.large and m5.large: $0.096 for 2 vCPUs.
+        expect(line(both, "CPU burst pool (Karpenter)").peak).toBeCloseTo(16 * (0.096 / 2), 10);
+        expect(line(both, "CPU burst pool (Karpenter)").idle).toBe(0);
+        expect(line(both, "CPU burst pool root volumes").peak).toBeCloseTo((8 * 50 * p.ebsGp3GbMonth) / h, 10);
+    });
+
+    it("refuses families the region's table does not price", () => {
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1", gpuEnabled: "false" }), { karpenter })).toThrow(/no on-demand price for any size of instance families g6, g6e in eu-west-1/);
+    });
+});
+
 describe("cost properties", () => {
     const base = { "aws:region": "us-east-1" };
     it("idle < peak", () => {
