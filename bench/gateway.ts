@@ -1,158 +1,128 @@
 /**
- * Gateway benchmark (`npm run bench:gateway`): prints figures, asserts nothing about speed.
+ * Gateway benchmark (`npm run bench:gateway`): the TypeScript gateway side by side with the Python
+ * reference, printed as figures; nothing here is a test and nothing asserts a speed.
  *
- * Setup: builds gateway/ (tsc → gateway/dist) and runs `node gateway/dist/main.js` (or
- * BENCH_GATEWAY_MAIN) as a child process, exactly as the image does, so CPU and RSS are the
- * gateway's alone. This process serves a
- * 640×480 JPEG (~100 KB, generated with sharp) on loopback, runs a TF Serving gRPC stub (plain
- * node:http2) that does not decode the 1 MiB request (it answers a fixed PredictResponse), and drives load on
- * `POST /predict` at concurrency 1, 4 and 16 over keep-alive connections.
+ * Fairness, by construction:
+ * - Every party is its own process: the gateway under test (`node gateway/dist/main.js`, built
+ *   here with tsc, as the image runs it), the reference (bench/reference/gateway.py under Debian's
+ *   gunicorn, 2 sync workers), the image server (nginx, or bench/gatewayImageServer.ts when nginx
+ *   is missing), the TF Serving stub (bench/gatewayStub.ts) and the load generator (wrk with
+ *   bench/gatewayWrk.lua, or bench/gatewayLoad.ts when wrk is missing). All on 127.0.0.1.
+ * - Both servers run the whole time and get the same image URL, body, stub, concurrency levels,
+ *   warm-up and duration; only one is under load at a time. Rounds alternate which goes first
+ *   (TS-PY, then PY-TS, ...), and every ratio is taken within one round, so slow drifts of the
+ *   shared machine cancel out. The result is the median of the per-round ratios with min–max.
+ * - Noise is shown, not hidden: a fixed CPU probe before each round (its spread is the
+ *   machine's), and the CPU that other processes on the machine used during each window.
+ * - Correctness first: both answer HTTP 200 with the stub's scores, and the tensor each sends to
+ *   the stub is compared byte for byte.
  *
- * Same-machine reference: bench/reference/gateway.py (the seeds' Flask gateway: urllib, PIL,
- * numpy, grpcio with tensor_content; protobuf by hand since TensorFlow is not installable) under
- * Debian's gunicorn with sync workers, run after ours against the same JPEG server, stub and load
- * levels when /usr/bin/python3 can import flask, gunicorn, grpc, numpy and PIL
- * (`apt-get install -y python3-flask gunicorn python3-grpcio python3-numpy python3-pil`).
- * BENCH_REFERENCE=0 skips it; BENCH_REFERENCE_WORKERS (comma list, each run in turn) sets
- * gunicorn's --workers. Default "1,5": 1 is what the seeds' Dockerfile runs (`gunicorn --bind
- * 0.0.0.0:9696 model_server:app`, gunicorn's default of one sync worker); 5 is gunicorn's documented
- * (2 x cores) + 1, which was the fastest of 2/3/4/5/8 at 16 concurrent on this 2-core machine.
+ * Metrics per window: req/s, p50/p99 latency (the load generator's), CPU per request (utime +
+ * stime of the server's whole process tree over the window, divided by the requests answered),
+ * and memory sampled every 250 ms during the windows: the sum of PSS over the tree (pages shared
+ * between processes counted once, what a pod's memory limit sees) and, at the end, the sum of
+ * VmHWM (every process's own peak, shared pages counted in each).
  *
- * Figures quoted in the issue (Python reference on "this 2-core machine", not reproducible here:
- * PIL+numpy preprocessing alone costs more CPU than the quoted total): ~440 req/s at 16
- * concurrent, p99 ~46 ms, ~170 MB RSS, ~3 ms gateway CPU per request.
+ * Knobs (environment): BENCH_ROUNDS (6), BENCH_WARMUP_S (1), BENCH_MEASURE_S (4),
+ * BENCH_CONCURRENCY ("1,4,16"), BENCH_REFERENCE_WORKERS (2), BENCH_REFERENCE=0 (ours alone),
+ * BENCH_GATEWAY_MAIN (another build of the gateway, e.g. an older commit's, for a before/after),
+ * BENCH_GATEWAY_ENV ("K=V,K=V" added to the gateway's environment), BENCH_PERF=1 (a `perf record`
+ * window per server at the highest concurrency, printed as a CPU breakdown per request),
+ * BENCH_MALLOC (glibc settings for both servers, see sharedMallocEnv), BENCH_MAX_S (900: the whole
+ * run stops after this).
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as http from "node:http";
-import * as http2 from "node:http2";
 import type { AddressInfo } from "node:net";
+import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
-import { decodeImage, resizeNormalizeInto } from "../gateway/src/preprocess";
+import { cpuBreakdown, type Breakdown } from "./gatewayPerf";
+import { stubScores } from "./gatewayStub";
 
 const root = path.resolve(__dirname, "..");
-const warmupMs = Number(process.env.BENCH_WARMUP_MS ?? 2000);
-const measureMs = Number(process.env.BENCH_MEASURE_MS ?? 8000);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 6);
+const warmupS = Number(process.env.BENCH_WARMUP_S ?? 1);
+const measureS = Number(process.env.BENCH_MEASURE_S ?? 4);
 const levels = (process.env.BENCH_CONCURRENCY ?? "1,4,16").split(",").map(Number);
-/** The issue's quoted figures (not measured here). */
-const quoted = { rps: 440, p99Ms: 46, rssMb: 170, cpuMsPerReq: 3 };
-const referenceApp = path.join(root, "bench/reference/gateway.py");
+const referenceWorkers = Number(process.env.BENCH_REFERENCE_WORKERS ?? 2);
+const maxSeconds = Number(process.env.BENCH_MAX_S ?? 900);
 const systemPython = "/usr/bin/python3";
-const referenceWorkers = (process.env.BENCH_REFERENCE_WORKERS ?? "1,5").split(",").map(Number);
+const referenceApp = path.join(root, "bench/reference/gateway.py");
+const tsxImport = ["--import", "tsx"];
 const labelNames = ["dress", "hat", "longsleeve", "outwear", "pants", "shirt", "shoes", "shorts", "skirt", "t-shirt"];
-const stubScores = [-1.868, -4.761, -2.316, -1.062, 9.887, -2.812, -3.666, 3.2, -2.602, -4.835];
+const targets = { rps16: 1.6, cpu: 0.6, p99: 1.0, memory: 0.8 };
 
-/** A ~100 KB 640×480 JPEG with photo-like detail (smooth gradients plus noise). */
-async function makeJpeg(): Promise<Buffer> {
-    const w = 640;
-    const h = 480;
-    const raw = Buffer.alloc(w * h * 3);
-    let seed = 12345;
-    const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
-    for (let y = 0; y < h; y++) {
-        for (let x = 0; x < w; x++) {
-            const i = (y * w + x) * 3;
-            const n = rand() * 48;
-            raw[i] = Math.min(255, (x / w) * 200 + n);
-            raw[i + 1] = Math.min(255, (y / h) * 180 + n);
-            raw[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 23) * Math.cos(y / 31) + n / 2);
-        }
-    }
-    // Pick the quality that lands closest to 100 KB.
-    let best: Buffer | undefined;
-    for (const q of [70, 75, 80, 85, 90, 95]) {
-        const jpg = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: q }).toBuffer();
-        if (!best || Math.abs(jpg.length - 100_000) < Math.abs(best.length - 100_000)) best = jpg;
-    }
-    return best!;
+for (const [name, v, lo, hi] of [["BENCH_ROUNDS", rounds, 1, 50], ["BENCH_WARMUP_S", warmupS, 0, 60], ["BENCH_MEASURE_S", measureS, 1, 120], ["BENCH_REFERENCE_WORKERS", referenceWorkers, 1, 16], ["BENCH_MAX_S", maxSeconds, 10, 7200]] as const) {
+    if (!Number.isFinite(v) || v < lo || v > hi) throw new Error(`${name} must be a number in [${lo}, ${hi}], not ${v}`);
 }
+if (levels.some((c) => !Number.isInteger(c) || c < 1 || c > 256)) throw new Error(`BENCH_CONCURRENCY must be integers 1-256, not ${levels.join(",")}`);
 
-/** Serialized PredictResponse{outputs{"dense_7": DT_FLOAT [1,10] float_val}}, built by hand once. */
-function fixedPredictResponse(): Buffer {
-    const floats = Buffer.alloc(40);
-    stubScores.forEach((s, i) => floats.writeFloatLE(s, i * 4));
-    const shape = Buffer.from([0x12, 0x02, 0x08, 0x01, 0x12, 0x02, 0x08, 0x0a]);
-    const tensor = Buffer.concat([Buffer.from([0x08, 0x01, 0x12, shape.length]), shape, Buffer.from([0x2a, floats.length]), floats]);
-    const key = Buffer.from("dense_7");
-    const entry = Buffer.concat([Buffer.from([0x0a, key.length]), key, Buffer.from([0x12, tensor.length]), tensor]);
-    return Buffer.concat([Buffer.from([0x0a, entry.length]), entry]);
-}
+// ------------------------------------------------------------------------------ processes
 
-/**
- * TF Serving stand-in on plain node:http2 (h2c, gRPC framing by hand): it reads the request bytes
- * without decoding them and answers a fixed PredictResponse, so the stub costs as little CPU as
- * possible on the shared 2 cores. Window and session memory are large, as in TF Serving's gRPC core.
- */
-async function startStub(): Promise<{ port: number; lastRequest: () => Buffer | undefined; captureNext: () => void; calls: () => number; close: () => void }> {
-    const message = fixedPredictResponse();
-    const framed = Buffer.alloc(5 + message.length);
-    framed.writeUInt32BE(message.length, 1);
-    message.copy(framed, 5);
-    let first: Buffer | undefined;
-    let capture = true;
-    let calls = 0;
-    const server = http2.createServer({ settings: { initialWindowSize: 16 * 1024 * 1024, maxConcurrentStreams: 1000 }, maxSessionMemory: 1024 });
-    server.on("session", (session) => session.on("connect", () => session.setLocalWindowSize(16 * 1024 * 1024)));
-    server.on("stream", (stream, headers) => {
-        if (headers[":path"] !== "/tensorflow.serving.PredictionService/Predict") {
-            stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true });
-            return;
-        }
-        const chunks: Buffer[] | undefined = capture ? [] : undefined;
-        capture = false;
-        calls++;
-        stream.on("data", (c: Buffer) => chunks?.push(c));
-        stream.on("end", () => {
-            if (chunks) first = Buffer.concat(chunks).subarray(5);
-            stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
-            stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
-            stream.end(framed);
-        });
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
-    const port = (server.address() as AddressInfo).port;
-    return {
-        port,
-        lastRequest: () => first,
-        captureNext: () => {
-            first = undefined;
-            capture = true;
-        },
-        calls: () => calls,
-        close: () => server.close(),
-    };
-}
-
-function procStat(pid: number): { cpuMs: number; rssMb: number; hwmMb: number; anonMb: number; fileMb: number } {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]); // utime + stime
-    const hz = 100; // USER_HZ on Linux
-    const status = fs.readFileSync(`/proc/${pid}/status`, "utf8");
-    const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-    return { cpuMs: (ticks * 1000) / hz, rssMb: kb("VmRSS") / 1024, hwmMb: kb("VmHWM") / 1024, anonMb: kb("RssAnon") / 1024, fileMb: kb("RssFile") / 1024 };
-}
-
-function pythonPreprocessCpuMs(jpeg: Buffer): number | undefined {
-    const script = [
-        "import io, sys, time, numpy as np",
-        "from PIL import Image",
-        "data = sys.stdin.buffer.read()",
-        "t = time.process_time()",
-        "for _ in range(200):",
-        "    img = Image.open(io.BytesIO(data)).convert('RGB').resize((299, 299), Image.NEAREST)",
-        "    x = np.array(img, dtype='float32'); x /= 127.5; x -= 1.",
-        "print((time.process_time() - t) / 200 * 1000)",
-    ].join("\n");
-    for (const py of ["/usr/bin/python3", "python3"]) {
+/** Every process group we start, killed on any exit path. */
+const groups = new Set<number>();
+function killGroups(): void {
+    for (const pgid of groups) {
         try {
-            return Number(execFileSync(py, ["-c", script], { input: jpeg, encoding: "utf8", stdio: ["pipe", "pipe", "ignore"] }).trim());
+            process.kill(-pgid, "SIGKILL");
         } catch {
-            // no such python or no PIL
+            // already gone
         }
     }
-    return undefined;
+    groups.clear();
+}
+process.on("exit", killGroups);
+for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
+
+/** Spawns `cmd` in its own process group (so its children go with it); stdin is a pipe that closes when we exit. */
+function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: "pipe" | "ignore" = "pipe"): ChildProcess {
+    const child = spawn(cmd, args, { env, stdio: ["pipe", stdout, "pipe"], detached: true });
+    groups.add(child.pid!);
+    child.on("exit", () => groups.delete(child.pid!));
+    return child;
+}
+
+async function stopGroup(child: ChildProcess, signal: NodeJS.Signals = "SIGTERM"): Promise<void> {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once("exit", () => r()));
+    try {
+        process.kill(-child.pid!, signal);
+    } catch {
+        return;
+    }
+    const timeout = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000).unref());
+    if ((await Promise.race([exited, timeout])) === "timeout") {
+        try {
+            process.kill(-child.pid!, "SIGKILL");
+        } catch {
+            // gone meanwhile
+        }
+        await exited;
+    }
+    try {
+        process.kill(-child.pid!, "SIGKILL"); // stragglers in the group (gunicorn workers)
+    } catch {
+        // group empty
+    }
+}
+
+/** First stdout line of `child`, parsed as JSON (the helpers announce their ports this way). */
+function firstJsonLine<T>(child: ChildProcess, what: string): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+        let out = "";
+        let err = "";
+        child.stderr?.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+        child.stdout!.on("data", (d: Buffer) => {
+            out += d.toString();
+            const nl = out.indexOf("\n");
+            if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as T);
+        });
+        child.on("exit", (code) => reject(new Error(`${what} exited ${code}: ${err}`)));
+        setTimeout(() => reject(new Error(`${what} did not start in 20 s: ${err}`)), 20_000).unref();
+    });
 }
 
 function freePort(): Promise<number> {
@@ -164,150 +134,282 @@ function freePort(): Promise<number> {
     });
 }
 
-async function waitLive(port: number): Promise<void> {
-    for (let i = 0; i < 200; i++) {
-        try {
-            if ((await fetch(`http://127.0.0.1:${port}/v2/health/ready`)).ok) return;
-        } catch {
-            // not listening yet
-        }
-        await new Promise((r) => setTimeout(r, 100));
+function which(cmd: string): string | undefined {
+    for (const dir of (process.env.PATH ?? "").split(":").concat(["/usr/sbin", "/usr/bin"])) {
+        const p = path.join(dir, cmd);
+        if (fs.existsSync(p)) return p;
     }
-    throw new Error("gateway did not become ready in 20 s");
+    return undefined;
 }
 
-function percentile(sorted: number[], p: number): number {
-    if (sorted.length === 0) return NaN;
-    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+// ------------------------------------------------------------------------------ /proc
+
+function statFields(pid: number | "self"): string[] {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
 
-async function load(url: string, body: string, concurrency: number, durationMs: number): Promise<{ latencies: number[]; errors: number; elapsedMs: number }> {
-    const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
-    const target = new URL(url);
-    const latencies: number[] = [];
-    let errors = 0;
-    const start = performance.now();
-    const end = start + durationMs;
-    const one = () =>
-        new Promise<void>((resolve) => {
-            const t0 = performance.now();
-            const req = http.request({ host: target.hostname, port: target.port, path: target.pathname, method: "POST", agent, headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) } }, (res) => {
-                res.resume();
-                res.on("end", () => {
-                    if (res.statusCode === 200) latencies.push(performance.now() - t0);
-                    else errors++;
-                    resolve();
-                });
-            });
-            req.on("error", () => {
-                errors++;
-                resolve();
-            });
-            req.end(body);
-        });
-    await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-            while (performance.now() < end) await one();
-        }),
-    );
-    const elapsedMs = performance.now() - start;
-    agent.destroy();
-    return { latencies, errors, elapsedMs };
-}
-
-interface LevelResult {
-    c: number;
-    rps: number;
-    p50: number;
-    p99: number;
-    cpu: number;
-    /** RSS after the level, MB (the reference: summed over its processes). */
-    rssMb: number;
-    errors: number;
-}
-
-/** Warmup then measured load at each level; `cpuMs()` reads the CPU time of the server under test. */
-async function measureLevels(url: string, body: string, cpuMs: () => number, rssMb: () => number): Promise<LevelResult[]> {
-    const results: LevelResult[] = [];
-    for (const c of levels) {
-        await load(url, body, c, warmupMs);
-        const before = cpuMs();
-        const r = await load(url, body, c, measureMs);
-        const after = cpuMs();
-        const sorted = r.latencies.sort((a, b) => a - b);
-        results.push({
-            c,
-            rps: (sorted.length / r.elapsedMs) * 1000,
-            p50: percentile(sorted, 50),
-            p99: percentile(sorted, 99),
-            cpu: (after - before) / Math.max(1, sorted.length + r.errors),
-            rssMb: rssMb(),
-            errors: r.errors,
-        });
-    }
-    return results;
-}
-
-function printTable(rows: string[][]): void {
-    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
-    for (const r of rows) console.log(r.map((v, i) => v.padStart(widths[i])).join("  "));
-}
-
-/** `pid` and every live descendant (gunicorn master + workers). */
+/** `pid` and every live descendant. */
 function processTree(pid: number): number[] {
-    const parentOf = new Map<number, number>();
+    const children = new Map<number, number[]>();
     for (const entry of fs.readdirSync("/proc")) {
         if (!/^\d+$/.test(entry)) continue;
         try {
-            const stat = fs.readFileSync(`/proc/${entry}/stat`, "utf8");
-            parentOf.set(Number(entry), Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]));
+            const ppid = Number(statFields(Number(entry))[1]);
+            children.set(ppid, [...(children.get(ppid) ?? []), Number(entry)]);
         } catch {
             // exited meanwhile
         }
     }
     const tree = [pid];
-    for (let i = 0; i < tree.length; i++) for (const [child, parent] of parentOf) if (parent === tree[i]) tree.push(child);
-    return tree.filter((p) => fs.existsSync(`/proc/${p}`));
+    for (let i = 0; i < tree.length; i++) tree.push(...(children.get(tree[i]) ?? []));
+    return tree;
 }
 
-/** CPU ms of the tree: utime+stime of each live process plus cutime+cstime (reaped children, e.g. replaced workers). */
+/** CPU ms of a tree: utime + stime of each live process plus cutime + cstime (reaped children). */
 function treeCpuMs(pid: number): number {
     let ticks = 0;
     for (const p of processTree(pid)) {
         try {
-            const stat = fs.readFileSync(`/proc/${p}/stat`, "utf8");
-            const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+            const f = statFields(p);
             ticks += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]);
         } catch {
             // exited between listing and reading
         }
     }
-    return (ticks * 1000) / 100;
+    return ticks * 10; // USER_HZ = 100
 }
 
-/** Sum and max of VmHWM over the tree, plus the sum of PSS now (shared pages counted once). */
-function treeMemory(pid: number): { processes: number; hwmSumMb: number; hwmMaxMb: number; pssSumMb: number } {
-    let hwmSum = 0;
-    let hwmMax = 0;
-    let pss = 0;
-    const tree = processTree(pid);
-    for (const p of tree) {
-        const hwm = procStat(p).hwmMb;
-        hwmSum += hwm;
-        hwmMax = Math.max(hwmMax, hwm);
+function selfCpuMs(): number {
+    const f = statFields("self");
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) * 10;
+}
+
+/** Busy CPU ms of the whole machine (all cores) from /proc/stat. */
+function machineBusyMs(): number {
+    const cpu = fs.readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const [user, nice, system, , , irq, softirq, steal] = cpu;
+    return (user + nice + system + irq + softirq + (steal ?? 0)) * 10;
+}
+
+function kbField(text: string, key: string): number {
+    return Number(new RegExp(`^${key}:\\s+(\\d+)`, "m").exec(text)?.[1] ?? 0);
+}
+
+/** Sum of PSS over a tree now, MB (pages shared between its processes counted once). */
+function treePssMb(pid: number): number {
+    let kb = 0;
+    for (const p of processTree(pid)) {
         try {
-            pss += Number(/^Pss:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0) / 1024;
+            kb += kbField(fs.readFileSync(`/proc/${p}/smaps_rollup`, "utf8"), "Pss");
         } catch {
-            // no smaps_rollup (old kernel) or exited
+            // exited, or no smaps_rollup
         }
     }
-    return { processes: tree.length, hwmSumMb: hwmSum, hwmMaxMb: hwmMax, pssSumMb: pss };
+    return kb / 1024;
 }
 
-/** Why the reference cannot run here, or undefined when it can (imports checked with /usr/bin/python3). */
+/** Sum of VmHWM over a tree, MB (each process's own peak; shared pages counted in each). */
+function treeHwmMb(pid: number): { sum: number; processes: number } {
+    let kb = 0;
+    const tree = processTree(pid);
+    for (const p of tree) {
+        try {
+            kb += kbField(fs.readFileSync(`/proc/${p}/status`, "utf8"), "VmHWM");
+        } catch {
+            // exited
+        }
+    }
+    return { sum: kb / 1024, processes: tree.length };
+}
+
+// ------------------------------------------------------------------------------ parties
+
+/** A ~100 KB 640×480 JPEG with photo-like detail (smooth gradients plus noise); the same every run. */
+async function makeJpeg(): Promise<Buffer> {
+    const w = 640;
+    const h = 480;
+    const raw = Buffer.alloc(w * h * 3);
+    let seed = 12345;
+    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) {
+            const i = (y * w + x) * 3;
+            const n = rand() * 48;
+            raw[i] = Math.min(255, (x / w) * 200 + n);
+            raw[i + 1] = Math.min(255, (y / h) * 180 + n);
+            raw[i + 2] = Math.min(255, 128 + 100 * Math.sin(x / 23) * Math.cos(y / 31) + n / 2);
+        }
+    }
+    let best: Buffer | undefined;
+    for (const q of [70, 75, 80, 85, 90, 95]) {
+        const jpg = await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).jpeg({ quality: q }).toBuffer();
+        if (!best || Math.abs(jpg.length - 100_000) < Math.abs(best.length - 100_000)) best = jpg;
+    }
+    return best!;
+}
+
+interface ImageServer {
+    readonly url: string;
+    readonly kind: string;
+    readonly pid: number;
+    stop(): Promise<void>;
+}
+
+/** nginx (one process, no master, no access log) serving the JPEG; the Node fallback without nginx. */
+async function startImageServer(dir: string, jpeg: Buffer): Promise<ImageServer> {
+    const www = path.join(dir, "www");
+    fs.mkdirSync(www, { recursive: true });
+    fs.writeFileSync(path.join(www, "pants.jpg"), jpeg);
+    const nginx = which("nginx");
+    if (nginx) {
+        const port = await freePort();
+        const conf = path.join(dir, "nginx.conf");
+        const tmp = (n: string) => path.join(dir, n);
+        fs.writeFileSync(
+            conf,
+            [
+                "daemon off;",
+                "master_process off;",
+                "worker_processes 1;",
+                `pid ${tmp("nginx.pid")};`,
+                `error_log ${tmp("nginx-error.log")} warn;`,
+                "events { worker_connections 1024; }",
+                "http {",
+                "  access_log off;",
+                `  client_body_temp_path ${tmp("nginx-body")}; proxy_temp_path ${tmp("nginx-proxy")}; fastcgi_temp_path ${tmp("nginx-fcgi")}; uwsgi_temp_path ${tmp("nginx-uwsgi")}; scgi_temp_path ${tmp("nginx-scgi")};`,
+                "  types { image/jpeg jpg; }",
+                "  sendfile on; keepalive_requests 10000000; keepalive_timeout 300s;",
+                `  server { listen 127.0.0.1:${port}; root ${www}; }`,
+                "}",
+            ].join("\n"),
+        );
+        const child = start(nginx, ["-e", tmp("nginx-error.log"), "-p", dir, "-c", conf], process.env, "ignore");
+        const url = `http://127.0.0.1:${port}/pants.jpg`;
+        for (let i = 0; ; i++) {
+            try {
+                if ((await fetch(url)).ok) break;
+            } catch {
+                // not yet
+            }
+            if (child.exitCode !== null || i > 100) throw new Error(`nginx did not start: ${fs.existsSync(tmp("nginx-error.log")) ? fs.readFileSync(tmp("nginx-error.log"), "utf8") : ""}`);
+            await sleep(100);
+        }
+        const version = spawnSync(nginx, ["-v"], { encoding: "utf8" });
+        return { url, kind: `${(version.stderr || version.stdout).trim()} (one process, no access log)`, pid: child.pid!, stop: () => stopGroup(child) };
+    }
+    const child = start(process.execPath, [...tsxImport, path.join(__dirname, "gatewayImageServer.ts"), path.join(www, "pants.jpg")], process.env);
+    const { port } = await firstJsonLine<{ port: number }>(child, "image server");
+    return { url: `http://127.0.0.1:${port}/pants.jpg`, kind: "node:http fallback (nginx not installed)", pid: child.pid!, stop: () => stopGroup(child) };
+}
+
+interface Stub {
+    readonly target: string;
+    readonly pid: number;
+    capture(): Promise<void>;
+    captured(): Promise<Buffer | undefined>;
+    stop(): Promise<void>;
+}
+
+async function startStub(): Promise<Stub> {
+    const child = start(process.execPath, [...tsxImport, path.join(__dirname, "gatewayStub.ts")], process.env);
+    const { grpcPort, controlPort } = await firstJsonLine<{ grpcPort: number; controlPort: number }>(child, "stub");
+    const control = `http://127.0.0.1:${controlPort}`;
+    return {
+        target: `127.0.0.1:${grpcPort}`,
+        pid: child.pid!,
+        capture: async () => void (await fetch(`${control}/capture`, { method: "POST" })).text(),
+        captured: async () => {
+            const res = await fetch(`${control}/captured`);
+            return res.ok ? Buffer.from(await res.arrayBuffer()) : undefined;
+        },
+        stop: () => stopGroup(child),
+    };
+}
+
+interface Server {
+    readonly name: "TS" | "PY";
+    readonly label: string;
+    readonly url: string;
+    readonly pid: number;
+    stop(): Promise<void>;
+}
+
+async function waitFor(url: string, ok: (status: number) => boolean, child: ChildProcess, what: string, log: () => string): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+        if (child.exitCode !== null) throw new Error(`${what} exited ${child.exitCode}: ${log()}`);
+        try {
+            if (ok((await fetch(url, { signal: AbortSignal.timeout(2000) })).status)) return;
+        } catch {
+            // not listening yet
+        }
+        if (Date.now() > deadline) throw new Error(`${what} not ready after 30 s: ${log()}`);
+        await sleep(100);
+    }
+}
+
+function extraGatewayEnv(): Record<string, string> {
+    const text = process.env.BENCH_GATEWAY_ENV ?? "";
+    return Object.fromEntries(
+        text
+            .split(",")
+            .filter((kv) => kv.includes("="))
+            .map((kv) => [kv.slice(0, kv.indexOf("=")).trim(), kv.slice(kv.indexOf("=") + 1).trim()]),
+    );
+}
+
+/** The TypeScript gateway as the image runs it (node --expose-gc dist/main.js, the Dockerfile's environment). */
+async function startOurs(stub: Stub): Promise<Server> {
+    const port = await freePort();
+    const mainJs = process.env.BENCH_GATEWAY_MAIN || path.join(root, "gateway/dist/main.js");
+    const env = {
+        ...process.env,
+        TF_SERVING_HOST: stub.target,
+        MODEL_INPUT_SIZE: "299,299",
+        KERAS_MODEL_NAME: "xception",
+        GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8",
+        LOG_LEVEL: "info",
+        NODE_ENV: "production",
+        ...dockerfileEnv(),
+        ...sharedMallocEnv(),
+        ...extraGatewayEnv(),
+    };
+    const child = start(process.execPath, ["--expose-gc", mainJs, "--http_port", String(port)], env, "ignore");
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    await waitFor(`http://127.0.0.1:${port}/v2/health/ready`, (s) => s === 200, child, "gateway", () => err);
+    const workers = ` GATEWAY_WORKERS=${(env as NodeJS.ProcessEnv).GATEWAY_WORKERS ?? "default"}; ${Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+    return { name: "TS", label: `node ${process.version} ${path.relative(root, mainJs)}${workers}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child) };
+}
+
+/** The ENV lines of gateway/Dockerfile's runtime stage, so the bench runs what the image runs. */
+function dockerfileEnv(): Record<string, string> {
+    const text = fs.readFileSync(path.join(root, "gateway/Dockerfile"), "utf8");
+    const runtime = text.slice(text.lastIndexOf("\nFROM "));
+    const env: Record<string, string> = {};
+    for (const m of runtime.matchAll(/^ENV\s+((?:.*\\\n)*.*)$/gm)) {
+        for (const kv of m[1].replace(/\\\n/g, " ").matchAll(/([A-Z_][A-Z0-9_]*)=("[^"]*"|\S+)/g)) env[kv[1]] = kv[2].replace(/^"|"$/g, "");
+    }
+    return env;
+}
+
+/**
+ * glibc malloc settings given to BOTH servers: the gateway image's MALLOC_* plus BENCH_MALLOC
+ * (default: mmap threshold 8 MiB, trim threshold 32 MiB). With glibc's defaults the reference
+ * returns its ~1 MB per-request buffers to the kernel and faults them back in on every request,
+ * which on this VM costs more than its whole pipeline (measured: ~20 ms instead of ~4 ms CPU per
+ * request); the comparison would then measure an allocator setting, not the code. BENCH_MALLOC=""
+ * runs both with glibc's defaults (plus the image's MALLOC_ARENA_MAX).
+ */
+const benchMalloc = process.env.BENCH_MALLOC ?? "MALLOC_MMAP_THRESHOLD_=8388608,MALLOC_TRIM_THRESHOLD_=33554432";
+function sharedMallocEnv(): Record<string, string> {
+    const extra = Object.fromEntries(benchMalloc.split(",").filter((kv) => kv.includes("=")).map((kv) => [kv.slice(0, kv.indexOf("=")).trim(), kv.slice(kv.indexOf("=") + 1).trim()]));
+    return Object.fromEntries(Object.entries({ ...dockerfileEnv(), ...extra, ...extraGatewayEnv() }).filter(([k]) => k.startsWith("MALLOC_")));
+}
+
 function referenceUnavailable(): string | undefined {
     if (process.env.BENCH_REFERENCE === "0") return "BENCH_REFERENCE=0";
-    if (!fs.existsSync(referenceApp)) return `${referenceApp} missing`;
     if (!fs.existsSync(systemPython)) return `${systemPython} missing`;
     try {
         execFileSync(systemPython, ["-c", "import flask, gunicorn, grpc, numpy, PIL"], { stdio: ["ignore", "ignore", "pipe"], timeout: 20_000 });
@@ -318,255 +420,254 @@ function referenceUnavailable(): string | undefined {
     return undefined;
 }
 
-function referenceVersions(): string {
-    try {
-        return execFileSync(
-            systemPython,
-            ["-c", "import sys, flask, gunicorn, grpc, numpy, PIL; print(f'Python {sys.version.split()[0]}, Flask {flask.__version__}, gunicorn {gunicorn.__version__}, grpcio {grpc.__version__}, numpy {numpy.__version__}, Pillow {PIL.__version__}')"],
-            { encoding: "utf8", timeout: 20_000 },
-        ).trim();
-    } catch {
-        return "versions unknown";
-    }
-}
-
-/** Every spawned process group, killed on any exit path. */
-const spawnedGroups = new Set<number>();
-process.on("exit", () => {
-    for (const pgid of spawnedGroups) {
-        try {
-            process.kill(-pgid, "SIGKILL");
-        } catch {
-            // already gone
-        }
-    }
-});
-
-interface ReferenceRun {
-    workers: number;
-    results: LevelResult[];
-    memory: ReturnType<typeof treeMemory>;
-}
-
-/**
- * Starts the reference under gunicorn (own process group), checks it answers HTTP 200 with the
- * 10 labels and the stub's scores and sends the same tensor as ours, measures the same levels, and
- * stops it (SIGINT = gunicorn's quick shutdown, then SIGKILL to the group after 5 s).
- */
-async function runReference(
-    workers: number,
-    stub: Awaited<ReturnType<typeof startStub>>,
-    imageUrl: string,
-    expectedTensor: Buffer,
-): Promise<ReferenceRun> {
+async function startReference(stub: Stub): Promise<Server> {
     const port = await freePort();
-    const child = spawn(
+    const child = start(
         systemPython,
-        ["-m", "gunicorn", "--bind", `127.0.0.1:${port}`, "--workers", String(workers), "--worker-class", "sync", "--chdir", path.dirname(referenceApp), "gateway:app"],
-        { env: { ...process.env, TF_SERVING_HOST: `127.0.0.1:${stub.port}`, PYTHONUNBUFFERED: "TRUE", PYTHONDONTWRITEBYTECODE: "1" }, stdio: ["ignore", "ignore", "pipe"], detached: true },
+        ["-m", "gunicorn", "--bind", `127.0.0.1:${port}`, "--workers", String(referenceWorkers), "--worker-class", "sync", "--chdir", path.dirname(referenceApp), "gateway:app"],
+        { ...process.env, TF_SERVING_HOST: stub.target, PYTHONUNBUFFERED: "TRUE", PYTHONDONTWRITEBYTECODE: "1", ...sharedMallocEnv() },
+        "ignore",
     );
-    spawnedGroups.add(child.pid!);
     let err = "";
-    child.stderr.on("data", (d: Buffer) => {
-        if (err.length < 20_000) err += d.toString();
-    });
-    const exited = new Promise<void>((r) => child.once("exit", () => r()));
-    const stop = async () => {
-        try {
-            process.kill(-child.pid!, "SIGINT");
-        } catch {
-            // already gone
-        }
-        const timer = new Promise<"timeout">((r) => setTimeout(() => r("timeout"), 5000).unref());
-        if ((await Promise.race([exited, timer])) === "timeout") {
-            try {
-                process.kill(-child.pid!, "SIGKILL");
-            } catch {
-                // already gone
-            }
-            await exited;
-        }
-        // Workers are in the same group; make sure none outlives the master.
-        try {
-            process.kill(-child.pid!, "SIGKILL");
-        } catch {
-            // group empty
-        }
-        spawnedGroups.delete(child.pid!);
-    };
-    try {
-        const url = `http://127.0.0.1:${port}/predict`;
-        const body = JSON.stringify({ url: imageUrl });
-        // Ready when every worker can answer: the seeds' app has no health route, so a GET on /predict (405) counts.
-        const deadline = Date.now() + 20_000;
-        for (;;) {
-            if (child.exitCode !== null) throw new Error(`gunicorn exited ${child.exitCode}: ${err.slice(-2000)}`);
-            try {
-                if ((await fetch(url, { signal: AbortSignal.timeout(2000) })).status === 405) break;
-            } catch {
-                // not listening yet
-            }
-            if (Date.now() > deadline) throw new Error(`reference not listening after 20 s: ${err.slice(-2000)}`);
-            await new Promise((r) => setTimeout(r, 100));
-        }
-        stub.captureNext();
-        const first = await fetch(url, { method: "POST", headers: { "content-type": "application/json" }, body, signal: AbortSignal.timeout(20_000) });
-        const text = await first.text();
-        if (first.status !== 200) throw new Error(`reference answered HTTP ${first.status}: ${text.slice(0, 500)} ${err.slice(-2000)}`);
-        const json = JSON.parse(text) as Record<string, number>;
-        const okLabels = labelNames.every((l, i) => Math.abs(json[l] - stubScores[i]) < 1e-3) && Object.keys(json).length === labelNames.length;
-        if (!okLabels) throw new Error(`reference answered wrong labels/scores: ${text.slice(0, 500)}`);
-        const sent = stub.lastRequest();
-        const sameTensor = sent !== undefined && expectedTensor.equals(sent.subarray(sent.length - expectedTensor.byteLength));
-        console.log(
-            `\nreference (${workers} sync worker${workers === 1 ? "" : "s"}): first response HTTP 200, labels ${Object.keys(json).join(",")}; ` +
-                `tensor sent equals ours: ${sameTensor ? "yes (bit-identical)" : "NO"}; request ${sent?.length ?? 0} bytes`,
-        );
-        const results = await measureLevels(url, body, () => treeCpuMs(child.pid!), () => processTree(child.pid!).reduce((sum, p) => sum + procStat(p).rssMb, 0));
-        const memory = treeMemory(child.pid!);
-        return { workers, results, memory };
-    } finally {
-        await stop();
-    }
+    child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+    // The seeds' app has no health route: a GET on /predict (405) means a worker answers.
+    await waitFor(`http://127.0.0.1:${port}/predict`, (s) => s === 405, child, "gunicorn", () => err);
+    const versions = execFileSync(systemPython, ["-c", "import sys, flask, gunicorn, grpc, numpy, PIL; print(f'Python {sys.version.split()[0]}, Flask {flask.__version__}, gunicorn {gunicorn.__version__}, grpcio {grpc.__version__}, numpy {numpy.__version__}, Pillow {PIL.__version__}')"], { encoding: "utf8" }).trim();
+    const malloc = Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ");
+    return { name: "PY", label: `gunicorn ${referenceWorkers} sync workers; ${versions}; ${malloc ? `same malloc settings as TS: ${malloc}` : "glibc malloc defaults"}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child, "SIGINT") };
 }
+
+// ------------------------------------------------------------------------------ load
+
+interface LoadResult {
+    requests: number;
+    durationUs: number;
+    non2xx: number;
+    socketErrors: number;
+    p50Us: number;
+    p99Us: number;
+    maxUs: number;
+}
+
+const wrk = which("wrk");
+
+async function runLoad(url: string, body: string, concurrency: number, seconds: number): Promise<LoadResult> {
+    const env = { ...process.env, BENCH_BODY: body };
+    const child = wrk
+        ? start(wrk, ["-t1", `-c${concurrency}`, `-d${seconds}s`, "--timeout", "10s", "-s", path.join(__dirname, "gatewayWrk.lua"), url], env)
+        : start(process.execPath, [...tsxImport, path.join(__dirname, "gatewayLoad.ts"), url, String(concurrency), String(seconds)], env);
+    let out = "";
+    child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+    let err = "";
+    child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
+    const line = out.split("\n").find((l) => l.startsWith("{"));
+    if (code !== 0 || !line) throw new Error(`load generator failed (${code}): ${out} ${err}`);
+    return JSON.parse(line) as LoadResult;
+}
+
+interface Window {
+    rps: number;
+    p50: number;
+    p99: number;
+    cpuPerReq: number;
+    errors: number;
+    /** Cores used by processes that are not part of the bench, on average over the window. */
+    otherCores: number;
+    peakPssMb: number;
+}
+
+async function measure(server: Server, everyone: () => number, body: string, c: number): Promise<Window> {
+    if (warmupS > 0) await runLoad(server.url, body, c, warmupS);
+    let peakPss = treePssMb(server.pid);
+    const sampler = setInterval(() => (peakPss = Math.max(peakPss, treePssMb(server.pid))), 250);
+    const t0 = performance.now();
+    const cpu0 = treeCpuMs(server.pid);
+    const busy0 = machineBusyMs();
+    const ours0 = everyone();
+    const r = await runLoad(server.url, body, c, measureS);
+    const cpu1 = treeCpuMs(server.pid);
+    const busy1 = machineBusyMs();
+    const ours1 = everyone();
+    const wallMs = performance.now() - t0;
+    clearInterval(sampler);
+    peakPss = Math.max(peakPss, treePssMb(server.pid));
+    const answered = r.requests;
+    return {
+        rps: answered / (r.durationUs / 1e6),
+        p50: r.p50Us / 1000,
+        p99: r.p99Us / 1000,
+        cpuPerReq: (cpu1 - cpu0) / Math.max(1, answered),
+        errors: r.non2xx + r.socketErrors,
+        otherCores: Math.max(0, busy1 - busy0 - (ours1 - ours0)) / wallMs,
+        peakPssMb: peakPss,
+    };
+}
+
+/** Wall ms of a fixed CPU-bound job (SHA-256 over 16 MiB) in this process: the machine's speed now. */
+const probeData = Buffer.alloc(1 << 20, 7);
+function probe(): number {
+    const t0 = performance.now();
+    for (let i = 0; i < 16; i++) createHash("sha256").update(probeData).digest();
+    return performance.now() - t0;
+}
+
+// ------------------------------------------------------------------------------ output
+
+function sleep(ms: number): Promise<void> {
+    return new Promise((r) => setTimeout(r, ms));
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    const m = s.length >> 1;
+    return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+function printTable(rows: string[][]): void {
+    const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+    for (const r of rows) console.log(r.map((v, i) => (i === 0 ? v.padEnd(widths[i]) : v.padStart(widths[i]))).join("  "));
+}
+
+const fmt = (x: number, d = 2) => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
+const ratioText = (xs: number[]) => `${fmt(median(xs))} [${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))}]`;
+
+function printBreakdown(name: string, b: Breakdown): void {
+    console.log(`\n${name}: ${fmt(b.cpuMsPerRequest)} ms CPU per request over ${b.requests} requests (perf samples: ${b.samples})`);
+    printTable([["where", "ms/request", "share"], ...b.rows.map((r) => [r.category, fmt(r.msPerRequest), `${fmt(r.share * 100, 0)}%`])]);
+}
+
+// ------------------------------------------------------------------------------ main
 
 async function main(): Promise<void> {
-    const t0 = Date.now();
+    const began = Date.now();
+    const hardStop = setTimeout(() => {
+        console.error(`bench: stopped after BENCH_MAX_S=${maxSeconds} s`);
+        process.exit(3);
+    }, maxSeconds * 1000);
+    hardStop.unref();
+
     process.stdout.write("building gateway (tsc -p gateway/tsconfig.json)… ");
     execFileSync(process.execPath, [path.join(root, "node_modules/typescript/bin/tsc"), "-p", path.join(root, "gateway/tsconfig.json")], { stdio: "inherit" });
     console.log("done");
 
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "bench-gateway-"));
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
     const jpeg = await makeJpeg();
-    const imageServer = http.createServer((_req, res) => {
-        res.writeHead(200, { "content-type": "image/jpeg", "content-length": jpeg.length });
-        res.end(jpeg);
-    });
-    imageServer.keepAliveTimeout = 60_000;
-    await new Promise<void>((r) => imageServer.listen(0, "127.0.0.1", () => r()));
-    const imageUrl = `http://127.0.0.1:${(imageServer.address() as AddressInfo).port}/pants.jpg`;
+    const images = await startImageServer(dir, jpeg);
     const stub = await startStub();
+    const body = JSON.stringify({ url: images.url });
 
-    // --expose-gc as in the image's ENTRYPOINT; BENCH_NODE_ARGS adds flags (e.g. "--cpu-prof --trace-gc").
-    const nodeArgs = ["--expose-gc", ...(process.env.BENCH_NODE_ARGS ?? "").split(" ").filter((a) => a !== "")];
-    const port = await freePort();
-    // BENCH_GATEWAY_MAIN runs another build of the gateway (e.g. the previous commit's, for an A/B).
-    const mainJs = process.env.BENCH_GATEWAY_MAIN || path.join(root, "gateway/dist/main.js");
-    const child = spawn(process.execPath, [...nodeArgs, mainJs, "--http_port", String(port)], {
-        env: {
-            ...process.env,
-            TF_SERVING_HOST: `127.0.0.1:${stub.port}`,
-            MODEL_INPUT_SIZE: "299,299",
-            KERAS_MODEL_NAME: "xception",
-            // Production mechanism for fetching from an allow-listed private range; here loopback.
-            GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8",
-            LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
-            // As in gateway/Dockerfile.
-            NODE_ENV: "production",
-            UV_THREADPOOL_SIZE: "4",
-            MALLOC_ARENA_MAX: "2",
-            ...(process.env.BENCH_EXTRA_ENV ? Object.fromEntries(process.env.BENCH_EXTRA_ENV.split(",").map((kv) => kv.split("="))) : {}),
-        },
-        stdio: ["ignore", "pipe", "inherit"],
-    });
-    process.on("exit", () => child.kill("SIGKILL"));
-    let logBytes = 0;
-    let out = "";
-    // BENCH_CHILD_STDOUT=file keeps the gateway's stdout (logs, --trace-gc) for inspection.
-    const tee = process.env.BENCH_CHILD_STDOUT ? fs.createWriteStream(process.env.BENCH_CHILD_STDOUT) : undefined;
-    child.stdout.on("data", (d: Buffer) => {
-        tee?.write(d);
-        logBytes += d.length;
-        if (out.length < 10_000) out += d.toString();
-    });
-    const exited = new Promise<never>((_, reject) => child.on("exit", (code) => reject(new Error(`gateway exited ${code}: ${out}`))));
-    exited.catch(() => undefined);
-    await Promise.race([waitLive(port), exited]);
-    const gatewayUrl = `http://127.0.0.1:${port}/predict`;
-    const body = JSON.stringify({ url: imageUrl });
-
-    // Correctness first: labels present, and the tensor sent equals in-process preprocessing.
-    const first = await fetch(gatewayUrl, { method: "POST", headers: { "content-type": "application/json" }, body });
-    const firstJson = (await first.json()) as Record<string, number>;
-    const sent = stub.lastRequest()!;
-    const expected = new Float32Array(299 * 299 * 3);
-    resizeNormalizeInto(await decodeImage(jpeg, { maxPixels: 1e8 }), { height: 299, width: 299 }, "tf", expected);
-    const tail = sent.subarray(sent.length - expected.byteLength);
-    const identical = Buffer.from(expected.buffer).equals(tail);
-
-    console.log(`\nimage: 640x480 JPEG, ${(jpeg.length / 1024).toFixed(1)} KiB; model input 1x299x299x3 float32 (xception); predictor: TF Serving gRPC stub`);
-    console.log(`first response: HTTP ${first.status}, labels ${Object.keys(firstJson).join(",")}`);
-    console.log(`tensor sent equals in-process preprocessing: ${identical ? "yes (bit-identical)" : "NO"}`);
-    console.log(`node ${process.version}, ${(await import("node:os")).cpus().length} CPUs; warmup ${warmupMs} ms + ${measureMs} ms per level\n`);
-
-    const results = await measureLevels(gatewayUrl, body, () => procStat(child.pid!).cpuMs, () => procStat(child.pid!).rssMb);
-    const rows: string[][] = [["concurrency", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "RSS MB", "errors"]];
-    for (const r of results) rows.push([String(r.c), r.rps.toFixed(0), r.p50.toFixed(1), r.p99.toFixed(1), r.cpu.toFixed(2), r.rssMb.toFixed(0), String(r.errors)]);
-    const end = procStat(child.pid!);
-    const peak = end.hwmMb;
-    printTable(rows);
-    console.log(`\npeak RSS of the gateway process (VmHWM): ${peak.toFixed(0)} MB (now ${end.rssMb.toFixed(0)} MB: ${end.anonMb.toFixed(0)} anon + ${end.fileMb.toFixed(0)} file); access logs written: ${(logBytes / 1024).toFixed(0)} KiB; stub calls: ${stub.calls()}`);
-    const verdict = (ok: boolean) => (ok ? "better" : "WORSE");
-    // Same-machine runs vary by ~10% between runs on the shared 2 cores: within 5% is a tie.
-    const compare = (ours: number, ref: number, higherIsBetter: boolean) =>
-        Math.abs(ours / ref - 1) < 0.05 ? "about equal" : verdict(higherIsBetter ? ours > ref : ours < ref);
-    const at16 = results.find((r) => r.c === 16);
-    if (at16) {
-        console.log(
-            `vs the issue's quoted Python figures at 16 (not measured here): req/s ${at16.rps.toFixed(0)} vs ${quoted.rps} (${verdict(at16.rps > quoted.rps)}), ` +
-                `p99 ${at16.p99.toFixed(1)} vs ${quoted.p99Ms} ms (${verdict(at16.p99 < quoted.p99Ms)}), ` +
-                `peak RSS ${peak.toFixed(0)} vs ${quoted.rssMb} MB (${verdict(peak < quoted.rssMb)}), ` +
-                `CPU ${at16.cpu.toFixed(2)} vs ${quoted.cpuMsPerReq} ms/req (${verdict(at16.cpu < quoted.cpuMsPerReq)})`,
-        );
-    }
-    // Ours stops before the reference starts, so the two never share the 2 cores.
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
-
-    // Same-machine reference: same JPEG server, stub, body, levels, warmup and duration.
+    const servers: Server[] = [await startOurs(stub)];
     const unavailable = referenceUnavailable();
-    if (unavailable) {
-        console.log(`\nsame-machine Python reference skipped: ${unavailable}`);
-    } else {
-        console.log(`\nsame-machine Python reference: bench/reference/gateway.py under gunicorn (sync workers); ${referenceVersions()}`);
-        for (const workers of referenceWorkers) {
-            if (!Number.isInteger(workers) || workers < 1 || workers > 16) throw new Error(`BENCH_REFERENCE_WORKERS: ${workers} is not an integer 1-16`);
-            let ref: ReferenceRun;
-            try {
-                ref = await runReference(workers, stub, imageUrl, Buffer.from(expected.buffer));
-            } catch (err) {
-                console.log(`reference with ${workers} workers failed, not measured: ${(err as Error).message}`);
-                continue;
+    if (unavailable) console.log(`Python reference skipped: ${unavailable}`);
+    else servers.push(await startReference(stub));
+    const bench0 = () => selfCpuMs() + treeCpuMs(images.pid) + treeCpuMs(stub.pid) + servers.reduce((s, x) => s + treeCpuMs(x.pid), 0);
+
+    console.log(`\nimage: 640x480 JPEG, ${(jpeg.length / 1024).toFixed(1)} KiB, served by ${images.kind}`);
+    console.log(`load: ${wrk ? "wrk -t1 (bench/gatewayWrk.lua)" : "bench/gatewayLoad.ts (wrk not installed)"}; predictor: TF Serving gRPC stub (bench/gatewayStub.ts); all on 127.0.0.1`);
+    console.log(`machine: ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? "?"}), load average ${os.loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+    for (const s of servers) console.log(`${s.name}: ${s.label}`);
+
+    // Correctness: both answer the stub's scores and send the same tensor.
+    const tensors: Buffer[] = [];
+    for (const s of servers) {
+        await stub.capture();
+        const res = await fetch(s.url, { method: "POST", headers: { "content-type": "application/json" }, body });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`${s.name} answered HTTP ${res.status}: ${text.slice(0, 300)}`);
+        const json = JSON.parse(text) as Record<string, number>;
+        const ok = Object.keys(json).length === labelNames.length && labelNames.every((l, i) => Math.abs(json[l] - stubScores[i]) < 1e-3);
+        if (!ok) throw new Error(`${s.name} answered wrong labels/scores: ${text.slice(0, 300)}`);
+        const sent = await stub.captured();
+        if (!sent) throw new Error(`the stub saw no request from ${s.name}`);
+        tensors.push(sent.subarray(sent.length - 299 * 299 * 3 * 4));
+    }
+    console.log(`answers: ${servers.map((s) => s.name).join(" and ")} answer HTTP 200 with the stub's 10 scores`);
+    if (tensors.length === 2) console.log(`tensor sent to TF Serving: ${tensors[0].equals(tensors[1]) ? "bit-identical between TS and PY (1x299x299x3 float32)" : "DIFFERENT between TS and PY"}`);
+    console.log(`rounds: ${rounds} × levels ${levels.join(",")} × ${servers.length} servers, ${warmupS} s warm-up + ${measureS} s measured each, order alternating per round\n`);
+
+    const results = new Map<string, Window[]>(); // key `${name}@${c}`
+    const probes: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+        probes.push(median([probe(), probe(), probe()]));
+        const order = round % 2 === 0 ? servers : [...servers].reverse();
+        for (const c of levels) {
+            for (const s of order) {
+                const w = await measure(s, bench0, body, c);
+                const key = `${s.name}@${c}`;
+                results.set(key, [...(results.get(key) ?? []), w]);
             }
-            const side: string[][] = [["concurrency", "req/s ours", "ref", "p50 ms ours", "ref", "p99 ms ours", "ref", "CPU ms/req ours", "ref", "RSS MB ours", "ref", "errors ours", "ref"]];
-            for (const o of results) {
-                const r = ref.results.find((x) => x.c === o.c)!;
-                side.push([String(o.c), o.rps.toFixed(0), r.rps.toFixed(0), o.p50.toFixed(1), r.p50.toFixed(1), o.p99.toFixed(1), r.p99.toFixed(1), o.cpu.toFixed(2), r.cpu.toFixed(2), o.rssMb.toFixed(0), r.rssMb.toFixed(0), String(o.errors), String(r.errors)]);
-            }
-            printTable(side);
-            const m = ref.memory;
-            console.log(
-                `peak RSS: ours ${peak.toFixed(0)} MB (1 process); reference ${m.hwmSumMb.toFixed(0)} MB summed VmHWM over ${m.processes} processes ` +
-                    `(largest single ${m.hwmMaxMb.toFixed(0)} MB; PSS sum now ${m.pssSumMb.toFixed(0)} MB, shared pages counted once)`,
-            );
-            const r16 = ref.results.find((r) => r.c === 16);
-            if (at16 && r16) {
-                console.log(
-                    `vs same-machine Python reference (${workers} sync worker${workers === 1 ? "" : "s"}) at 16: req/s ${at16.rps.toFixed(0)} vs ${r16.rps.toFixed(0)} (${compare(at16.rps, r16.rps, true)}, x${(at16.rps / r16.rps).toFixed(2)}), ` +
-                        `p99 ${at16.p99.toFixed(1)} vs ${r16.p99.toFixed(1)} ms (${compare(at16.p99, r16.p99, false)}), ` +
-                        `peak RSS ${peak.toFixed(0)} vs ${m.hwmSumMb.toFixed(0)} MB (${compare(peak, m.hwmSumMb, false)}), ` +
-                        `CPU ${at16.cpu.toFixed(2)} vs ${r16.cpu.toFixed(2)} ms/req (${compare(at16.cpu, r16.cpu, false)})`,
-                );
-            }
+        }
+        const line = levels
+            .map((c) => servers.map((s) => `${s.name}@${c} ${fmt(results.get(`${s.name}@${c}`)!.at(-1)!.rps, 0)}/s p99 ${fmt(results.get(`${s.name}@${c}`)!.at(-1)!.p99, 1)}`).join(", "))
+            .join(" | ");
+        console.log(`round ${round + 1}/${rounds} (${order.map((s) => s.name).join("→")}, probe ${fmt(probes.at(-1)!, 1)} ms): ${line}`);
+    }
+
+    // Side-by-side table: medians over rounds, ratios per round.
+    console.log("");
+    const header = ["concurrency", ...servers.flatMap((s) => [`${s.name} req/s`, `${s.name} CPU ms/req`, `${s.name} p50 ms`, `${s.name} p99 ms`, `${s.name} errors`]), "other procs (cores)"];
+    const rows = [header];
+    for (const c of levels) {
+        const cols: string[] = [String(c)];
+        const others: number[] = [];
+        for (const s of servers) {
+            const ws = results.get(`${s.name}@${c}`)!;
+            cols.push(fmt(median(ws.map((w) => w.rps)), 0), fmt(median(ws.map((w) => w.cpuPerReq))), fmt(median(ws.map((w) => w.p50))), fmt(median(ws.map((w) => w.p99))), String(ws.reduce((n, w) => n + w.errors, 0)));
+            others.push(...ws.map((w) => w.otherCores));
+        }
+        cols.push(`${fmt(median(others))} [${fmt(Math.min(...others))}–${fmt(Math.max(...others))}]`);
+        rows.push(cols);
+    }
+    console.log("medians over rounds:");
+    printTable(rows);
+
+    const ts = servers[0];
+    const tsHwm = treeHwmMb(ts.pid);
+    const tsPss = Math.max(...[...results.entries()].filter(([k]) => k.startsWith("TS@")).flatMap(([, ws]) => ws.map((w) => w.peakPssMb)));
+    console.log(`\nTS memory: peak PSS sum ${fmt(tsPss, 0)} MB; VmHWM sum ${fmt(tsHwm.sum, 0)} MB over ${tsHwm.processes} process(es)`);
+    if (servers.length === 2) {
+        const py = servers[1];
+        const pyHwm = treeHwmMb(py.pid);
+        const pyPss = Math.max(...[...results.entries()].filter(([k]) => k.startsWith("PY@")).flatMap(([, ws]) => ws.map((w) => w.peakPssMb)));
+        console.log(`PY memory: peak PSS sum ${fmt(pyPss, 0)} MB; VmHWM sum ${fmt(pyHwm.sum, 0)} MB over ${pyHwm.processes} process(es)`);
+        console.log("\nTS/PY, median of per-round ratios [min–max]; targets from issue 15:");
+        const ratioRows = [["concurrency", "req/s", "CPU/req", "p99", "p50"]];
+        const verdicts: string[] = [];
+        for (const c of levels) {
+            const t = results.get(`TS@${c}`)!;
+            const p = results.get(`PY@${c}`)!;
+            const r = (f: (w: Window) => number) => t.map((w, i) => f(w) / f(p[i]));
+            const rps = r((w) => w.rps);
+            const cpu = r((w) => w.cpuPerReq);
+            const p99 = r((w) => w.p99);
+            ratioRows.push([String(c), ratioText(rps), ratioText(cpu), ratioText(p99), ratioText(r((w) => w.p50))]);
+            if (c === 16) verdicts.push(`req/s at 16 ≥ ${targets.rps16}: ${median(rps) >= targets.rps16 ? "met" : "NOT met"} (${fmt(median(rps))})`);
+            verdicts.push(`p99 at ${c} ≤ ${targets.p99}: ${median(p99) <= targets.p99 ? "met" : "NOT met"} (${fmt(median(p99))})`);
+            verdicts.push(`CPU/req at ${c} ≤ ${targets.cpu}: ${median(cpu) <= targets.cpu ? "met" : "NOT met"} (${fmt(median(cpu))})`);
+        }
+        printTable(ratioRows);
+        const memRatio = tsPss / pyPss;
+        console.log(`peak memory TS/PY: PSS sum ${fmt(memRatio)} (target ≤ ${targets.memory}: ${memRatio <= targets.memory ? "met" : "NOT met"}); VmHWM sum ${fmt(tsHwm.sum / pyHwm.sum)}`);
+        console.log(verdicts.join("; "));
+    }
+    const pm = median(probes);
+    console.log(`\ncalibration probe (SHA-256 of 16 MiB, before each round): median ${fmt(pm, 1)} ms, min–max ${fmt(Math.min(...probes), 1)}–${fmt(Math.max(...probes), 1)} ms (spread ${fmt(((Math.max(...probes) - Math.min(...probes)) / pm) * 100, 0)}%)`);
+
+    if (process.env.BENCH_PERF === "1") {
+        const c = Math.max(...levels);
+        for (const s of servers) {
+            const b = await cpuBreakdown(s.pid, () => runLoad(s.url, body, c, measureS).then((r) => r.requests), processTree);
+            if (typeof b === "string") console.log(`\nCPU breakdown of ${s.name} skipped: ${b}`);
+            else printBreakdown(`CPU breakdown of ${s.name} at ${c} concurrent (perf)`, b);
         }
     }
 
-    // Context for the quoted figures: the seeds' Python preprocessing alone on this machine now.
-    const calibration = pythonPreprocessCpuMs(jpeg);
-    if (calibration !== undefined) console.log(`Python PIL+numpy preprocessing of the same JPEG on this machine now: ${calibration.toFixed(2)} ms CPU per image (preprocessing only, no HTTP/gRPC)`);
-
-    stub.close();
-    imageServer.close();
-    console.log(`total bench time ${((Date.now() - t0) / 1000).toFixed(0)} s`);
+    for (const s of servers) await s.stop();
+    await stub.stop();
+    await images.stop();
+    console.log(`\ntotal bench time ${((Date.now() - began) / 1000).toFixed(0)} s`);
 }
 
 main().catch((err) => {

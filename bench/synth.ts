@@ -47,7 +47,7 @@ async function child(services: number): Promise<void> {
             const namespace = config.models.namespace;
             if (fs.existsSync(componentFile)) {
                 mode = "InferenceService components (components/inferenceService.ts)";
-                const { InferenceService } = (await import("../components/inferenceService")) as typeof import("../components/inferenceService");
+                const { InferenceService } = (await import("../components/models/inferenceService")) as typeof import("../components/models/inferenceService");
                 for (let i = 0; i < services; i++) {
                     new InferenceService(`bench-${i}`, {
                         spec: {

@@ -14,7 +14,7 @@
  * UnknownValueError, which the SDK turns into an advisory "can't run during preview" note; so
  * nothing here catches exceptions around property reads.
  */
-import { supportedKubernetesVersions } from "../components/versions";
+import { supportedKubernetesVersions } from "../versions";
 
 export type EnforcementLevel = "advisory" | "mandatory";
 export type Inputs = Record<string, any>;

@@ -1,12 +1,12 @@
 /**
- * Writes the config reference from `configKeys` (components/config.ts), the single source of truth:
+ * Writes the config reference from `configKeys` (config.ts), the single source of truth:
  * the `config:` block of Pulumi.yaml and the table in README.md between the config markers.
  * `npm run config:docs` rewrites both; test/configDocs.test.ts fails when either is stale.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { ConfigKey, configKeys } from "../components/config";
+import { ConfigKey, configKeys } from "../config";
 
 const root = path.resolve(__dirname, "..");
 export const readmeStart = "<!-- config-reference:start -->";
@@ -34,15 +34,22 @@ function formatDefault(spec: ConfigKey): string {
     return `\`${String(spec.default)}\``;
 }
 
+/** The values a key accepts, as the table shows them: its enum, its range, or nothing. */
+function formatValues(spec: ConfigKey): string {
+    if (spec.enum) return spec.enum.map((v) => `\`${v}\``).join(", ");
+    if (spec.min !== undefined || spec.max !== undefined) return `${spec.min ?? ""}..${spec.max ?? ""}`;
+    return "";
+}
+
 /** The README's config reference table. */
 export function readmeConfigTable(): string {
     const rows = Object.entries(configKeys as Record<string, ConfigKey>).map(
-        ([key, spec]) => `| \`${key}\` | ${spec.type} | ${formatDefault(spec)} | ${spec.description.replace(/\|/g, "\\|")} |`,
+        ([key, spec]) => `| \`${key}\` | ${spec.type} | ${formatDefault(spec)} | ${formatValues(spec)} | ${spec.description.replace(/\|/g, "\\|")} |`,
     );
     return [
-        "| key | type | default | what it does |",
-        "| --- | --- | --- | --- |",
-        "| `aws:region` | string | (required on eks) | AWS region of the stack. |",
+        "| key | type | default | values | what it does |",
+        "| --- | --- | --- | --- | --- |",
+        "| `aws:region` | string | (required on eks) | an AWS region | AWS region of the stack. |",
         ...rows,
     ].join("\n");
 }

@@ -10,8 +10,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import YAML from "yaml";
-import { ConfigError, loadConfig } from "../components/config";
-import { CostEstimate, CostOptions, estimateCost, formatCostTable, PriceLookupError, rawConfigFromStackFile } from "../components/cost";
+import { ConfigError, loadConfig } from "../config";
+import { CostEstimate, CostOptions, estimateCost, formatCostTable, PriceLookupError, rawConfigFromStackFile } from "../cost/estimate";
 
 const root = path.resolve(__dirname, "..");
 

@@ -2,7 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
-import { CertManager, certManagerValues, containerResourcesProblems, defaultCertManagerResources } from "../components/certManager";
+import { containerResourcesProblems } from "../components/common/resources";
+import { CertManager, certManagerValues, defaultCertManagerResources } from "../components/platform/certManager";
 import { installMocks } from "./kit";
 
 const schemaDir = path.resolve(__dirname, "../../shared/schemas/cert-manager-v1.19.6");

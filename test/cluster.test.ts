@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, promiseOf } from "./kit";
-import { EksCluster, gpuAcceleratorLabelValue, gpuNodeTemplateTags, isCreator, nodeAmiType, principalOf } from "../components/cluster";
+import { EksCluster, gpuAcceleratorLabelValue, gpuNodeTemplateTags, isCreator, nodeAmiType, principalOf } from "../components/aws/eksCluster";
 
 const nodes = { instanceTypes: ["m6i.large"], capacityType: "ON_DEMAND", minSize: 2, desiredSize: 2, maxSize: 4, diskSizeGiB: 50 } as const;
 const gpu = { enabled: true, instanceTypes: ["g5.xlarge", "g6.xlarge"], capacityType: "SPOT", minSize: 0, desiredSize: 0, maxSize: 2, diskSizeGiB: 100 } as const;

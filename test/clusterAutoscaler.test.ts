@@ -2,8 +2,8 @@ import * as aws from "@pulumi/aws";
 import * as fc from "fast-check";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { ClusterAutoscaler, clusterAutoscalerPolicy, clusterAutoscalerValues } from "../components/clusterAutoscaler";
-import { clusterAutoscalerImageTag, clusterAutoscalerImageTags, KubernetesVersion, supportedKubernetesVersions } from "../components/versions";
+import { ClusterAutoscaler, clusterAutoscalerPolicy, clusterAutoscalerValues } from "../components/aws/clusterAutoscaler";
+import { clusterAutoscalerImageTag, clusterAutoscalerImageTags, KubernetesVersion, supportedKubernetesVersions } from "../versions";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems, parseCidr } from "../components/config";
+import { parseCidr } from "../components/common/validation";
+import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems } from "../config";
 
 type Raw = Partial<Record<ConfigKeyName | "aws:region" | "aws:profile", string>>;
 
@@ -176,5 +177,102 @@ describe("pure helpers", () => {
                 expect(bucketPrefixProblems(prefix)).toEqual([]);
             }),
         );
+    });
+});
+
+describe("misspelt and unknown keys", () => {
+    /** Loads `raw` with its keys visible, as a stack file presents them. */
+    const problemsWithKeys = (raw: Raw): readonly string[] => {
+        try {
+            loadConfig({ get: (key) => raw[key], keys: () => Object.keys(raw).filter((k) => !k.startsWith("aws:")) }, "inference-platform", "dev");
+            return [];
+        } catch (err) {
+            if (err instanceof ConfigError) return err.problems;
+            throw err;
+        }
+    };
+    // Each: what a user typed, what they meant.
+    const misspellings: [string, string][] = [
+        ["gpuMaxSze", "gpuMaxSize"],
+        ["authMod", "authMode"],
+        ["exmaples", "examples"],
+        ["cpuinstancetypes", "cpuInstanceTypes"],
+        ["kubernetesVerison", "kubernetesVersion"],
+        ["availabilityZone", "availabilityZones"],
+        ["natGateway", "natGateways"],
+        ["gpuEnable", "gpuEnabled"],
+        ["modelBucketEncription", "modelBucketEncryption"],
+        ["inferenceSever", "inferenceServer"],
+        ["jwtIsuer", "jwtIssuer"],
+        ["cpuMinsize", "cpuMinSize"],
+        ["kubeContxt", "kubeContext"],
+    ];
+    for (const [typed, meant] of misspellings) {
+        it(`${typed}: names the key and suggests ${meant}`, () => {
+            expect(problemsWithKeys({ ...(eks as Record<string, string>), [typed]: "1" } as Raw)).toEqual([`${typed}: unknown key; did you mean ${meant}?`]);
+        });
+    }
+
+    it("a key nothing resembles is still an error, pointing at the reference", () => {
+        expect(problemsWithKeys({ ...(eks as Record<string, string>), replicaCountForEverything: "3" } as Raw)).toEqual([
+            "replicaCountForEverything: unknown key (see the configuration reference in README.md)",
+        ]);
+    });
+
+    it("five misspelt keys give five problems, each with its suggestion, in one error", () => {
+        const typed = { gpuMaxSze: "3", authMod: "jwt", exmaples: '["gpu"]', cpuMaxSiz: "5", domian: "models.example.com" };
+        const problems = problemsWithKeys({ ...(eks as Record<string, string>), ...typed } as Raw);
+        expect(problems).toHaveLength(5);
+        expect(problems).toEqual([
+            "gpuMaxSze: unknown key; did you mean gpuMaxSize?",
+            "authMod: unknown key; did you mean authMode?",
+            "exmaples: unknown key; did you mean examples?",
+            "cpuMaxSiz: unknown key; did you mean cpuMaxSize?",
+            "domian: unknown key; did you mean domain?",
+        ]);
+    });
+
+    it("reports a bad value once, even when other checks involve the key", () => {
+        const problems = problemsOf({ ...eks, cpuMinSize: "-2" });
+        expect(problems).toEqual(["cpuMinSize: -2 is outside 1..100 (the platform's controllers run on CPU nodes)"]);
+        expect(problemsOf({ ...eks, gpuMinSize: "x", gpuMaxSize: "1" })).toEqual(["gpuMinSize: 'x' is not an integer"]);
+    });
+
+    it("is a pulumi.RunError, so `pulumi up` shows the message without a stack trace", async () => {
+        const pulumi = await import("@pulumi/pulumi");
+        let error: unknown;
+        try {
+            load({ ...eks, availabilityZones: "9" });
+        } catch (err) {
+            error = err;
+        }
+        expect(error).toBeInstanceOf(pulumi.RunError);
+        expect(pulumi.RunError.isInstance(error)).toBe(true);
+        expect((error as Error).message).toBe("Invalid configuration (1 problem):\n  - availabilityZones: 9 is outside 2..4");
+    });
+
+    it("defaults come from the declarations only: every declared default is what an empty stack loads", () => {
+        const cfg = load(eks);
+        const loaded: Record<string, unknown> = {
+            platform: cfg.platform, ephemeral: cfg.ephemeral, vpcCidr: cfg.network.vpcCidr, availabilityZones: cfg.network.availabilityZoneCount,
+            natGateways: cfg.network.natGateways, kubernetesVersion: cfg.cluster.kubernetesVersion, endpointPublicAccessCidrs: cfg.cluster.publicAccessCidrs,
+            adminPrincipalArns: cfg.cluster.adminPrincipalArns, previewPrincipalArns: cfg.cluster.previewPrincipalArns, elasticIpQuota: cfg.network.elasticIpQuota,
+            cpuInstanceTypes: cfg.cpuNodes.instanceTypes, cpuCapacityType: cfg.cpuNodes.capacityType, cpuMinSize: cfg.cpuNodes.minSize,
+            cpuDesiredSize: cfg.cpuNodes.desiredSize, cpuMaxSize: cfg.cpuNodes.maxSize, cpuDiskSizeGiB: cfg.cpuNodes.diskSizeGiB,
+            gpuEnabled: cfg.gpuNodes.enabled, gpuInstanceTypes: cfg.gpuNodes.instanceTypes, gpuCapacityType: cfg.gpuNodes.capacityType,
+            gpuMinSize: cfg.gpuNodes.minSize, gpuDesiredSize: cfg.gpuNodes.desiredSize, gpuMaxSize: cfg.gpuNodes.maxSize, gpuDiskSizeGiB: cfg.gpuNodes.diskSizeGiB,
+            modelBucketEncryption: cfg.modelStore.encryption, modelBucketVersioning: cfg.modelStore.versioning,
+            modelBucketNoncurrentDays: cfg.modelStore.noncurrentVersionExpirationDays, modelNamespace: cfg.models.namespace,
+            modelServiceAccount: cfg.models.serviceAccountName, istioVersion: cfg.versions.istio, knativeVersion: cfg.versions.knative,
+            certManagerVersion: cfg.versions.certManager, kserveVersion: cfg.versions.kserve, awsLoadBalancerControllerVersion: cfg.versions.awsLoadBalancerController,
+            nvidiaDevicePluginVersion: cfg.versions.nvidiaDevicePlugin, clusterAutoscalerVersion: cfg.versions.clusterAutoscaler,
+            metricsServerVersion: cfg.versions.metricsServer, localIngressIp: cfg.ingress.localIp, localIngressPort: cfg.ingress.localHttpPort,
+            examples: cfg.examples, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
+        };
+        for (const [key, spec] of Object.entries(configKeys)) {
+            if (!("default" in spec)) continue;
+            expect(key in loaded, `${key} has a declared default: compare it here`).toBe(true);
+            expect(loaded[key], key).toEqual(spec.default);
+        }
     });
 });

@@ -2,7 +2,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { configKeys } from "../components/config";
+import { configKeys } from "../config";
 import { pulumiYamlConfig, readmeConfigTable, renderPulumiYaml, renderReadme } from "../scripts/configDocs";
 
 const root = path.resolve(__dirname, "..");

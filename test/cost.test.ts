@@ -3,9 +3,9 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { ConfigError, loadConfig, StackConfig } from "../components/config";
-import { estimateCost, formatCostTable, instancePrice, PriceLookupError, rawConfigFromStackFile } from "../components/cost";
-import { pricedRegions, prices } from "../components/prices";
+import { ConfigError, loadConfig, StackConfig } from "../config";
+import { estimateCost, formatCostTable, instancePrice, PriceLookupError, rawConfigFromStackFile } from "../cost/estimate";
+import { pricedRegions, prices } from "../cost/prices";
 import { stackCostInput } from "../scripts/cost";
 
 function config(raw: Record<string, string>, stack = "test"): StackConfig {

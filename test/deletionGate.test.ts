@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { blockingItems, deletionConditionProblem, waitUntilClear } from "../components/deletionGate";
+import { blockingItems, deletionConditionProblem, waitUntilClear } from "../components/aws/deletionGate";
 
 // Response shapes follow EC2's DescribeAddresses and DescribeInstances (AWS EC2 API reference:
 // Address has AllocationId, AssociationId, NetworkInterfaceId, PublicIp; Instance has InstanceId, State.Name).

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DevicePlugin, devicePluginValues } from "../components/devicePlugin";
+import { DevicePlugin, devicePluginValues } from "../components/aws/devicePlugin";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { installMocks, FakeCluster } from "./kit";
 

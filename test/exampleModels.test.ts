@@ -2,9 +2,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { defaultExamples, ExampleName, exampleNames } from "../components/config";
+import type { ModelStorage } from "../components/common/foundation";
 import {
     clothingTransformerEnv,
+    defaultExamples,
+    ExampleName,
+    exampleNames,
     ExampleContext,
     exampleInputFiles,
     exampleInvocations,
@@ -13,16 +16,35 @@ import {
     exampleSpec,
     plainInterpolate,
     seedModelsFor,
-} from "../components/exampleModels";
-import { renderInferenceService } from "../components/inferenceService";
+} from "../components/models/exampleModels";
+import { renderInferenceService } from "../components/models/inferenceService";
 import { loadCrdValidator, skipMessage } from "./crdSchema";
-import { installMocks, promiseOf, testOidcIssuerHost } from "./kit";
+import { installMocks, promiseOf } from "./kit";
 
 const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
 const crd = loadCrdValidator(crdPath);
 if (!crd) console.warn(skipMessage(crdPath));
 
 const repoRoot = path.resolve(__dirname, "..");
+
+/** A foundation's model storage, as the AWS store (reader IRSA account, writer account) or the local one describes it. */
+function storageOf(over: { bucket: string; reader: string; writer?: string; writerEnv?: ModelStorage["writerEnv"]; namespace?: string; modelPrefix?: string }): ModelStorage {
+    return {
+        bucket: pulumi.output(over.bucket),
+        modelPrefix: over.modelPrefix ?? "models/",
+        namespace: pulumi.output(over.namespace ?? "models"),
+        readerServiceAccountName: pulumi.output(over.reader),
+        readerEnv: [],
+        writerServiceAccountName: pulumi.output(over.writer ?? "model-seeder"),
+        writerEnv: over.writerEnv ?? [{ name: "AWS_REGION", value: "us-east-2" }],
+        kserveDefaults: undefined,
+        ready: [],
+    };
+}
+const localStoreEnv = [
+    { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "store-creds", key: "AWS_ACCESS_KEY_ID" } } },
+    { name: "AWS_ENDPOINT_URL", value: "http://versitygw.model-store.svc.cluster.local:7070" },
+];
 const eksBucket = "inference-platform-dev-models-abcd1234";
 const contexts: Record<"eks" | "local", ExampleContext<string>> = {
     eks: { namespace: "models", bucket: eksBucket, modelPrefix: "models/", serviceAccountName: "kserve-models", gatewayImage: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc", interpolate: plainInterpolate },
@@ -166,26 +188,19 @@ describe("ExampleModels component", async () => {
     const kserve = new Dep("kserve");
     const eks = new ExampleModels("eks", {
         examples: [...defaultExamples],
-        namespace: "models",
         domain: "203.0.113.7.sslip.io",
         gatewayImage: pulumi.output("123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc"),
-        storage: {
-            kind: "s3",
-            bucket: pulumi.output(eksBucket),
-            region: "us-east-2",
-            readerServiceAccountName: "kserve-models",
-            oidcProvider: { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost },
-        },
+        storage: storageOf({ bucket: eksBucket, reader: "kserve-models" }),
         waitFor: [kserve],
     });
     new ExampleModels("local", {
         examples: ["sklearn-iris", "mlflow-s3", "gpu"],
-        namespace: "models",
         domain: "127.0.0.1.sslip.io",
-        storage: { kind: "minio", endpoint: "http://minio.minio.svc:9000", bucket: "models", readerServiceAccountName: "kserve-minio", credentialsSecretName: "minio-creds" },
+        storage: storageOf({ bucket: "models", reader: "kserve-local", writerEnv: localStoreEnv }),
     });
-    new ExampleModels("seedonly", { examples: [], alsoSeed: ["clothing-transformer"], namespace: "models", domain: "example.com", storage: { kind: "minio", endpoint: "http://m:9000", bucket: "b", readerServiceAccountName: "s", credentialsSecretName: "c" } });
-    new ExampleModels("gcsonly", { examples: ["sklearn-iris"], namespace: "models", domain: "example.com", storage: { kind: "minio", endpoint: "http://m:9000", bucket: "b", readerServiceAccountName: "s", credentialsSecretName: "c" } });
+    const other = storageOf({ bucket: "b", reader: "s" });
+    new ExampleModels("seedonly", { examples: [], alsoSeed: ["clothing-transformer"], domain: "example.com", storage: other });
+    new ExampleModels("gcsonly", { examples: ["sklearn-iris"], domain: "example.com", storage: other });
     await rec.settle();
     const isvcs = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService");
     const isvc = (prefix: string, example: string) => rec.one("kubernetes:serving.kserve.io/v1beta1:InferenceService", `${prefix}-${example}-isvc`);
@@ -210,11 +225,13 @@ describe("ExampleModels component", async () => {
         expect(rec.dependsOn(eksJob, rec.one("test:index:Dep"))).toBe(true);
     });
 
-    it("S3-backed models use the reader IRSA ServiceAccount; seeding writes with its own role", () => {
+    it("S3-backed models use the store's reader account; seeding writes with its writer account", () => {
         expect(isvc("eks", "tensorflow-s3").inputs.spec.predictor.serviceAccountName).toBe("kserve-models");
         expect(isvc("eks", "tensorflow-s3").inputs.spec.predictor.model.storageUri).toBe(`s3://${eksBucket}/models/mnist`);
         expect(eksJob.inputs.spec.template.spec.serviceAccountName).toBe("model-seeder");
-        expect(rec.one("aws:iam/role:Role", "eks-seeding-writer-role")).toBeDefined();
+        // No identity of their own: roles and accounts belong to the foundation's store.
+        expect(rec.byType("aws:iam/role:Role")).toEqual([]);
+        expect(rec.byType("kubernetes:core/v1:ServiceAccount")).toEqual([]);
     });
 
     it("resolves Outputs inside the transformer (image from the gateway build)", () => {
@@ -231,10 +248,10 @@ describe("ExampleModels component", async () => {
         expect(rec.resources.filter((r) => r.name.startsWith("gcsonly-seeding")).length).toBe(0);
     });
 
-    it("seeds MinIO with its credentials secret locally", () => {
+    it("seeds an S3-compatible store with its writer environment locally", () => {
         const job = rec.one("kubernetes:batch/v1:Job", "local-seeding-job");
-        expect(JSON.stringify(job.inputs.spec.template.spec.containers[0].env)).toContain("minio-creds");
-        expect(isvc("local", "gpu").inputs.spec.predictor.serviceAccountName).toBe("kserve-minio");
+        expect(job.inputs.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining(localStoreEnv));
+        expect(isvc("local", "gpu").inputs.spec.predictor.serviceAccountName).toBe("kserve-local");
         expect(rec.dependsOn(isvc("local", "gpu"), job)).toBe(true);
     });
 
@@ -245,11 +262,9 @@ describe("ExampleModels component", async () => {
 
     it("throws before registering anything when an example cannot be built", () => {
         const before = rec.resources.length;
-        expect(() => new ExampleModels("bad", { examples: ["clothing-transformer"], namespace: "models", domain: "example.com", storage: { kind: "minio", endpoint: "http://m:9000", bucket: "b", readerServiceAccountName: "s", credentialsSecretName: "c" } })).toThrow(
-            /needs gatewayImage/,
-        );
-        expect(() => new ExampleModels("bad2", { examples: ["tensorflow-s3"], namespace: "Models", domain: "example.com", storage: { kind: "minio", endpoint: "http://m:9000", bucket: "b", readerServiceAccountName: "s", credentialsSecretName: "c" } })).toThrow(
-            /namespace 'Models' is not a DNS label/,
+        expect(() => new ExampleModels("bad", { examples: ["clothing-transformer"], domain: "example.com", storage: other })).toThrow(/needs gatewayImage/);
+        expect(() => new ExampleModels("bad2", { examples: ["tensorflow-s3"], domain: "example.com", storage: storageOf({ bucket: "b", reader: "s", modelPrefix: "models" }) })).toThrow(
+            /modelPrefix 'models' must be one key segment ending in '\/'/,
         );
         expect(rec.resources.length).toBe(before);
     });

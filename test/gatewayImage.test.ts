@@ -2,17 +2,16 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/gatewayImage";
-import { images } from "../components/versions";
+import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/aws/gatewayImage";
+import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
 
 const root = path.resolve(__dirname, "..");
 
 describe("GatewayImage", async () => {
     const rec = await installMocks();
-    const prebuilt = new GatewayImage("pre", { image: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:v1", platform: "eks" });
-    const eks = new GatewayImage("gw", { platform: "eks", keepImages: 5 });
-    const local = new GatewayImage("loc", { platform: "local" });
+    const prebuilt = new GatewayImage("pre", { image: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:v1" });
+    const eks = new GatewayImage("gw", { keepImages: 5 });
     await rec.settle();
     const tag = gatewayContentTag(root);
 
@@ -60,20 +59,11 @@ describe("GatewayImage", async () => {
         expect(await promiseOf(eks.repositoryUrl!)).toBe(url);
     });
 
-    it("local: builds without pushing, loads into Docker under a content tag", async () => {
-        const image = rec.one("docker-build:index:Image", "loc-image");
-        expect(image.inputs.push).toBe(false);
-        expect(image.inputs.exports).toEqual([{ docker: {} }]);
-        expect(image.inputs.tags).toEqual([`inference-platform-gateway:${tag}`]);
-        expect(await promiseOf(local.imageRef)).toBe(`inference-platform-gateway:${tag}`);
-        expect(rec.resources.filter((r) => r.name.startsWith("loc-") && r.type.startsWith("aws:"))).toEqual([]);
-    });
-
     it("validates args with one clear error", () => {
-        expect(() => validateGatewayImageArgs({ platform: "gke" as "eks" })).toThrow(/platform must be 'eks' or 'local'/);
-        expect(() => validateGatewayImageArgs({ platform: "eks", image: "Not An Image" })).toThrow(/not an image reference/);
-        expect(() => validateGatewayImageArgs({ platform: "eks", keepImages: 0 })).toThrow(/keepImages/);
-        expect(() => new GatewayImage("bad", { platform: "eks", keepImages: 1.5 })).toThrow(/GatewayImage: keepImages/);
+        expect(() => validateGatewayImageArgs({ image: "Not An Image" })).toThrow(/not an image reference/);
+        expect(() => validateGatewayImageArgs({ keepImages: 0 })).toThrow(/keepImages/);
+        expect(() => validateGatewayImageArgs({ platforms: [] })).toThrow(/platforms must not be empty/);
+        expect(() => new GatewayImage("bad", { keepImages: 1.5 })).toThrow(/GatewayImage: keepImages/);
     });
 });
 

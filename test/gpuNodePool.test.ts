@@ -17,11 +17,11 @@ import {
     gpuNodePoolProblems,
 } from "../components/aws/gpuNodePool";
 import { KarpenterController } from "../components/aws/karpenter";
-import { devicePluginValues } from "../components/devicePlugin";
-import { exampleSpec, plainInterpolate } from "../components/exampleModels";
-import { tfServingDeployment } from "../components/inferenceServer";
-import { renderInferenceService } from "../components/inferenceService";
-import { karpenterAmiReleaseKubernetesVersions, karpenterPins, supportedKubernetesVersions } from "../components/versions";
+import { devicePluginValues } from "../components/aws/devicePlugin";
+import { exampleSpec, plainInterpolate } from "../components/models/exampleModels";
+import { tfServingDeployment } from "../components/models/inferenceServer";
+import { renderInferenceService } from "../components/models/inferenceService";
+import { karpenterAmiReleaseKubernetesVersions, karpenterPins, supportedKubernetesVersions } from "../versions";
 import { loadCrdValidator, schemasDir, skipMessage } from "./crdSchema";
 import { pendingPodOf, whyNotSchedulable } from "./karpenterScheduling";
 import { FakeCluster, installMocks, testAccountId, testOidcIssuerHost } from "./kit";

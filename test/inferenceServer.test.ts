@@ -14,8 +14,6 @@ import {
     gatewayDeployment,
     gatewayService,
     gatewayVirtualService,
-    gpuNodeSelector,
-    gpuToleration,
     InferenceServer,
     inferenceServerProblems,
     modelLayoutCheckScript,
@@ -23,7 +21,7 @@ import {
     predictorGrpcTarget,
     tfServingDeployment,
     tfServingServices,
-} from "../components/inferenceServer";
+} from "../components/models/inferenceServer";
 import { installMocks, promiseOf } from "./kit";
 
 /** The models' `validate()` (their base class's types do not resolve under this tsconfig's module resolution). */
@@ -112,14 +110,6 @@ describe("GPU variant", () => {
     it("tolerates the GPU taint and selects GPU nodes", () => {
         expect(podOf(gpuDeployment).nodeSelector).toEqual({ "nvidia.com/gpu.present": "true" });
         expect(podOf(gpuDeployment).tolerations).toEqual([{ key: "nvidia.com/gpu", operator: "Exists", effect: "NoSchedule" }]);
-    });
-
-    it("matches the GPU node group's label and taint (components/cluster.ts)", async () => {
-        const cluster = await import("../components/cluster");
-        expect(gpuNodeSelector).toEqual({ [cluster.gpuNodeLabel.key]: cluster.gpuNodeLabel.value });
-        expect(gpuToleration.key).toBe(cluster.gpuTaint.key);
-        expect(cluster.gpuTaint.effect).toBe("NO_SCHEDULE");
-        expect(gpuToleration.effect).toBe("NoSchedule");
     });
 });
 

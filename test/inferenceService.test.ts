@@ -9,7 +9,7 @@ import {
     inferenceServiceUrl,
     renderInferenceService,
     storageUriProblem,
-} from "../components/inferenceService";
+} from "../components/models/inferenceService";
 import { loadCrdValidator, skipMessage } from "./crdSchema";
 import { installMocks, promiseOf } from "./kit";
 

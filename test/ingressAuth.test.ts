@@ -14,7 +14,7 @@ import {
     IngressAuth,
     istioPathMatches,
     kubeflowPatches,
-} from "../components/ingressAuth";
+} from "../components/platform/ingressAuth";
 import { installMocks } from "./kit";
 
 const jwtOpts = { jwtIssuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/.well-known/jwks.json" };

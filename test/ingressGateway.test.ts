@@ -1,23 +1,26 @@
 import * as pulumi from "@pulumi/pulumi";
 import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
-import { ClusterAutoscaler } from "../components/clusterAutoscaler";
-import { DevicePlugin } from "../components/devicePlugin";
-import { IngressGateway, ingressGatewayValues, kindPortMapping } from "../components/ingressGateway";
-import { Istio } from "../components/istio";
-import { LoadBalancerController } from "../components/loadBalancerController";
+import { ClusterAutoscaler } from "../components/aws/clusterAutoscaler";
+import { DevicePlugin } from "../components/aws/devicePlugin";
+import { IngressNlb, nlbServiceAnnotations } from "../components/aws/ingressNlb";
+import { kindPortMapping } from "../components/local/kindCluster";
+import { gatewayReadiness, IngressGateway, ingressGatewayValues } from "../components/platform/ingressGateway";
+import { Istio } from "../components/platform/istio";
+import { LoadBalancerController } from "../components/aws/loadBalancerController";
 import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { runPolicies } from "../policy/policies";
 import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 const lb = "service.beta.kubernetes.io/aws-load-balancer";
 const eksInput = {
-    platform: "eks" as const,
-    eipAllocationIds: ["eipalloc-a", "eipalloc-b"],
-    publicSubnetIds: ["subnet-a", "subnet-b"],
+    service: {
+        type: "LoadBalancer" as const,
+        annotations: nlbServiceAnnotations({ eipAllocationIds: ["eipalloc-a", "eipalloc-b"], publicSubnetIds: ["subnet-a", "subnet-b"], healthCheck: gatewayReadiness }),
+    },
     minReplicas: 2,
 };
-const localInput = { platform: "local" as const, httpNodePort: 31080, minReplicas: 1 };
+const localInput = { service: { type: "NodePort" as const, nodePort: 31080 }, minReplicas: 1 };
 
 describe("ingressGatewayValues", () => {
     it("names the gateway istio-ingressgateway with the labels net-istio, KServe and Kubeflow select", () => {
@@ -52,9 +55,23 @@ describe("ingressGatewayValues", () => {
         expect(service.annotations).toBeUndefined();
     });
 
-    it("refuses EIP and subnet lists of different lengths", () => {
-        expect(() => ingressGatewayValues({ ...eksInput, eipAllocationIds: ["eipalloc-a"] })).toThrow(/one EIP per public subnet, got 1 EIPs for 2 subnets/);
-        expect(() => ingressGatewayValues({ ...eksInput, eipAllocationIds: [], publicSubnetIds: [] })).toThrow(/one EIP per public subnet/);
+    it("refuses EIP and subnet lists of different lengths, and a health check that is no port or path", () => {
+        const healthCheck = gatewayReadiness;
+        expect(() => nlbServiceAnnotations({ eipAllocationIds: ["eipalloc-a"], publicSubnetIds: ["subnet-a", "subnet-b"], healthCheck })).toThrow(
+            /one EIP per public subnet, got 1 EIPs for 2 subnets/,
+        );
+        expect(() => nlbServiceAnnotations({ eipAllocationIds: [], publicSubnetIds: [], healthCheck })).toThrow(/one EIP per public subnet/);
+        const ids = { eipAllocationIds: ["eipalloc-a"], publicSubnetIds: ["subnet-a"] };
+        expect(() => nlbServiceAnnotations({ ...ids, healthCheck: { port: 0, path: "/healthz/ready" } })).toThrow(/health-check port 0/);
+        expect(() => nlbServiceAnnotations({ ...ids, healthCheck: { port: 15021, path: "healthz" } })).toThrow(/must start with '\/'/);
+    });
+
+    it("health-checks Istio's readiness endpoint, not the traffic port", () => {
+        expect((ingressGatewayValues(eksInput) as any).service.annotations).toMatchObject({
+            [`${lb}-healthcheck-port`]: "15021",
+            [`${lb}-healthcheck-path`]: "/healthz/ready",
+            [`${lb}-healthcheck-protocol`]: "http",
+        });
     });
 
     it("adds a PDB only when more than one replica runs", () => {
@@ -122,7 +139,7 @@ function descendants(rec: Recorder, root: RecordedResource): RecordedResource[] 
     return out;
 }
 
-describe("the ingress stack wired as index.ts wires it", async () => {
+describe("the ingress wired as the foundations and the serving platform wire it", async () => {
     const rec = await installMocks();
     const cluster = new FakeCluster("cluster", "cpu");
     const oidcProvider = { arn: `arn:aws:iam::${testAccountId}:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
@@ -138,20 +155,15 @@ describe("the ingress stack wired as index.ts wires it", async () => {
         oidcProvider,
         waitFor: [cluster],
     });
-    const gateway = new IngressGateway("ingress", {
-        platform: "eks",
-        istio,
-        publicSubnetIds,
-        publicSubnetCount: 3,
-        loadBalancerController: lbc,
-        region: "us-east-2",
-    });
+    const nlb = new IngressNlb("ingress-nlb", { publicSubnetIds, publicSubnetCount: 3, loadBalancerController: lbc, region: "us-east-2" });
+    const gateway = new IngressGateway("ingress", { istio, exposure: nlb.exposure, minReplicas: 2 });
     new DevicePlugin("gpu", { waitFor: [cluster] });
     new ClusterAutoscaler("cluster-autoscaler", { clusterName: pulumi.output("demo"), region: "us-east-2", oidcProvider, kubernetesVersion: "1.34", waitFor: [cluster] });
 
     // local (kind), side by side under other names
     const localIstio = new Istio("local-istio");
-    const localGateway = new IngressGateway("local-ingress", { platform: "local", istio: localIstio, localIp: "127.0.0.1", localHttpPort: 8080 });
+    const localExposure = { kind: "node-port" as const, address: pulumi.output("127.0.0.1"), port: 8080, nodePort: 31080 };
+    const localGateway = new IngressGateway("local-ingress", { istio: localIstio, exposure: localExposure });
 
     await rec.settle();
     /** The Helm release registered under exactly this resource name. */
@@ -175,11 +187,11 @@ describe("the ingress stack wired as index.ts wires it", async () => {
     });
 
     it("creates one EIP per public subnet and pins them, in subnet order, on the NLB", async () => {
-        const eips = rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-eip-"));
+        const eips = rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-nlb-eip-"));
         expect(eips).toHaveLength(3);
         for (const eip of eips) expect(eip.inputs.domain).toBe("vpc");
-        const ids = await promiseOf(gateway.eipAllocationIds);
-        expect(ids).toEqual([0, 1, 2].map((i) => eips.find((e) => e.name === `ingress-eip-${i}`)!.state.allocationId));
+        const ids = await promiseOf(nlb.eipAllocationIds);
+        expect(ids).toEqual([0, 1, 2].map((i) => eips.find((e) => e.name === `ingress-nlb-eip-${i}`)!.state.allocationId));
         expect(eksGateway.inputs.values.service.annotations).toMatchObject({
             [`${lb}-eip-allocations`]: ids.join(","),
             [`${lb}-subnets`]: "subnet-public-0,subnet-public-1,subnet-public-2",
@@ -187,7 +199,7 @@ describe("the ingress stack wired as index.ts wires it", async () => {
     });
 
     it("reports the first EIP's public IP as the ingress IP and its sslip.io domain", async () => {
-        const first = rec.one("aws:ec2/eip:Eip", "ingress-eip-0");
+        const first = rec.one("aws:ec2/eip:Eip", "ingress-nlb-eip-0");
         const ip = await promiseOf(gateway.ingressIp);
         expect(ip).toBe(first.state.publicIp);
         expect(await promiseOf(gateway.domain)).toBe(`${first.state.publicIp}.sslip.io`);
@@ -197,25 +209,24 @@ describe("the ingress stack wired as index.ts wires it", async () => {
     it("creates the gateway after the Load Balancer Controller, istiod and the EIPs", () => {
         expect(rec.dependsOn(eksGateway, release("aws-load-balancer-controller-release"))).toBe(true);
         expect(rec.dependsOn(eksGateway, release("istio-istiod"))).toBe(true);
-        for (const eip of rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-eip-"))) {
+        for (const eip of rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-nlb-eip-"))) {
             expect(rec.dependsOn(eksGateway, eip)).toBe(true);
         }
     });
 
     it("destroy: the gateway (and so the NLB) goes first, then the gate waits for the EIPs to be disassociated, then the EIPs", async () => {
         // Pulumi deletes a resource only after everything that depends on it: gateway release -> gate -> EIPs.
-        const gate = rec.one("pulumi-nodejs:dynamic/inference-platform:DeletionGate", "ingress-eips-disassociated");
-        const eips = rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-eip-"));
+        const gate = rec.one("pulumi-nodejs:dynamic/inference-platform:DeletionGate", "ingress-nlb-eips-disassociated");
+        const eips = rec.byType("aws:ec2/eip:Eip").filter((r) => r.name.startsWith("ingress-nlb-eip-"));
         expect(rec.dependsOn(eksGateway, gate)).toBe(true);
         for (const eip of eips) {
             expect(rec.dependsOn(gate, eip)).toBe(true);
             expect(rec.dependsOn(eip, gate)).toBe(false);
         }
         expect(gate.inputs.region).toBe("us-east-2");
-        expect(gate.inputs.condition).toEqual({ kind: "addresses-disassociated", allocationIds: await promiseOf(gateway.eipAllocationIds) });
+        expect(gate.inputs.condition).toEqual({ kind: "addresses-disassociated", allocationIds: await promiseOf(nlb.eipAllocationIds) });
         // The gate must not hold up the controller's removal (the controller deletes the NLB after the gateway goes).
         expect(rec.dependsOn(gate, release("aws-load-balancer-controller-release"))).toBe(false);
-        expect(localGateway.eipReleaseGate).toBeUndefined();
     });
 
     it("keeps istio, the controller, the device plugin and the autoscaler independent of each other", () => {
@@ -233,7 +244,6 @@ describe("the ingress stack wired as index.ts wires it", async () => {
         expect(localRelease.inputs.values.service.ports[0]).toMatchObject({ nodePort: 31080 });
         expect(await promiseOf(localGateway.ingressIp)).toBe("127.0.0.1");
         expect(await promiseOf(localGateway.domain)).toBe("127.0.0.1.sslip.io");
-        expect(await promiseOf(localGateway.eipAllocationIds)).toEqual([]);
         expect(localGateway.ingressPort).toBe(8080);
         const localTree = [
             ...descendants(rec, rec.one("inference-platform:ingress:IngressGateway", "local-ingress")),
@@ -244,15 +254,14 @@ describe("the ingress stack wired as index.ts wires it", async () => {
         expect(rec.dependsOn(localRelease, release("local-istio-istiod"))).toBe(true);
     });
 
-    it("rejects incomplete or mixed-platform arguments before creating anything", () => {
+    it("rejects bad arguments before creating anything", () => {
         const before = rec.resources.length;
-        expect(() => new IngressGateway("bad1", { platform: "eks", istio })).toThrow(
-            /publicSubnetIds is required on eks[\s\S]*publicSubnetCount \(undefined\)[\s\S]*loadBalancerController is required[\s\S]*region 'undefined' must be an AWS region/,
+        expect(() => new IngressNlb("bad1", { publicSubnetIds, publicSubnetCount: 0, loadBalancerController: lbc, region: "Ohio" })).toThrow(
+            /publicSubnetCount \(0\) must be an integer from 1 to 6; region 'Ohio' is not an AWS region/,
         );
-        expect(() => new IngressGateway("bad2", { platform: "local", istio, publicSubnetCount: 2 })).toThrow(/publicSubnetCount applies to eks only/);
-        expect(() => new IngressGateway("bad3", { platform: "local", istio, localHttpNodePort: 8080 })).toThrow(/NodePort range/);
-        expect(() => new IngressGateway("bad4", { platform: "local", istio, localIp: "0.0.0.0" })).toThrow(/localIp/);
-        expect(() => new IngressGateway("bad5", { platform: "local", istio, domain: "Models.Example.com" })).toThrow(/domain:/);
+        expect(() => new IngressGateway("bad3", { istio, exposure: { ...localExposure, nodePort: 8080 } })).toThrow(/NodePort range/);
+        expect(() => new IngressGateway("bad4", { istio, exposure: localExposure, minReplicas: 9 })).toThrow(/minReplicas 9/);
+        expect(() => new IngressGateway("bad5", { istio, exposure: localExposure, domain: "Models.Example.com" })).toThrow(/domain:/);
         expect(rec.resources.length).toBe(before);
     });
 
@@ -265,7 +274,7 @@ describe("the ingress stack wired as index.ts wires it", async () => {
     });
 
     it("uses a custom domain instead of sslip.io", async () => {
-        const custom = new IngressGateway("custom", { platform: "local", istio: localIstio, domain: "models.example.com" });
+        const custom = new IngressGateway("custom", { istio: localIstio, exposure: localExposure, domain: "models.example.com" });
         expect(await promiseOf(custom.domain)).toBe("models.example.com");
     });
 });

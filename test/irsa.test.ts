@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { irsaTrustPolicy, issuerHost } from "../components/irsa";
+import { irsaTrustPolicy, issuerHost } from "../components/aws/irsa";
 
 const dnsLabel = fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,20}[a-z0-9])?$/);
 

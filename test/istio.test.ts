@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { Istio, istioBaseValues, istiodValues } from "../components/istio";
+import { Istio, istioBaseValues, istiodValues } from "../components/platform/istio";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { installMocks, FakeCluster } from "./kit";
 

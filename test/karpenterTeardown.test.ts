@@ -11,8 +11,8 @@ import * as k8s from "@pulumi/kubernetes";
 import { describe, expect, it } from "vitest";
 import { GpuNodePool } from "../components/aws/gpuNodePool";
 import { KarpenterController } from "../components/aws/karpenter";
-import { EksCluster } from "../components/cluster";
-import { Network } from "../components/network";
+import { EksCluster } from "../components/aws/eksCluster";
+import { Network } from "../components/aws/network";
 import { installMocks, RecordedResource, Recorder } from "./kit";
 
 /**

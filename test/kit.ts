@@ -21,6 +21,8 @@ export interface RecordedResource {
     readonly parent: string;
     /** URNs from `dependsOn` and from outputs used in inputs. */
     readonly dependencies: readonly string[];
+    /** Former URNs given as `aliases` (children inherit their parent's; see test/urnAliases.ts). */
+    readonly aliases: readonly string[];
     /** Per-input dependencies (input name → URNs). */
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     /** Inputs with secrets unwrapped and unknowns as `undefined`. */
@@ -266,6 +268,7 @@ export async function installMocks(
                         custom: req.getCustom(),
                         parent: req.getParent(),
                         dependencies: req.getDependenciesList(),
+                        aliases: req.getAliasesList().map((a: any) => a.getUrn()).filter((u: string) => u !== ""),
                         propertyDependencies,
                         inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),
                         state: unwrapSecrets(state),

@@ -12,7 +12,7 @@ import {
     knativeDeploymentConfig,
     knativeFeatureFlags,
     validateDomain,
-} from "../components/knative";
+} from "../components/platform/knative";
 import { installMocks } from "./kit";
 
 const schemas = path.resolve(__dirname, "../../shared/schemas");

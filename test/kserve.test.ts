@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { Kserve, kserveResourcesValues, kserveRuntimeConfigsValues, kserveS3Problems } from "../components/kserve";
+import { Kserve, kserveResourcesValues, kserveRuntimeConfigsValues, kserveS3Problems } from "../components/platform/kserve";
 import { installMocks } from "./kit";
 
 const kserveDir = path.resolve(__dirname, "../../shared/schemas/kserve-v0.20.0");

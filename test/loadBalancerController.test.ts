@@ -5,7 +5,7 @@ import {
     LoadBalancerController,
     loadBalancerControllerPolicy,
     loadBalancerControllerValues,
-} from "../components/loadBalancerController";
+} from "../components/aws/loadBalancerController";
 import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 

@@ -2,8 +2,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import YAML from "yaml";
-import { kindPortMapping } from "../components/ingressGateway";
-import { kindNodeImage, supportedKubernetesVersions } from "../components/versions";
+import { kindPortMapping } from "../components/local/kindCluster";
+import { kindNodeImage, supportedKubernetesVersions } from "../versions";
 import { stackConfig } from "./stackFiles";
 
 describe("local/kind-cluster.yaml", () => {

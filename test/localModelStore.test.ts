@@ -18,7 +18,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as YAML from "yaml";
-import { kserveResourcesValues } from "../components/kserve";
+import { kserveResourcesValues } from "../components/platform/kserve";
 import {
     bucketNameProblems,
     kserveS3SecretAnnotations,
@@ -30,9 +30,9 @@ import {
     modelsBucketPolicy,
     setupScripts,
     versitygwPort,
-} from "../components/localModelStore";
-import { ModelSeeding } from "../components/modelSeeding";
-import { images } from "../components/versions";
+} from "../components/local/localModelStore";
+import { ModelSeeding } from "../components/models/modelSeeding";
+import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
 
 /** The kit leaves secret-wrapped inputs as `{ <secret signature>: ..., value }`; unwrap them. */
@@ -419,12 +419,14 @@ describe("LocalModelStore component", async () => {
     const rec = await installMocks();
     const modelsNs = new k8s.core.v1.Namespace("models", { metadata: { name: "models" } });
     const store = new LocalModelStore("store", { namespace: modelsNs.metadata.name, serviceAccountName: "kserve-models" });
-    // The seeding Job as index.ts wires it to the store (it signs for the region the store checks).
+    // The seeding Job as the models layer wires it to the store (it signs for the region the store checks).
     new ModelSeeding("seed", {
-        namespace: "models",
-        target: { kind: "minio", endpoint: store.endpointUrl, bucket: store.bucketName, credentialsSecretName: store.credentialsSecretName },
+        namespace: store.storage.namespace,
+        bucket: store.storage.bucket,
+        serviceAccountName: store.storage.writerServiceAccountName,
+        env: store.storage.writerEnv,
         models: [{ name: "mnist", dest: "mnist/", source: { kind: "gcs", uri: "gs://kfserving-examples/models/tensorflow/mnist" } }],
-        waitFor: store.ready,
+        waitFor: [...store.storage.ready],
     });
     await rec.settle();
     const secret = () => rec.one("kubernetes:core/v1:Secret", "-kserve-s3");
@@ -568,15 +570,16 @@ describe("LocalModelStore component", async () => {
 
     it("setup Job mounts the scripts from this repository's files", () => {
         const cm = rec.one("kubernetes:core/v1:ConfigMap", "store-setup-scripts");
-        expect(cm.inputs.data["create-user.sh"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/localModelStore.create-user.sh"), "utf8"));
-        expect(cm.inputs.data["create-bucket.py"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/localModelStore.create-bucket.py"), "utf8"));
+        expect(cm.inputs.data["create-user.sh"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/local/localModelStore.create-user.sh"), "utf8"));
+        expect(cm.inputs.data["create-bucket.py"]).toBe(fs.readFileSync(path.resolve(__dirname, "../components/local/localModelStore.create-bucket.py"), "utf8"));
         expect(job().inputs.spec.template.spec.volumes.find((v: any) => v.name === "scripts").configMap.name).toBe(cm.state.metadata?.name ?? cm.inputs.metadata?.name);
     });
 
-    it("models and seeding wait for the server, the setup Job, the Secret and the ServiceAccount", async () => {
+    it("models and seeding wait for the server, the setup Job, the Secret and both ServiceAccounts", async () => {
         const urns = await Promise.all(store.ready.map((r) => promiseOf(r.urn)));
         const readyTypes = urns.map((urn) => rec.byUrn(urn)?.type);
-        expect(store.ready).toHaveLength(5);
+        expect(store.ready).toHaveLength(6);
+        expect(readyTypes.filter((t) => t === "kubernetes:core/v1:ServiceAccount")).toHaveLength(2);
         expect(readyTypes).toEqual(
             expect.arrayContaining(["kubernetes:apps/v1:Deployment", "kubernetes:batch/v1:Job", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ServiceAccount"]),
         );

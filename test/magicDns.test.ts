@@ -1,6 +1,7 @@
 import * as fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { domainProblem, isDnsLabel, magicDomain, magicDnsIpProblem, modelHost, resolveDomain } from "../components/magicDns";
+import { domainProblem, isDnsLabel } from "../components/common/validation";
+import { magicDomain, magicDnsIpProblem, modelHost, resolveDomain } from "../components/platform/magicDns";
 
 const octet = fc.integer({ min: 0, max: 255 });
 const usableIp = fc

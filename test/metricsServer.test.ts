@@ -1,13 +1,14 @@
 import { describe, expect, it } from "vitest";
-import { defaultMetricsServerResources, MetricsServer, metricsServerReleaseName, metricsServerValues } from "../components/metricsServer";
-import { defaultVersions } from "../components/versions";
+import { defaultMetricsServerResources, MetricsServer, metricsServerReleaseName, metricsServerValues } from "../components/platform/metricsServer";
+import { defaultVersions } from "../versions";
 import { runPolicies } from "../policy/policies";
 import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { FakeCluster, installMocks } from "./kit";
 
 const upstreamValuesFile = "metrics-server-chart-3.13.1/values.yaml";
-const eks = () => metricsServerValues({ platform: "eks" }) as any;
-const local = () => metricsServerValues({ platform: "local" }) as any;
+// As the serving platform sets them: EKS (CA-signed kubelet certificates, HA), kind (self-signed, one node).
+const eks = () => metricsServerValues({ kubeletCertificatesVerifiable: true, replicas: 2 }) as any;
+const local = () => metricsServerValues({ kubeletCertificatesVerifiable: false, replicas: 1 }) as any;
 
 /** A Kubernetes quantity as a number (cores or bytes), for comparisons. */
 function quantity(value: string): number {
@@ -55,10 +56,9 @@ describe("metricsServerValues", () => {
     });
 
     it("rejects bad input with a clear message", () => {
-        expect(() => metricsServerValues({ platform: "eks", replicas: 0 })).toThrow(/replicas 0 is not an integer from 1 to 5/);
-        expect(() => metricsServerValues({ platform: "gke" as any })).toThrow(/platform 'gke'/);
+        expect(() => metricsServerValues({ kubeletCertificatesVerifiable: true, replicas: 0 })).toThrow(/replicas 0 is not an integer from 1 to 5/);
         expect(() =>
-            metricsServerValues({ platform: "eks", resources: { requests: { cpu: "lots", memory: "1Mi" }, limits: { cpu: "1", memory: "1Mi" } } }),
+            metricsServerValues({ kubeletCertificatesVerifiable: true, replicas: 2, resources: { requests: { cpu: "lots", memory: "1Mi" }, limits: { cpu: "1", memory: "1Mi" } } }),
         ).toThrow(/resources.requests.cpu: 'lots'/);
     });
 
@@ -110,8 +110,8 @@ describe("metricsServerValues", () => {
 describe("MetricsServer component", async () => {
     const rec = await installMocks();
     const cluster = new FakeCluster("cluster", "cpu");
-    new MetricsServer("ms", { platform: "eks", waitFor: [cluster] });
-    new MetricsServer("ms-local", { platform: "local" });
+    new MetricsServer("ms", { kubeletCertificatesVerifiable: true, replicas: 2, waitFor: [cluster] });
+    new MetricsServer("ms-local", { kubeletCertificatesVerifiable: false });
     await rec.settle();
     const release = rec.one("kubernetes:helm.sh/v3:Release", "ms-release");
     const localRelease = rec.one("kubernetes:helm.sh/v3:Release", "ms-local-release");
@@ -145,12 +145,11 @@ describe("MetricsServer component", async () => {
 
     it("validates before creating anything", () => {
         const before = rec.resources.length;
-        expect(() => new MetricsServer("bad1", { platform: "eks", replicas: 9 })).toThrow(/replicas 9/);
-        expect(() => new MetricsServer("bad2", { platform: "eks", namespace: "Kube_System" })).toThrow(/not a DNS label/);
-        expect(() => new MetricsServer("bad3", { platform: "eks", versions: { ...defaultVersions, metricsServer: "3.8.0" } })).toThrow(
+        expect(() => new MetricsServer("bad1", { kubeletCertificatesVerifiable: true, replicas: 9 })).toThrow(/replicas 9/);
+        expect(() => new MetricsServer("bad2", { kubeletCertificatesVerifiable: true, namespace: "Kube_System" })).toThrow(/not a DNS label/);
+        expect(() => new MetricsServer("bad3", { kubeletCertificatesVerifiable: true, versions: { ...defaultVersions, metricsServer: "3.8.0" } })).toThrow(
             /version '3.8.0' is not in the compatibility table/,
         );
-        expect(() => new MetricsServer("bad4", { platform: undefined as any })).toThrow(/platform/);
         expect(rec.resources.length).toBe(before);
     });
 });

@@ -6,18 +6,9 @@ import type * as aws from "@pulumi/aws";
 import * as fc from "fast-check";
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { describe, expect, it } from "vitest";
-import {
-    convertScript,
-    ModelSeeding,
-    modelSeedingProblems,
-    modelWriterPolicy,
-    SeedModel,
-    seedManifest,
-    seedingPodSpec,
-    seedScript,
-} from "../components/modelSeeding";
-import { modelReaderPolicy } from "../components/modelStore";
-import { images } from "../components/versions";
+import { ModelSeeding, modelSeedingProblems, SeedModel, seedManifest, seedingPodSpec, seedingScripts } from "../components/models/modelSeeding";
+import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/aws/modelStore";
+import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
 
@@ -124,10 +115,17 @@ describe("modelReaderPolicy (the serving role) cannot write", () => {
 
 const mnist: SeedModel = { name: "mnist", dest: "mnist/", source: { kind: "gcs", uri: "gs://kfserving-examples/models/tensorflow/mnist" } };
 const clothing: SeedModel = { name: "clothing-model", dest: "clothing-model/", source: { kind: "keras-h5", url: "https://example.com/m.h5", version: 1 } };
-const minio = { kind: "minio" as const, endpoint: "http://minio.minio.svc:9000", bucket: "models", credentialsSecretName: "minio-creds" };
+const { "seed.py": seedScript, "convert.py": convertScript } = seedingScripts();
+/** The local store's writer environment: endpoint and the store's credentials (components/local/localModelStore.ts `localStorageEnv`). */
+const localWriterEnv = [
+    { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "store-creds", key: "AWS_ACCESS_KEY_ID" } } },
+    { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "store-creds", key: "AWS_SECRET_ACCESS_KEY" } } },
+    { name: "AWS_ENDPOINT_URL", value: "http://versitygw.model-store.svc.cluster.local:7070" },
+    { name: "AWS_DEFAULT_REGION", value: "us-east-1" },
+];
 
 describe("modelSeedingProblems", () => {
-    const ok = { models: [mnist, clothing], target: minio };
+    const ok = { models: [mnist, clothing] };
     it("accepts the example set", () => {
         expect(modelSeedingProblems(ok)).toEqual([]);
     });
@@ -141,8 +139,6 @@ describe("modelSeedingProblems", () => {
         ["a bad prefix", { ...ok, modelPrefix: "/models" }, /modelPrefix/],
         ["a short deadline", { ...ok, activeDeadlineSeconds: 10 }, /activeDeadlineSeconds/],
         ["unbounded retries", { ...ok, backoffLimit: 100 }, /backoffLimit/],
-        ["an endpoint without scheme", { ...ok, target: { ...minio, endpoint: "minio:9000" } }, /http\(s\):\/\/host/],
-        ["a bad region", { ...ok, target: { kind: "s3", bucket: "b", region: "Ohio", oidcProvider: { arn: "a", issuer: "i" } } }, /not an AWS region/],
     ];
     for (const [what, args, message] of cases) {
         it(`rejects ${what}`, () => expect(modelSeedingProblems(args).join("\n")).toMatch(message));
@@ -174,28 +170,51 @@ describe("seeding pod", () => {
     });
 });
 
-describe("ModelSeeding on eks and locally", async () => {
+describe("ModelSeeding with the model store's writer account", async () => {
     const rec = await installMocks();
-    new ModelSeeding("eks", {
+    // On eks the writer account comes from the S3 model store (IRSA writer role); locally from the local store.
+    const store = new ModelStore("store", {
+        bucketNamePrefix: "ip-dev-models",
+        region,
+        encryption: "aws:kms",
+        kmsKeyArn,
+        oidcProvider: { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost },
         namespace: "models",
-        target: { kind: "s3", bucket: bucketName, region, oidcProvider: { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost }, kmsKeyArn },
-        models: [mnist, clothing],
+        serviceAccountName: "kserve-models",
     });
-    new ModelSeeding("local", { namespace: "models", target: minio, models: [mnist], serviceAccountName: "local-seeder", backoffLimit: 1, activeDeadlineSeconds: 600 });
+    new ModelSeeding("eks", {
+        namespace: store.storage.namespace,
+        bucket: bucketName,
+        serviceAccountName: store.storage.writerServiceAccountName,
+        env: store.storage.writerEnv,
+        models: [mnist, clothing],
+        waitFor: [...store.storage.ready],
+    });
+    new ModelSeeding("local", {
+        namespace: "models",
+        bucket: "models",
+        serviceAccountName: "local-seeder",
+        env: localWriterEnv,
+        models: [mnist],
+        backoffLimit: 1,
+        activeDeadlineSeconds: 600,
+    });
     await rec.settle();
     const eksJob = rec.one("kubernetes:batch/v1:Job", "eks-job");
     const localJob = rec.one("kubernetes:batch/v1:Job", "local-job");
 
-    it("binds a writer IRSA role to exactly the seeding ServiceAccount", async () => {
-        const role = rec.one("aws:iam/role:Role", "eks-writer-role");
+    it("the store binds a writer IRSA role to exactly the seeding ServiceAccount", async () => {
+        const role = rec.one("aws:iam/role:Role", "store-writer-role");
         const trust = JSON.parse(role.inputs.assumeRolePolicy);
         expect(trust.Statement[0].Condition.StringEquals[`${testOidcIssuerHost}:sub`]).toBe("system:serviceaccount:models:model-seeder");
-        const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy", "eks-writer-policy").inputs.policy);
-        expect(await allows(policy, { action: "s3:PutObject", resource: objectArn("models/mnist/1/saved_model.pb") })).toBe(true);
-        expect(await allows(policy, { action: "s3:PutObject", resource: objectArn("other/x") })).toBe(false);
-        const sa = rec.one("kubernetes:core/v1:ServiceAccount", "eks-sa");
+        const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy", "store-writer-policy").inputs.policy);
+        const storeBucket = rec.one("aws:s3/bucket:Bucket", "store-bucket").state.bucket;
+        expect(await allows(policy, { action: "s3:PutObject", resource: `arn:aws:s3:::${storeBucket}/models/mnist/1/saved_model.pb` })).toBe(true);
+        expect(await allows(policy, { action: "s3:PutObject", resource: `arn:aws:s3:::${storeBucket}/other/x` })).toBe(false);
+        const sa = rec.one("kubernetes:core/v1:ServiceAccount", "store-writer-sa");
         expect(sa.inputs.metadata.name).toBe("model-seeder");
         expect(sa.inputs.metadata.annotations["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam::\d+:role\//);
+        expect(sa.inputs.automountServiceAccountToken).toBe(false);
     });
 
     it("runs the Job as that ServiceAccount, bounded, after the role exists", () => {
@@ -204,7 +223,7 @@ describe("ModelSeeding on eks and locally", async () => {
         expect(eksJob.inputs.spec.activeDeadlineSeconds).toBe(1800);
         expect(Number(eksJob.inputs.metadata.annotations["pulumi.com/timeoutSeconds"])).toBeGreaterThan(1800);
         expect(eksJob.inputs.spec.template.metadata.annotations["sidecar.istio.io/inject"]).toBe("false");
-        expect(rec.dependsOn(eksJob, rec.one("aws:iam/rolePolicy:RolePolicy", "eks-writer-policy"))).toBe(true);
+        expect(rec.dependsOn(eksJob, rec.one("aws:iam/rolePolicy:RolePolicy", "store-writer-policy"))).toBe(true);
         const env = eksJob.inputs.spec.template.spec.containers[0].env;
         expect(env).toEqual(expect.arrayContaining([{ name: "SEED_BUCKET", value: bucketName }, { name: "AWS_REGION", value: region }]));
         expect(JSON.stringify(env)).not.toContain("AWS_ACCESS_KEY_ID");
@@ -220,7 +239,7 @@ describe("ModelSeeding on eks and locally", async () => {
         expect(() => validateJob(broken)).toThrow();
     });
 
-    it("mounts the scripts and the manifest from a ConfigMap", () => {
+    it("mounts the scripts (the files in components/models/seeding/) and the manifest from a ConfigMap", () => {
         const cm = rec.one("kubernetes:core/v1:ConfigMap", "eks-scripts");
         expect(cm.inputs.data["seed.py"]).toBe(seedScript);
         expect(cm.inputs.data["convert.py"]).toBe(convertScript);
@@ -229,16 +248,10 @@ describe("ModelSeeding on eks and locally", async () => {
         expect(volume.configMap.name).toBe(cm.state.metadata.name);
     });
 
-    it("seeds MinIO with the credentials secret and endpoint, without any IAM role", () => {
+    it("seeds an S3-compatible store with the writer environment it is given, without any IAM role", () => {
         expect(rec.resources.filter((r) => r.type === "aws:iam/role:Role" && r.name.startsWith("local")).length).toBe(0);
         const env = localJob.inputs.spec.template.spec.containers[0].env;
-        expect(env).toEqual(
-            expect.arrayContaining([
-                { name: "AWS_ENDPOINT_URL", value: "http://minio.minio.svc:9000" },
-                { name: "AWS_ACCESS_KEY_ID", valueFrom: { secretKeyRef: { name: "minio-creds", key: "AWS_ACCESS_KEY_ID" } } },
-                { name: "AWS_SECRET_ACCESS_KEY", valueFrom: { secretKeyRef: { name: "minio-creds", key: "AWS_SECRET_ACCESS_KEY" } } },
-            ]),
-        );
+        expect(env).toEqual(expect.arrayContaining([{ name: "SEED_BUCKET", value: "models" }, ...localWriterEnv]));
         expect(localJob.inputs.spec.template.spec.serviceAccountName).toBe("local-seeder");
         expect(localJob.inputs.spec.backoffLimit).toBe(1);
         expect(localJob.inputs.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(["plan"]);
@@ -253,7 +266,7 @@ describe("ModelSeeding on eks and locally", async () => {
 
     it("throws before registering anything on bad input", () => {
         const before = rec.resources.length;
-        expect(() => new ModelSeeding("bad", { namespace: "models", target: minio, models: [] })).toThrow(/nothing to seed/);
+        expect(() => new ModelSeeding("bad", { namespace: "models", bucket: "b", serviceAccountName: "s", env: [], models: [] })).toThrow(/nothing to seed/);
         expect(rec.resources.length).toBe(before);
     });
 });
@@ -261,6 +274,23 @@ describe("ModelSeeding on eks and locally", async () => {
 // ---- the Python scripts, run against stand-ins for boto3, google-cloud-storage and tensorflow ----
 const python = spawnSync("python3", ["--version"]).status === 0 ? "python3" : undefined;
 if (!python) console.warn("skipping seeding script tests: python3 is not installed");
+
+describe.skipIf(!python)("seeding scripts compile", () => {
+    it("python3 -m py_compile accepts seed.py and convert.py (and rejects a broken script)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-compile-"));
+        try {
+            const scriptsDir = path.resolve(__dirname, "../components/models/seeding");
+            for (const file of ["seed.py", "convert.py"]) {
+                const out = spawnSync(python!, ["-m", "py_compile", path.join(scriptsDir, file)], { encoding: "utf8", env: { ...process.env, PYTHONPYCACHEPREFIX: dir } });
+                expect(out.status, out.stderr).toBe(0);
+            }
+            fs.writeFileSync(path.join(dir, "broken.py"), "def f(:\n");
+            expect(spawnSync(python!, ["-m", "py_compile", path.join(dir, "broken.py")], { env: { ...process.env, PYTHONPYCACHEPREFIX: dir } }).status).not.toBe(0);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
 
 const fakeBoto3 = `import json, os
 STATE = os.environ["FAKE_S3_STATE"]

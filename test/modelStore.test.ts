@@ -3,7 +3,7 @@ import { describeAccessContract } from "./iam/contract";
 import { modelReaderContract } from "./iam/contracts/modelReader";
 import { fromRecorder, RenderedStack } from "./iam/renderedStack";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
-import { ModelStore, modelReaderPolicy, tlsOnlyBucketPolicy } from "../components/modelStore";
+import { ModelStore, modelReaderPolicy, tlsOnlyBucketPolicy } from "../components/aws/modelStore";
 import { decisionUnder } from "./iam/evaluator";
 
 const oidcProvider = { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
@@ -62,7 +62,7 @@ describe("ModelStore", async () => {
     });
 
     it("trusts exactly the models ServiceAccount for the reader role", () => {
-        const trust = JSON.parse(rec.one("aws:iam/role:Role").inputs.assumeRolePolicy);
+        const trust = JSON.parse(rec.one("aws:iam/role:Role", "models-reader-role").inputs.assumeRolePolicy);
         expect(trust.Statement[0].Condition.StringEquals).toEqual({
             [`${testOidcIssuerHost}:sub`]: "system:serviceaccount:models:kserve-models",
             [`${testOidcIssuerHost}:aud`]: "sts.amazonaws.com",
@@ -70,7 +70,7 @@ describe("ModelStore", async () => {
     });
 
     it("gives the reader role only list + get under the model prefix", async () => {
-        const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy").inputs.policy);
+        const policy = JSON.parse(rec.one("aws:iam/rolePolicy:RolePolicy", "models-reader-policy").inputs.policy);
         const bucket = rec.one("aws:s3/bucket:Bucket").state.bucket;
         expect(allowed(policy)).toEqual([
             { action: "s3:ListBucket", resource: `arn:aws:s3:::${bucket}` },
@@ -87,14 +87,14 @@ describe("ModelStore", async () => {
     });
 
     it("annotates the KServe ServiceAccount for IRSA without an s3-endpoint", async () => {
-        const sa = rec.one("kubernetes:core/v1:ServiceAccount");
+        const sa = rec.one("kubernetes:core/v1:ServiceAccount", "models-sa");
         const annotations = sa.inputs.metadata.annotations;
         expect(annotations["eks.amazonaws.com/role-arn"]).toMatch(/^arn:aws:iam::123456789012:role\//);
         expect(annotations["serving.kserve.io/s3-region"]).toBe("us-east-2");
         expect(annotations["serving.kserve.io/s3-usehttps"]).toBe("1");
         expect(Object.keys(annotations)).not.toContain("serving.kserve.io/s3-endpoint");
         expect(sa.inputs.metadata.namespace).toBe("models");
-        expect(rec.dependsOn(sa, rec.one("aws:iam/rolePolicy:RolePolicy"))).toBe(true);
+        expect(rec.dependsOn(sa, rec.one("aws:iam/rolePolicy:RolePolicy", "models-reader-policy"))).toBe(true);
         expect(await promiseOf(store.serviceAccountName)).toBe("kserve-models");
     });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { installMocks, testOidcIssuerHost } from "./kit";
-import { ModelStore } from "../components/modelStore";
+import { ModelStore } from "../components/aws/modelStore";
 
 const oidcProvider = { arn: `arn:aws:iam::123456789012:oidc-provider/${testOidcIssuerHost}`, issuer: testOidcIssuerHost };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { installMocks, promiseOf } from "./kit";
-import { Network, routeTablesOfSubnets, s3GatewayServiceName, subnetTags } from "../components/network";
+import { Network, routeTablesOfSubnets, s3GatewayServiceName, subnetTags } from "../components/aws/network";
 
 describe("Network", async () => {
     const rec = await installMocks();

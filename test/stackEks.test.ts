@@ -84,7 +84,7 @@ describe("the dev stack (eks) under mocks", async () => {
     });
 
     it("runs the inference server from the seeded clothing model behind the gateway image from ECR", () => {
-        const tf = rec.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name === "clothing-tf-serving")!;
+        const tf = rec.resources.find((r) => r.type === "kubernetes:apps/v1:Deployment" && r.inputs.metadata?.name === "clothing-tf-serving")!;
         const seedJob = rec.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes("seeding"))!;
         expect(rec.dependsOn(tf, seedJob)).toBe(true);
         expect(rec.byType("aws:ecr/repository:Repository")).toHaveLength(1);

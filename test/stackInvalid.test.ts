@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../components/config";
+import { ConfigError } from "../config";
 import { installMocks } from "./kit";
 import { stackConfig } from "./stackFiles";
 

@@ -211,6 +211,7 @@ describe("synth building blocks", () => {
         provider: "",
         providers: {},
         dependencies: [],
+        aliases: [],
         propertyDependencies: {},
         inputs: {},
         state: {},

@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { allowedVersions, chartPins, checkVersionSet, defaultVersions, helmChartSource, karpenterPins, supportedKubernetesVersions } from "../components/versions";
+import { helmChartSource } from "../components/common/charts";
+import { allowedVersions, chartPins, checkVersionSet, defaultVersions, karpenterPins, supportedKubernetesVersions } from "../versions";
 import { schemasDir } from "./chartValues";
 
 describe("versions", () => {

@@ -7,9 +7,9 @@ x /= 127.5; x -= 1 -> PredictRequest with tensor_content (what tf.make_tensor_pr
 float32 array) -> grpcio unary call to PredictionService/Predict -> {label: score} from float_val.
 
 The only difference from the seeds: the protobuf messages are encoded and decoded by hand here,
-because the TensorFlow packages are not installable on the bench machine. The encoding is one
-bytes join (tf.make_tensor_proto + SerializeToString also copy the tensor once or more), so this
-does not make the reference slower than the original.
+because the TensorFlow packages are not installable on the bench machine. The encoding copies the
+tensor twice (tobytes and one join; tf.make_tensor_proto + SerializeToString copy it at least as
+often), so this does not make the reference slower than the original.
 
 Run: gunicorn --bind 127.0.0.1:9696 --chdir bench/reference gateway:app  (TF_SERVING_HOST=host:port)
 """
@@ -86,12 +86,17 @@ def _len_field(field, payload):
 
 def make_request(X):
     """tensorflow.serving.PredictRequest{model_spec=1{name=1, signature_name=3},
-    inputs=2 map<string, TensorProto{dtype=1, tensor_shape=2{dim=2{size=1}}, tensor_content=4}>}."""
+    inputs=2 map<string, TensorProto{dtype=1, tensor_shape=2{dim=2{size=1}}, tensor_content=4}>}.
+
+    The tensor bytes are copied twice (tobytes, then one join behind the headers), as
+    tf.make_tensor_proto plus SerializeToString copy them at least twice in the seeds' gateway."""
+    content = X.astype("<f4", copy=False).tobytes()
     model_spec = _len_field(1, MODEL_NAME.encode()) + _len_field(3, SIGNATURE_NAME.encode())
     shape = b"".join(_len_field(2, b"\x08" + _varint(d)) for d in X.shape)
-    tensor = b"\x08" + _varint(DT_FLOAT) + _len_field(2, shape) + _len_field(4, X.astype("<f4", copy=False).tobytes())
-    entry = _len_field(1, INPUT_NAME.encode()) + _len_field(2, tensor)
-    return _len_field(1, model_spec) + _len_field(2, entry)
+    tensor_head = b"\x08" + _varint(DT_FLOAT) + _len_field(2, shape) + _varint((4 << 3) | 2) + _varint(len(content))
+    entry_head = _len_field(1, INPUT_NAME.encode()) + _varint((2 << 3) | 2) + _varint(len(tensor_head) + len(content)) + tensor_head
+    head = _len_field(1, model_spec) + _varint((2 << 3) | 2) + _varint(len(entry_head) + len(content)) + entry_head
+    return b"".join((head, content))
 
 
 def _fields(buf):

@@ -14,11 +14,11 @@
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { gpuNodeLabel, gpuTaint } from "../cluster";
-import { cpuInstanceFamilies, gpuInstanceFamilies } from "../config";
-import { DeletionGate } from "../deletionGate";
-import { karpenterDiscoveryTagKey } from "../network";
-import { karpenterPins } from "../versions";
+import { gpuNodeLabel, gpuTaint } from "../common/gpuScheduling";
+import { karpenterPins } from "../../versions";
+import { DeletionGate } from "./deletionGate";
+import { gpuInstanceFamilies, x86CpuInstanceFamilies } from "./names";
+import { karpenterDiscoveryTagKey } from "./network";
 
 /** Names of the Kubernetes objects (cluster-scoped; the DeletionGate finds instances by the pool names). */
 export const gpuNodePoolName = "gpu";
@@ -284,8 +284,7 @@ export function gpuNodePoolProblems(args: GpuNodePoolArgs): string[] {
     }
     if (args.cpuBurst) {
         const burst = args.cpuBurst;
-        const x86 = cpuInstanceFamilies.filter((f) => !/^[a-z]+\d+g[a-z]*$/.test(f));
-        familyProblems("cpuBurst.instanceFamilies", burst.instanceFamilies ?? gpuPoolDefaults.cpuBurst.instanceFamilies, x86);
+        familyProblems("cpuBurst.instanceFamilies", burst.instanceFamilies ?? gpuPoolDefaults.cpuBurst.instanceFamilies, x86CpuInstanceFamilies);
         const v = burst.maxVcpus ?? gpuPoolDefaults.cpuBurst.maxVcpus;
         if (!Number.isInteger(v) || v < 2 || v > 100000) problems.push(`cpuBurst.maxVcpus: ${v} is not an integer from 2 to 100000`);
         const disk = burst.rootVolumeGiB ?? gpuPoolDefaults.cpuBurst.rootVolumeGiB;

@@ -45,10 +45,11 @@
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { nodeRoleManagedPolicies, nodeRoleTrustPolicy } from "../cluster";
-import { IrsaRole, OidcProvider } from "../irsa";
-import { awsRegionProblem } from "../loadBalancerController";
-import { ChartPin, helmChartSource, karpenterPins } from "../versions";
+import { helmChartSource } from "../common/charts";
+import { ChartPin, karpenterPins } from "../../versions";
+import { nodeRoleManagedPolicies, nodeRoleTrustPolicy } from "./eksCluster";
+import { IrsaRole, OidcProvider } from "./irsa";
+import { awsRegionProblem } from "./names";
 
 /** Release namespace and ServiceAccount (fixed: the IRSA trust policy names them). */
 export const karpenterNamespace = "kube-system";

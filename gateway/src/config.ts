@@ -50,6 +50,14 @@ export interface Limits {
     readonly requestTimeoutMs: number;
     /** Instances per v1/v2 request. */
     readonly maxInstances: number;
+    /** From the end of the headers to the end of the body, milliseconds (then 408). */
+    readonly bodyTimeoutMs: number;
+    /** From the first byte of a request to the end of its headers, milliseconds (then 408). */
+    readonly headersTimeoutMs: number;
+    /** Decoded pixels in flight in one process (see PixelBudget); default `maxPixels`. */
+    readonly decodeBudgetPixels: number;
+    /** Requests that may wait for the pixel budget before the next one gets 503. */
+    readonly decodeQueue: number;
 }
 
 export interface GatewayConfig {
@@ -67,6 +75,8 @@ export interface GatewayConfig {
     readonly logLevel: LogLevel;
     /** SIGTERM: how long in-flight requests may take before connections are cut. */
     readonly drainTimeoutMs: number;
+    /** Server processes (GATEWAY_WORKERS); 1 serves from the main process. */
+    readonly workers: number;
 }
 
 /** Our own flags → env fallback. */
@@ -95,6 +105,11 @@ const flags = {
     max_instances: "GATEWAY_MAX_INSTANCES",
     log_level: "LOG_LEVEL",
     drain_timeout_seconds: "GATEWAY_DRAIN_TIMEOUT_SECONDS",
+    body_timeout_seconds: "GATEWAY_BODY_TIMEOUT_SECONDS",
+    headers_timeout_seconds: "GATEWAY_HEADERS_TIMEOUT_SECONDS",
+    decode_budget_pixels: "GATEWAY_DECODE_BUDGET_PIXELS",
+    decode_queue: "GATEWAY_DECODE_QUEUE",
+    gateway_workers: "GATEWAY_WORKERS",
 } as const;
 type Flag = keyof typeof flags;
 
@@ -103,6 +118,15 @@ type Flag = keyof typeof flags;
  * controller's injected arguments never stop the container, and reported in `ignored`.
  */
 const ignoredKServeFlags = new Set(["workers", "grpc_port", "enable_grpc", "max_threads", "max_asyncio_workers", "enable_docs_url", "enable_latency_logging", "configure_logging", "log_config_file", "access_log_format", "predictor_protocol"]);
+
+/**
+ * Default worker count: the container's CPU limit (cgroup v2 `cpu.max`, else cgroup v1 CFS quota),
+ * rounded up, else the CPUs Node may use; at most 16. `cpuLimit` is read by `containerCpuLimit`.
+ */
+export function defaultWorkers(cpuLimit: number | undefined, cpus: number): number {
+    const n = cpuLimit !== undefined && cpuLimit > 0 ? Math.ceil(cpuLimit - 1e-9) : cpus;
+    return Math.max(1, Math.min(16, n));
+}
 
 export interface ParsedConfig {
     readonly config: GatewayConfig;
@@ -194,7 +218,7 @@ const protocols: Record<string, PredictorProtocol> = {
 };
 
 /** Builds the configuration or throws one Error listing every problem. */
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedConfig {
+export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, machine: { cpuLimit?: number; cpus: number } = { cpus: 1 }): ParsedConfig {
     const problems: string[] = [];
     const { values, ignored } = splitArgs(argv, problems);
     const get = (flag: Flag): string | undefined => values[flag] ?? env[flags[flag]];
@@ -266,7 +290,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     if (!isLogLevel(logLevelText)) problems.push(`LOG_LEVEL '${logLevelText}' is not debug, info, warn or error`);
 
     const predictorTimeoutS = num("predictor_request_timeout_seconds", 20, 0.1, 600, false);
-    const limits: Limits = {
+    const limits: { -readonly [K in keyof Limits]: Limits[K] } = {
         maxBodyBytes: num("max_body_bytes", 16 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
         maxImageBytes: num("max_image_bytes", 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
         maxPixels: num("max_pixels", 40_000_000, 1, 1_000_000_000),
@@ -274,7 +298,13 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
         maxRedirects: num("max_redirects", 3, 0, 20),
         requestTimeoutMs: num("request_timeout_seconds", 30, 0.1, 3600, false) * 1000,
         maxInstances: num("max_instances", 16, 1, 1024),
+        bodyTimeoutMs: num("body_timeout_seconds", 30, 0.1, 3600, false) * 1000,
+        headersTimeoutMs: num("headers_timeout_seconds", 20, 0.1, 3600, false) * 1000,
+        decodeBudgetPixels: 0,
+        decodeQueue: num("decode_queue", 64, 0, 100_000),
     };
+    limits.decodeBudgetPixels = num("decode_budget_pixels", limits.maxPixels, 1, 10_000_000_000);
+    const workers = num("gateway_workers", defaultWorkers(machine.cpuLimit, machine.cpus), 1, 64);
     const drainTimeoutMs = num("drain_timeout_seconds", 25, 0, 3600, false) * 1000;
     const binaryData = parseBool("--binary_data/V2_BINARY_DATA", get("binary_data") ?? "false", problems);
     const outputName = get("output_name");
@@ -308,6 +338,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
             allowCidrs,
             logLevel: logLevelText as LogLevel,
             drainTimeoutMs,
+            workers,
         },
     };
 }

@@ -9,7 +9,10 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
 import { badGateway, badRequest, GatewayError, gatewayTimeout, tooLarge, unsupportedMedia } from "./errors";
+import { sniffImageType } from "./imageInfo";
 import { type AddressPolicy, checkAddress, parseIp } from "./netPolicy";
+
+export { sniffImageType };
 
 export interface DownloadLimits {
     /** Largest image accepted, bytes. */
@@ -39,7 +42,7 @@ export interface Downloaded {
 }
 
 /** Media types accepted; octet-stream is accepted too when the bytes sniff as an image. */
-export const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp"]);
+export const imageMediaTypes: ReadonlySet<string> = new Set(["image/jpeg", "image/jpg", "image/pjpeg", "image/png", "image/webp", "image/gif"]);
 const genericMediaTypes: ReadonlySet<string> = new Set(["application/octet-stream", "binary/octet-stream"]);
 
 const defaultResolve: Resolver = (host) => dns.promises.lookup(host, { all: true, verbatim: true });
@@ -107,17 +110,6 @@ function mediaType(header: string | undefined): string {
     return (header ?? "").split(";")[0].trim().toLowerCase();
 }
 
-/** Sniffs JPEG, PNG and WebP signatures. */
-export function sniffImageType(bytes: Uint8Array): "jpeg" | "png" | "webp" | undefined {
-    if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
-    if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return "png";
-    if (bytes.length >= 12) {
-        const ascii = (from: number) => String.fromCharCode(bytes[from], bytes[from + 1], bytes[from + 2], bytes[from + 3]);
-        if (ascii(0) === "RIFF" && ascii(8) === "WEBP") return "webp";
-    }
-    return undefined;
-}
-
 interface HopResult {
     readonly redirect?: string;
     readonly bytes?: Buffer;
@@ -134,7 +126,7 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                 port: url.port || (isHttps ? 443 : 80),
                 path: url.pathname + url.search,
                 method: "GET",
-                headers: { accept: "image/jpeg, image/png, image/webp", "user-agent": "inference-platform-gateway" },
+                headers: { accept: "image/jpeg, image/png, image/webp, image/gif", "user-agent": "inference-platform-gateway" },
                 agent: isHttps ? httpsAgent : httpAgent,
                 lookup: pinnedLookup(target.address, target.family),
                 signal,
@@ -153,7 +145,7 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                 }
                 const type = mediaType(res.headers["content-type"]);
                 if (!imageMediaTypes.has(type) && !genericMediaTypes.has(type)) {
-                    reject(unsupportedMedia("unsupported_content_type", `image URL served '${type || "no content type"}', expected image/jpeg, image/png or image/webp`));
+                    reject(unsupportedMedia("unsupported_content_type", `image URL served '${type || "no content type"}', expected image/jpeg, image/png, image/gif or image/webp`));
                     return void res.destroy();
                 }
                 const declared = Number(res.headers["content-length"]);
@@ -239,7 +231,7 @@ export async function downloadImage(rawUrl: unknown, options: DownloadOptions): 
             }
             const bytes = result.bytes!;
             const sniffed = sniffImageType(bytes);
-            if (!sniffed) throw unsupportedMedia("not_an_image", "downloaded bytes are not a JPEG, PNG or WebP image");
+            if (!sniffed) throw unsupportedMedia("not_an_image", "downloaded bytes are not a JPEG, PNG, GIF or WebP image");
             return { bytes, contentType: result.contentType!, finalUrl: url.href, hops: hop };
         }
     } catch (err) {

@@ -2,13 +2,15 @@
  * Every failure the gateway reports is a `GatewayError`: an HTTP status, a stable machine-readable
  * code and a message safe to show to the caller (no stack traces, no internal addresses).
  */
-export type ErrorStatus = 400 | 404 | 405 | 413 | 415 | 422 | 500 | 502 | 503 | 504;
+export type ErrorStatus = 400 | 404 | 405 | 408 | 413 | 415 | 422 | 500 | 502 | 503 | 504;
 
 export class GatewayError extends Error {
     constructor(
         readonly status: ErrorStatus,
         readonly code: string,
         message: string,
+        /** Extra response headers (Retry-After on 503). */
+        readonly headers: Readonly<Record<string, string>> = {},
     ) {
         super(message);
         this.name = "GatewayError";
@@ -20,6 +22,8 @@ export const tooLarge = (code: string, message: string) => new GatewayError(413,
 export const unsupportedMedia = (code: string, message: string) => new GatewayError(415, code, message);
 export const unprocessable = (code: string, message: string) => new GatewayError(422, code, message);
 export const badGateway = (code: string, message: string) => new GatewayError(502, code, message);
+export const requestTimeout = (code: string, message: string) => new GatewayError(408, code, message);
+export const unavailable = (code: string, message: string, retryAfterSeconds: number) => new GatewayError(503, code, message, { "retry-after": String(retryAfterSeconds) });
 export const gatewayTimeout = (code: string, message: string) => new GatewayError(504, code, message);
 
 /** Turns anything thrown into a GatewayError; unknown errors become an opaque 500. */

@@ -1,23 +1,35 @@
 /**
  * Entry point: `node dist/main.js [--model_name m] [--predictor_host h] [--http_port p] [--protocol v1|v2|tfserving-grpc|tfserving-rest]`.
  * Configuration errors print one message and exit 2; SIGTERM drains in-flight requests, then exits 0.
+ * With GATEWAY_WORKERS > 1 (default: the container's CPU limit) this process supervises that many
+ * worker processes (cluster.ts), each serving the port.
  */
+import { availableParallelism } from "node:os";
+import { isPrimary, runPrimary, workerMetrics } from "./cluster";
 import { parseConfig } from "./config";
-import { closeDownloadAgents } from "./download";
+import { containerCpuLimit } from "./cpuLimit";
 import { createLogger } from "./log";
-import { configureSharp } from "./preprocess";
-import { createGateway } from "./server";
 
 async function main(): Promise<void> {
     let parsed;
     try {
-        parsed = parseConfig(process.argv.slice(2), process.env);
+        parsed = parseConfig(process.argv.slice(2), process.env, { cpuLimit: containerCpuLimit(), cpus: availableParallelism() });
     } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
         process.exit(2);
     }
     const { config, ignored } = parsed;
     const logger = createLogger(config.logLevel);
+    const clustered = config.workers > 1;
+    if (clustered && isPrimary()) {
+        logger.info("starting workers", { workers: config.workers, port: config.httpPort });
+        runPrimary(config.workers, logger);
+        return;
+    }
+    // Loaded only where requests are served: the primary needs neither sharp nor the server.
+    const { closeDownloadAgents } = await import("./download");
+    const { configureSharp } = await import("./preprocess");
+    const { createGateway } = await import("./server");
     configureSharp();
     process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { reason: String(reason) }));
     process.on("uncaughtException", (err) => {
@@ -25,10 +37,13 @@ async function main(): Promise<void> {
         process.exit(1);
     });
 
-    const gateway = createGateway({ config, logger });
+    const { createMetrics } = await import("./metrics");
+    const metrics = createMetrics();
+    const gateway = createGateway({ config, logger, metrics, ...(clustered ? { metricsText: workerMetrics(metrics.registry) } : {}) });
     const port = await gateway.listen(config.httpPort);
     logger.info("gateway listening", {
         port,
+        ...(clustered ? { worker: process.pid } : {}),
         model: config.modelName,
         protocol: config.predictor.protocol,
         predictor: config.predictor.target,
@@ -36,6 +51,7 @@ async function main(): Promise<void> {
         kerasModel: config.kerasModel,
         labels: config.labels,
         defaultLabels: config.defaultLabels,
+        workers: config.workers,
         ...(ignored.length > 0 ? { ignoredArguments: ignored } : {}),
     });
     if (config.defaultLabels) logger.info("MODEL_LABELS not set: using the seeds' 10 clothing labels");
@@ -48,12 +64,13 @@ async function main(): Promise<void> {
         logger.info("shutting down: draining in-flight requests", { signal, inFlight: gateway.inFlight });
         void gateway.shutdown().then(() => {
             closeDownloadAgents();
-            logger.info("shutdown complete");
+            if (!clustered) logger.info("shutdown complete");
             process.exit(0);
         });
     };
     process.on("SIGTERM", () => stop("SIGTERM"));
-    process.on("SIGINT", () => stop("SIGINT"));
+    // A worker ignores the terminal's SIGINT: the primary passes the stop on as SIGTERM.
+    process.on("SIGINT", () => (clustered ? undefined : stop("SIGINT")));
 }
 
 void main();

@@ -9,8 +9,8 @@
  */
 import { availableParallelism } from "node:os";
 import sharp from "sharp";
-import { sniffImageType } from "./download";
-import { tooLarge, unprocessable, unsupportedMedia } from "./errors";
+import { GatewayError, tooLarge, unavailable, unprocessable } from "./errors";
+import { cmykToRgbInPlace, type ImageInfo, probeImage } from "./imageInfo";
 
 /** Keras `imagenet_utils.preprocess_input` modes. */
 export type PreprocessMode = "tf" | "caffe" | "torch";
@@ -220,25 +220,115 @@ async function withDecodeSlot<T>(fn: () => Promise<T>): Promise<T> {
     }
 }
 
-/** Decodes JPEG/PNG/WebP bytes to 8-bit interleaved pixels at full size. */
-export async function decodeImage(bytes: Buffer, limits: DecodeLimits): Promise<RawImage> {
-    if (!sniffImageType(bytes)) throw unsupportedMedia("not_an_image", "bytes are not a JPEG, PNG or WebP image");
-    return withDecodeSlot(() => decodeWithSharp(bytes, limits));
+/**
+ * Decodes JPEG/PNG/GIF/WebP bytes to 8-bit interleaved pixels at full size, as PIL's
+ * `convert("RGB")` sees them: alpha dropped (not composited), 16-bit reduced to the high byte,
+ * CMYK converted with Pillow's formula. `info` is the header read by `probeImage` (read here when
+ * not given).
+ */
+export async function decodeImage(bytes: Buffer, limits: DecodeLimits, info: ImageInfo = probeImage(bytes)): Promise<RawImage> {
+    if (info.width * info.height > limits.maxPixels) throw tooLarge("too_many_pixels", `image has ${info.width}x${info.height} pixels, more than the limit of ${limits.maxPixels}`);
+    return withDecodeSlot(() => decodeWithSharp(bytes, limits, info));
 }
 
-async function decodeWithSharp(bytes: Buffer, limits: DecodeLimits): Promise<RawImage> {
-    // The pixel limit is checked by libvips from the header before decoding (no separate
-    // metadata() round trip); its error is told apart from a decode failure by the message.
+async function decodeWithSharp(bytes: Buffer, limits: DecodeLimits, info: ImageInfo): Promise<RawImage> {
+    // The pixel limit is also enforced by libvips from the header (the probe could be fooled by
+    // a JPEG with several frame headers); its error is told apart from a decode failure by the message.
     try {
-        const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false })
-            .raw({ depth: "uchar" })
-            .toBuffer({ resolveWithObject: true });
-        if (info.width <= 0 || info.height <= 0) throw unprocessable("undecodable_image", "the image has no dimensions");
-        return { data, width: info.width, height: info.height, channels: info.channels };
+        const input = sharp(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
+        // CMYK: the decoder's CMYK values untouched (libvips undoes Adobe's inversion as libjpeg
+        // callers such as PIL do), no colour management; Pillow's conversion follows in JS.
+        const pipeline = info.cmyk ? input.pipelineColourspace("cmyk").toColourspace("cmyk") : input.removeAlpha();
+        const { data, info: out } = await pipeline.raw({ depth: "uchar" }).toBuffer({ resolveWithObject: true });
+        if (out.width <= 0 || out.height <= 0) throw unprocessable("undecodable_image", "the image has no dimensions");
+        if (info.cmyk) {
+            if (out.channels !== 4) throw unprocessable("undecodable_image", "the CMYK JPEG did not decode to 4 channels");
+            return { data: cmykToRgbInPlace(data), width: out.width, height: out.height, channels: 3 };
+        }
+        return { data, width: out.width, height: out.height, channels: out.channels };
     } catch (err) {
         if (/pixel limit/i.test((err as Error).message)) throw tooLarge("too_many_pixels", `image has more than the limit of ${limits.maxPixels} pixels`);
-        if (err instanceof Error && err.name === "GatewayError") throw err;
+        if (err instanceof GatewayError) throw err;
         throw unprocessable("undecodable_image", "the image could not be decoded");
+    }
+}
+
+/** Bytes of decoded pixels an image needs while it is decoded and resized, in RGB pixels (3 bytes). */
+export function decodeCost(info: ImageInfo): number {
+    return Math.ceil((info.width * info.height * (info.cmyk ? 4 : 3)) / 3);
+}
+
+/**
+ * A budget of decoded pixels shared by everything in flight in this process: an image holds
+ * `decodeCost` of it from just before its decode until its pixels are resized and freed, so the
+ * memory held by decoded images never exceeds `capacity` × 3 bytes (one image larger than the
+ * whole budget runs alone). Waiters are served first come, first served; when `maxWaiting` are
+ * already waiting the next request is refused at once with 503 and Retry-After, and a waiter whose
+ * request is aborted (deadline, client gone) leaves the queue.
+ */
+export class PixelBudget {
+    private inUse = 0;
+    private readonly waiting: { cost: number; grant: () => void }[] = [];
+
+    constructor(
+        readonly capacity: number,
+        readonly maxWaiting: number,
+    ) {
+        if (!(capacity >= 1) || !(maxWaiting >= 0)) throw new Error("pixel budget needs capacity >= 1 and maxWaiting >= 0");
+    }
+
+    get used(): number {
+        return this.inUse;
+    }
+
+    get queued(): number {
+        return this.waiting.length;
+    }
+
+    /** Waits for `cost` pixels; resolves with the function that gives them back (call it once). */
+    async acquire(cost: number, signal?: AbortSignal): Promise<() => void> {
+        const take = Math.min(Math.max(0, cost), this.capacity);
+        let released = false;
+        const release = () => {
+            if (released) return;
+            released = true;
+            this.inUse -= take;
+            this.admit();
+        };
+        if (this.waiting.length === 0 && this.inUse + take <= this.capacity) {
+            this.inUse += take;
+            return release;
+        }
+        if (this.waiting.length >= this.maxWaiting) {
+            throw unavailable("decode_budget_exhausted", `too many large images are being decoded (${this.waiting.length} waiting); retry shortly`, 1);
+        }
+        signal?.throwIfAborted();
+        await new Promise<void>((resolve, reject) => {
+            const entry = {
+                cost: take,
+                grant: () => {
+                    signal?.removeEventListener("abort", onAbort);
+                    resolve();
+                },
+            };
+            const onAbort = () => {
+                const i = this.waiting.indexOf(entry);
+                if (i >= 0) this.waiting.splice(i, 1);
+                this.admit();
+                reject(signal!.reason);
+            };
+            signal?.addEventListener("abort", onAbort, { once: true });
+            this.waiting.push(entry);
+        });
+        return release;
+    }
+
+    private admit(): void {
+        while (this.waiting.length > 0 && this.inUse + this.waiting[0].cost <= this.capacity) {
+            const next = this.waiting.shift()!;
+            this.inUse += next.cost;
+            next.grant();
+        }
     }
 }
 

@@ -11,13 +11,14 @@ import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { GatewayConfig } from "./config";
 import { downloadImage, type Resolver } from "./download";
-import { badRequest, GatewayError, gatewayTimeout, toGatewayError, tooLarge, unsupportedMedia } from "./errors";
+import { badRequest, GatewayError, gatewayTimeout, requestTimeout, toGatewayError, tooLarge, unsupportedMedia } from "./errors";
+import { probeImage } from "./imageInfo";
 import { attachLabels } from "./labels";
 import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
-import { decodeImage, releaseNow, resizeNormalizeInto } from "./preprocess";
+import { decodeCost, decodeImage, PixelBudget, releaseNow, resizeNormalizeInto } from "./preprocess";
 
 export interface GatewayOptions {
     readonly config: GatewayConfig;
@@ -32,6 +33,10 @@ export interface GatewayOptions {
     /** Predictor client; default built from `config.predictor`. */
     readonly predictor?: Predictor;
     readonly metrics?: GatewayMetrics;
+    /** `/metrics` text; default this gateway's registry (workers pass the cluster-wide sum). */
+    readonly metricsText?: () => Promise<string>;
+    /** Decoded-pixel budget; default one of `config.limits.decodeBudgetPixels` for this gateway. */
+    readonly pixelBudget?: PixelBudget;
 }
 
 export interface Gateway {
@@ -43,6 +48,7 @@ export interface Gateway {
     /** Stops accepting, waits for in-flight requests (up to the drain timeout), closes clients. */
     shutdown(): Promise<void>;
     readonly inFlight: number;
+    readonly pixelBudget: PixelBudget;
 }
 
 type ImageSource = { readonly url: string } | { readonly bytes: Buffer };
@@ -132,8 +138,15 @@ export function createGateway(options: GatewayOptions): Gateway {
     let listening = false;
     let inFlight = 0;
     const idleWaiters: (() => void)[] = [];
+    const pixelBudget = options.pixelBudget ?? new PixelBudget(config.limits.decodeBudgetPixels, config.limits.decodeQueue);
+    const bodyTimeoutText = `${config.limits.bodyTimeoutMs / 1000} s`;
 
-    const readBody = (req: http.IncomingMessage): Promise<Buffer> =>
+    /**
+     * Reads the whole body within the body timeout (from the end of the headers): a body that
+     * trickles or never ends is answered 408 when the time is up, as is one still incomplete when
+     * the request deadline passes.
+     */
+    const readBody = (req: http.IncomingMessage, signal: AbortSignal): Promise<Buffer> =>
         new Promise<Buffer>((resolve, reject) => {
             const declared = Number(req.headers["content-length"]);
             if (Number.isFinite(declared) && declared > config.limits.maxBodyBytes) {
@@ -141,31 +154,38 @@ export function createGateway(options: GatewayOptions): Gateway {
             }
             const chunks: Buffer[] = [];
             let size = 0;
-            let failed = false;
+            let settled = false;
+            const settle = (err: GatewayError | undefined, body?: Buffer) => {
+                if (settled) return;
+                settled = true;
+                clearTimeout(timer);
+                signal.removeEventListener("abort", onAbort);
+                if (err) reject(err);
+                else resolve(body!);
+            };
+            const timedOut = () => requestTimeout("body_timeout", `the request body was not received within ${bodyTimeoutText}`);
+            const timer = setTimeout(() => settle(timedOut()), config.limits.bodyTimeoutMs);
+            const onAbort = () => settle(timedOut());
+            signal.addEventListener("abort", onAbort, { once: true });
             req.on("data", (c: Buffer) => {
-                if (failed) return;
+                if (settled) return;
                 size += c.length;
                 if (size > config.limits.maxBodyBytes) {
-                    failed = true;
-                    reject(tooLarge("body_too_large", `request body is larger than the limit of ${config.limits.maxBodyBytes} bytes`));
+                    settle(tooLarge("body_too_large", `request body is larger than the limit of ${config.limits.maxBodyBytes} bytes`));
                     return;
                 }
                 chunks.push(c);
             });
-            req.on("end", () => {
-                if (!failed) resolve(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks));
-            });
-            req.on("error", (err) => {
-                if (!failed) reject(badRequest("body_read_failed", `could not read the request body (${(err as NodeJS.ErrnoException).code ?? "error"})`));
-            });
+            req.on("end", () => settle(undefined, chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)));
+            req.on("error", (err) => settle(badRequest("body_read_failed", `could not read the request body (${(err as NodeJS.ErrnoException).code ?? "error"})`)));
         });
 
-    const parseJsonBody = async (req: http.IncomingMessage): Promise<unknown> => {
+    const parseJsonBody = async (req: http.IncomingMessage, signal: AbortSignal): Promise<unknown> => {
         const type = (req.headers["content-type"] ?? "application/json").split(";")[0].trim().toLowerCase();
         if (type !== "application/json" && !type.endsWith("+json") && type !== "text/plain" && type !== "") {
             throw unsupportedMedia("unsupported_request_type", `request content type must be application/json, not ${type}`);
         }
-        const body = await readBody(req);
+        const body = await readBody(req, signal);
         try {
             return JSON.parse(body.toString("utf8"));
         } catch {
@@ -173,47 +193,75 @@ export function createGateway(options: GatewayOptions): Gateway {
         }
     };
 
-    /** Downloads/decodes every image into one batch tensor, calls the predictor, attaches labels. */
-    const classify = async (sources: readonly ImageSource[], signal: AbortSignal): Promise<Record<string, number>[]> => {
-        // Download and decode first, then take the (pooled) request buffer: it is held only for the
-        // resize and the predictor call, not while requests queue for the decoder threads.
-        const decoded = await Promise.all(
-            sources.map(async (source) => {
-                let bytes: Buffer;
-                if ("url" in source) {
-                    const t0 = performance.now();
-                    try {
-                        bytes = (await downloadImage(source.url, { policy, limits: { maxBytes: config.limits.maxImageBytes, timeoutMs: config.limits.downloadTimeoutMs, maxRedirects: config.limits.maxRedirects }, signal, resolve: options.resolve })).bytes;
-                        metrics.downloadDuration.observe({ outcome: "ok" }, (performance.now() - t0) / 1000);
-                    } catch (err) {
-                        metrics.downloadDuration.observe({ outcome: "error" }, (performance.now() - t0) / 1000);
-                        throw err;
-                    }
-                } else bytes = source.bytes;
-                signal.throwIfAborted();
-                const t1 = performance.now();
-                let raw;
-                try {
-                    raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels });
-                } finally {
-                    // sharp is done with the encoded bytes once the decode settles.
-                    releaseNow(bytes);
-                }
-                return { raw, t1 };
-            }),
-        );
+    /**
+     * Downloads one image, waits for its share of the pixel budget, decodes it and resizes it into
+     * `into(raw)`'s tensor; the decoded pixels are freed and the budget given back right after.
+     */
+    const prepareImage = async (source: ImageSource, signal: AbortSignal, into: () => { tensor: Float32Array; offset: number }): Promise<void> => {
+        let bytes: Buffer;
+        if ("url" in source) {
+            const t0 = performance.now();
+            try {
+                bytes = (await downloadImage(source.url, { policy, limits: { maxBytes: config.limits.maxImageBytes, timeoutMs: config.limits.downloadTimeoutMs, maxRedirects: config.limits.maxRedirects }, signal, resolve: options.resolve })).bytes;
+                metrics.downloadDuration.observe({ outcome: "ok" }, (performance.now() - t0) / 1000);
+            } catch (err) {
+                metrics.downloadDuration.observe({ outcome: "error" }, (performance.now() - t0) / 1000);
+                throw err;
+            }
+        } else bytes = source.bytes;
         signal.throwIfAborted();
-        const prepared = predictor.prepare([sources.length, height, width, 3]);
-        decoded.forEach(({ raw, t1 }, i) => {
-            resizeNormalizeInto(raw, config.inputSize, config.mode, prepared.tensor, i * perImage);
+        const info = probeImage(bytes);
+        if (info.width * info.height > config.limits.maxPixels) {
+            throw tooLarge("too_many_pixels", `image has ${info.width}x${info.height} pixels, more than the limit of ${config.limits.maxPixels}`);
+        }
+        const giveBack = await pixelBudget.acquire(decodeCost(info), signal);
+        try {
+            const t1 = performance.now();
+            let raw;
+            try {
+                raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels }, info);
+            } finally {
+                // sharp is done with the encoded bytes once the decode settles.
+                releaseNow(bytes);
+            }
+            signal.throwIfAborted();
+            const { tensor, offset } = into();
+            resizeNormalizeInto(raw, config.inputSize, config.mode, tensor, offset);
             releaseNow(raw.data);
             metrics.preprocessDuration.observe((performance.now() - t1) / 1000);
-        });
+        } finally {
+            giveBack();
+        }
+    };
+
+    /** Downloads/decodes every image into one batch tensor, calls the predictor, attaches labels. */
+    const classify = async (sources: readonly ImageSource[], signal: AbortSignal): Promise<Record<string, number>[]> => {
+        // The (pooled) request buffer is taken only once pixels are ready to be written, not while
+        // a request waits for a download or the pixel budget. A batch resizes each image into its
+        // own tensor first, so no image holds the budget while waiting for the others.
+        let prepared: ReturnType<Predictor["prepare"]>;
+        if (sources.length === 1) {
+            await prepareImage(sources[0], signal, () => {
+                prepared = predictor.prepare([1, height, width, 3]);
+                return { tensor: prepared.tensor, offset: 0 };
+            });
+        } else {
+            const parts = await Promise.all(
+                sources.map(async (source) => {
+                    const part = new Float32Array(perImage);
+                    await prepareImage(source, signal, () => ({ tensor: part, offset: 0 }));
+                    return part;
+                }),
+            );
+            signal.throwIfAborted();
+            prepared = predictor.prepare([sources.length, height, width, 3]);
+            parts.forEach((part, i) => prepared.tensor.set(part, i * perImage));
+        }
         signal.throwIfAborted();
         const t2 = performance.now();
         let rows: number[][];
         try {
-            rows = await prepared.send(signal);
+            rows = await prepared!.send(signal);
             metrics.predictorDuration.observe({ protocol: predictor.protocol, outcome: "ok" }, (performance.now() - t2) / 1000);
         } catch (err) {
             metrics.predictorDuration.observe({ protocol: predictor.protocol, outcome: "error" }, (performance.now() - t2) / 1000);
@@ -251,21 +299,21 @@ export function createGateway(options: GatewayOptions): Gateway {
 
     const handlers: Record<string, (req: http.IncomingMessage, signal: AbortSignal) => Promise<Json>> = {
         async predict(req, signal) {
-            const body = await parseJsonBody(req);
+            const body = await parseJsonBody(req, signal);
             if (!isObject(body) || !("url" in body)) throw badRequest("invalid_request", 'body must be {"url": "http(s)://..."}');
             if (typeof body.url !== "string") throw badRequest("invalid_url", "url must be a string");
             const [result] = await classify([{ url: body.url }], signal);
             return new Json(200, result);
         },
         async v1predict(req, signal) {
-            const body = await parseJsonBody(req);
+            const body = await parseJsonBody(req, signal);
             if (!isObject(body) || !Array.isArray(body.instances)) throw badRequest("invalid_request", 'body must be {"instances": [{"url": ...} | {"b64": ...}]}');
             checkCount(body.instances.length, "instances");
             const sources = body.instances.map(sourceFromInstance);
             return new Json(200, { predictions: await classify(sources, signal) });
         },
         async v2infer(req, signal) {
-            const body = await parseJsonBody(req);
+            const body = await parseJsonBody(req, signal);
             if (!isObject(body) || !Array.isArray(body.inputs) || body.inputs.length !== 1 || !isObject(body.inputs[0])) {
                 throw badRequest("invalid_request", 'body must be {"inputs": [{"name": ..., "datatype": "BYTES", "shape": [N], "data": [url-or-base64, ...]}]}');
             }
@@ -324,91 +372,116 @@ export function createGateway(options: GatewayOptions): Gateway {
         },
     };
 
-    const send = (res: http.ServerResponse, status: number, body: string, contentType: string) => {
+    const send = (res: http.ServerResponse, status: number, body: string, contentType: string, extra: Readonly<Record<string, string>> = {}) => {
         if (res.headersSent || res.destroyed) return;
-        const headers: http.OutgoingHttpHeaders = { "content-type": contentType, "content-length": Buffer.byteLength(body) };
+        const headers: http.OutgoingHttpHeaders = { ...extra, "content-type": contentType, "content-length": Buffer.byteLength(body) };
         if (draining) headers.connection = "close";
         res.writeHead(status, headers);
         res.end(body);
     };
 
-    const server = http.createServer({ keepAliveTimeout: 65_000, headersTimeout: 20_000, requestTimeout: config.limits.requestTimeoutMs + 10_000 }, (req, res) => {
-        const start = performance.now();
-        const method = req.method ?? "GET";
-        const path = (req.url ?? "/").split("?")[0];
-        const { route, handler, modelMatch } = routeOf(method, path, config.modelName);
-        const requestId = typeof req.headers["x-request-id"] === "string" ? req.headers["x-request-id"].slice(0, 128) : randomUUID();
-        res.setHeader("x-request-id", requestId);
-        inFlight++;
-        metrics.inFlight.inc();
-        const controller = new AbortController();
-        let timedOut = false;
-        const timer = setTimeout(() => {
-            timedOut = true;
-            controller.abort(new Error("request deadline"));
-        }, config.limits.requestTimeoutMs);
-        // The client going away cancels downloads and the predictor call.
-        res.on("close", () => {
-            if (!res.writableFinished) controller.abort(new Error("client closed"));
-        });
-        let errorCode: string | undefined;
-        let errorMessage: string | undefined;
-        let status = 500;
+    // Node checks headersTimeout/requestTimeout every connectionsCheckingInterval (default 30 s),
+    // so a slow client would get its 408 up to 30 s late; once a second is cheap. requestTimeout is
+    // only a backstop for bodies nobody reads (the body timeout above answers first).
+    const server = http.createServer(
+        {
+            keepAliveTimeout: 65_000,
+            headersTimeout: config.limits.headersTimeoutMs,
+            requestTimeout: config.limits.headersTimeoutMs + config.limits.bodyTimeoutMs + 5_000,
+            connectionsCheckingInterval: Math.min(1000, config.limits.headersTimeoutMs),
+        },
+        (req, res) => {
+            const start = performance.now();
+            const method = req.method ?? "GET";
+            const path = (req.url ?? "/").split("?")[0];
+            const { route, handler, modelMatch } = routeOf(method, path, config.modelName);
+            const requestId = typeof req.headers["x-request-id"] === "string" ? req.headers["x-request-id"].slice(0, 128) : randomUUID();
+            res.setHeader("x-request-id", requestId);
+            inFlight++;
+            metrics.inFlight.inc();
+            const controller = new AbortController();
+            let timedOut = false;
+            const timer = setTimeout(() => {
+                timedOut = true;
+                controller.abort(new Error("request deadline"));
+            }, config.limits.requestTimeoutMs);
+            // The client going away cancels downloads and the predictor call.
+            res.on("close", () => {
+                if (!res.writableFinished) controller.abort(new Error("client closed"));
+            });
+            let errorCode: string | undefined;
+            let errorMessage: string | undefined;
+            let status = 500;
 
-        const finish = () => {
-            clearTimeout(timer);
-            controller.abort(new Error("request done")); // stop any straggling download of a batch
-            inFlight--;
-            metrics.inFlight.dec();
-            const seconds = (performance.now() - start) / 1000;
-            metrics.requests.inc({ route, method, status: String(status) });
-            if (route !== "/metrics") metrics.requestDuration.observe({ route, status: String(status) }, seconds);
-            if (errorCode) metrics.errors.inc({ code: errorCode });
-            if (route !== "/metrics" && !route.includes("health") && route !== "/readyz" && route !== "/healthz") {
-                const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode, error: errorMessage } : {}) };
-                if (status >= 500) logger.warn("request", fields);
-                else logger.info("request", fields);
-            }
-            if (inFlight === 0) idleWaiters.splice(0).forEach((w) => w());
-            maybeCollect();
-        };
-
-        const run = async () => {
-            if (handler === "metrics") {
-                const text = await metrics.registry.metrics();
-                status = 200;
-                return send(res, 200, text, metrics.registry.contentType);
-            }
-            if (!handler) {
-                if (route === "other") throw new GatewayError(404, "not_found", `no route for ${method} ${path}`);
-                throw new GatewayError(405, "method_not_allowed", `${method} is not allowed on ${path}`);
-            }
-            if (modelMatch === false) throw new GatewayError(404, "model_not_found", `model not found; this gateway serves '${config.modelName}'`);
-            const result = await handlers[handler](req, controller.signal);
-            status = result.status;
-            send(res, result.status, JSON.stringify(result.body), "application/json");
-        };
-
-        run()
-            .catch((err: unknown) => {
-                let e = toGatewayError(err);
-                if (timedOut && (!(err instanceof GatewayError) || e.code === "aborted" || e.code === "image_fetch_failed" || e.code === "predictor_unreachable")) {
-                    e = gatewayTimeout("request_timeout", `request took longer than ${config.limits.requestTimeoutMs} ms`);
+            const finish = () => {
+                clearTimeout(timer);
+                controller.abort(new Error("request done")); // stop any straggling download of a batch
+                inFlight--;
+                metrics.inFlight.dec();
+                const seconds = (performance.now() - start) / 1000;
+                metrics.requests.inc({ route, method, status: String(status) });
+                if (route !== "/metrics") metrics.requestDuration.observe({ route, status: String(status) }, seconds);
+                if (errorCode) metrics.errors.inc({ code: errorCode });
+                if (route !== "/metrics" && !route.includes("health") && route !== "/readyz" && route !== "/healthz") {
+                    const fields = { requestId, method, route, status, ms: Math.round(seconds * 10000) / 10, ...(errorCode ? { code: errorCode, error: errorMessage } : {}) };
+                    if (status >= 500) logger.warn("request", fields);
+                    else logger.info("request", fields);
                 }
-                if (!(err instanceof GatewayError)) logger.error("unexpected error", { requestId, route, error: String((err as Error)?.stack ?? err) });
-                status = e.status;
-                errorCode = e.code;
-                errorMessage = e.message;
-                // An unread oversized body: answer and close rather than drain it.
-                if (e.status === 413 && !req.complete) res.setHeader("connection", "close");
-                send(res, e.status, JSON.stringify({ error: e.message, code: e.code }), "application/json");
-                if (e.status === 413 && !req.complete) req.resume();
-            })
-            .finally(finish);
-    });
-    server.on("clientError", (err, socket) => {
-        if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\nconnection: close\r\n\r\n{"error":"malformed HTTP request","code":"bad_http"}');
-        else socket.destroy(err);
+                if (inFlight === 0) idleWaiters.splice(0).forEach((w) => w());
+                maybeCollect();
+            };
+
+            const run = async () => {
+                if (handler === "metrics") {
+                    const text = await (options.metricsText ?? (() => metrics.registry.metrics()))();
+                    status = 200;
+                    return send(res, 200, text, metrics.registry.contentType);
+                }
+                if (!handler) {
+                    if (route === "other") throw new GatewayError(404, "not_found", `no route for ${method} ${path}`);
+                    throw new GatewayError(405, "method_not_allowed", `${method} is not allowed on ${path}`);
+                }
+                if (modelMatch === false) throw new GatewayError(404, "model_not_found", `model not found; this gateway serves '${config.modelName}'`);
+                const result = await handlers[handler](req, controller.signal);
+                status = result.status;
+                send(res, result.status, JSON.stringify(result.body), "application/json");
+            };
+
+            run()
+                .catch((err: unknown) => {
+                    let e = toGatewayError(err);
+                    if (timedOut && (!(err instanceof GatewayError) || e.code === "aborted" || e.code === "image_fetch_failed" || e.code === "predictor_unreachable")) {
+                        e = gatewayTimeout("request_timeout", `request took longer than ${config.limits.requestTimeoutMs} ms`);
+                    }
+                    if (!(err instanceof GatewayError)) logger.error("unexpected error", { requestId, route, error: String((err as Error)?.stack ?? err) });
+                    status = e.status;
+                    errorCode = e.code;
+                    errorMessage = e.message;
+                    // A body not read to its end: answer and close rather than wait for the rest.
+                    const incomplete = !req.complete;
+                    if (incomplete) res.setHeader("connection", "close");
+                    send(res, e.status, JSON.stringify({ error: e.message, code: e.code }), "application/json", e.headers);
+                    if (incomplete && e.status === 413) req.resume();
+                    else if (incomplete) res.once("finish", () => req.socket.destroy());
+                })
+                .finally(finish);
+        },
+    );
+    /**
+     * Errors before a request reaches the handler: headers not finished within headersTimeout
+     * (Node's ERR_HTTP_REQUEST_TIMEOUT) get 408, malformed HTTP 400; each is a JSON error, counted.
+     */
+    server.on("clientError", (err: NodeJS.ErrnoException, socket) => {
+        const timeout = err.code === "ERR_HTTP_REQUEST_TIMEOUT";
+        const [status, code, message] = timeout
+            ? ["408 Request Timeout", "headers_timeout", `the request headers were not received within ${config.limits.headersTimeoutMs / 1000} s`]
+            : ["400 Bad Request", "bad_http", "malformed HTTP request"];
+        metrics.errors.inc({ code });
+        const inProgress = (socket as { _httpMessage?: http.ServerResponse })._httpMessage?.headersSent === true;
+        if (socket.writable && !inProgress) {
+            const body = JSON.stringify({ error: message, code });
+            socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+        } else socket.destroy(err);
     });
 
     return {
@@ -418,6 +491,7 @@ export function createGateway(options: GatewayOptions): Gateway {
         get inFlight() {
             return inFlight;
         },
+        pixelBudget,
         listen(port = config.httpPort, host?: string) {
             return new Promise<number>((resolve, reject) => {
                 server.once("error", reject);

@@ -3,9 +3,9 @@
  * components must pass every mandatory policy, and the policies must actually see their resources.
  */
 import { describe, expect, it } from "vitest";
-import { EksCluster } from "../../components/cluster";
-import { loadConfig } from "../../components/config";
-import { ModelStore } from "../../components/modelStore";
+import { EksCluster } from "../../components/aws/eksCluster";
+import { loadConfig } from "../../config";
+import { ModelStore } from "../../components/aws/modelStore";
 import { installMocks, RecordedResource, testOidcIssuerHost } from "../../test/kit";
 import { ResourceView, runPolicies } from "../policies";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ec2NodeClassManifest, gpuNodePoolManifest } from "../../components/aws/gpuNodePool";
 import { karpenterControllerPolicy } from "../../components/aws/karpenter";
-import { clusterAutoscalerPolicy } from "../../components/clusterAutoscaler";
-import { authPolicies } from "../../components/ingressAuth";
-import { irsaTrustPolicy } from "../../components/irsa";
-import { loadBalancerControllerPolicy } from "../../components/loadBalancerController";
+import { clusterAutoscalerPolicy } from "../../components/aws/clusterAutoscaler";
+import { authPolicies } from "../../components/platform/ingressAuth";
+import { irsaTrustPolicy } from "../../components/aws/irsa";
+import { loadBalancerControllerPolicy } from "../../components/aws/loadBalancerController";
 import {
     checkBucketCompanions,
     checkEipCount,

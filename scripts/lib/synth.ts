@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
-import { ConfigError, loadConfig, StackConfig } from "../../components/config";
+import { ConfigError, loadConfig, StackConfig } from "../../config";
 import { readStackConfigFile, StackConfigInput } from "./synthConfig";
 import { createSynthMocks, MadeUpValue } from "./synthMocks";
 import { buildModel, manifestFileName, Model, renderManifest, sortKeys, stableJson } from "./synthModel";
@@ -86,7 +86,10 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     // Validate first: the same function the program uses, so a bad stack fails before any resource.
     const prefix = `${input.project}:`;
     const stackConfig = loadConfig(
-        { get: (key) => (key.startsWith("aws:") ? input.config[key] : input.config[`${prefix}${key}`]) },
+        {
+            get: (key) => (key.startsWith("aws:") ? input.config[key] : input.config[`${prefix}${key}`]),
+            keys: () => Object.keys(input.config).filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)),
+        },
         input.project,
         input.stack,
     );
@@ -208,6 +211,7 @@ function resourcesJson(model: Model, manifestFiles: ReadonlyMap<string, string>)
             parent: r.parent || undefined,
             provider: r.provider || undefined,
             dependencies: [...new Set(r.dependencies)].sort(),
+            aliases: r.aliases.length > 0 ? [...r.aliases].sort() : undefined,
             waitsFor: step?.waitsFor.length ? step.waitsFor : undefined,
             inputs: sortKeys(plainValue(r.inputs)),
             outputs: r.outputs && Object.keys(r.outputs).length > 0 && !r.custom ? sortKeys(plainValue(r.outputs)) : undefined,

@@ -3,8 +3,8 @@
  * sorted tables).
  */
 import * as YAML from "yaml";
-import { StackConfig } from "../../components/config";
-import { estimateCost, formatCostTable } from "../../components/cost";
+import { StackConfig } from "../../config";
+import { estimateCost, formatCostTable } from "../../cost/estimate";
 import { runPolicies } from "../../policy/policies";
 import { MadeUpValue } from "./synthMocks";
 import { kindOf, Model, sortKeys, Step } from "./synthModel";

@@ -26,6 +26,8 @@ export interface Registration {
     readonly providers: Readonly<Record<string, string>>;
     /** URNs from `dependsOn` and from outputs used in inputs. */
     readonly dependencies: readonly string[];
+    /** Former URNs this resource was registered under (its own `aliases`; children inherit their parent's). */
+    readonly aliases: readonly string[];
     readonly propertyDependencies: Readonly<Record<string, readonly string[]>>;
     /** Decoded inputs (secrets still wrapped). */
     readonly inputs: Record<string, unknown>;
@@ -102,6 +104,7 @@ export function hookRegistrations(onRecord?: (r: Registration) => void): Registr
                                 provider: providerUrn(req.getProvider()),
                                 providers,
                                 dependencies: req.getDependenciesList(),
+                                aliases: req.getAliasesList().map((a: any) => a.getUrn()).filter((u: string) => u !== ""),
                                 propertyDependencies,
                                 inputs: withoutSerializedProvider(rpc.deserializeProperties(req.getObject(), true)),
                                 state: withoutSerializedProvider(rpc.deserializeProperties(resp.getObject(), true)),

@@ -12,12 +12,12 @@
  * read at the pinned tag and cited below (template define or file, the line that writes the keys).
  */
 import { describe, expect, it } from "vitest";
-import { certManagerValues } from "../../components/certManager";
-import { ingressGatewayValues } from "../../components/ingressGateway";
-import { kserveResourcesValues } from "../../components/kserve";
-import { loadBalancerControllerValues } from "../../components/loadBalancerController";
-import { metricsServerValues } from "../../components/metricsServer";
-import { chartPins, defaultVersions } from "../../components/versions";
+import { certManagerValues } from "../../components/platform/certManager";
+import { ingressGatewayValues } from "../../components/platform/ingressGateway";
+import { kserveResourcesValues } from "../../components/platform/kserve";
+import { loadBalancerControllerValues } from "../../components/aws/loadBalancerController";
+import { metricsServerValues } from "../../components/platform/metricsServer";
+import { chartPins, defaultVersions } from "../../versions";
 import { cite, Source } from "./upstream";
 
 /** Label keys a chart's template writes on an object, next to the label value we pass. */
@@ -139,16 +139,16 @@ const charts: Record<string, { readonly version: string; readonly labels: Templa
 const ours: Record<keyof typeof charts, Record<string, string>[]> = {
     "cert-manager": [certManagerValues().global.commonLabels],
     "istio gateway": [
-        ingressGatewayValues({ platform: "eks", eipAllocationIds: ["eipalloc-a"], publicSubnetIds: ["subnet-a"], minReplicas: 2 }).labels as Record<string, string>,
-        ingressGatewayValues({ platform: "local", httpNodePort: 31080, minReplicas: 1 }).labels as Record<string, string>,
+        ingressGatewayValues({ service: { type: "LoadBalancer", annotations: {} }, minReplicas: 2 }).labels as Record<string, string>,
+        ingressGatewayValues({ service: { type: "NodePort", nodePort: 31080 }, minReplicas: 1 }).labels as Record<string, string>,
     ],
     "kserve-resources": [
         kserveResourcesValues({ domain: "203.0.113.5.sslip.io", s3: { region: "us-east-2" } }).kserve.controller.labels,
         kserveResourcesValues({ domain: "127.0.0.1.sslip.io" }).kserve.controller.labels,
     ],
     "metrics-server": [
-        metricsServerValues({ platform: "eks" }).commonLabels as Record<string, string>,
-        metricsServerValues({ platform: "local" }).commonLabels as Record<string, string>,
+        metricsServerValues({ kubeletCertificatesVerifiable: true, replicas: 2 }).commonLabels as Record<string, string>,
+        metricsServerValues({ kubeletCertificatesVerifiable: false, replicas: 1 }).commonLabels as Record<string, string>,
     ],
     "aws-load-balancer-controller": [
         loadBalancerControllerValues({ clusterName: "demo", region: "us-east-2", vpcId: "vpc-1", roleArn: "arn:aws:iam::123456789012:role/x", replicas: 2 })

@@ -13,21 +13,28 @@
  * `renderedGateway` with its source; what the readers select is transcribed with theirs.
  */
 import { describe, expect, it } from "vitest";
-import { ingressGatewayName, ingressGatewayValues } from "../../components/ingressGateway";
-import { istioNamespace } from "../../components/istio";
-import { defaultIngressGatewayService, defaultLocalGatewayService, istioGatewaysConfig, knativeNamespace } from "../../components/knative";
-import { kserveResourcesValues } from "../../components/kserve";
+import { nlbServiceAnnotations } from "../../components/aws/ingressNlb";
+import { gatewayReadiness, ingressGatewayName, ingressGatewayValues } from "../../components/platform/ingressGateway";
+import { istioNamespace } from "../../components/platform/istio";
+import { defaultIngressGatewayService, defaultLocalGatewayService, istioGatewaysConfig, knativeNamespace } from "../../components/platform/knative";
+import { kserveResourcesValues } from "../../components/platform/kserve";
 import { readUpstreamYaml, schemasPresent, warnIfSchemasAbsent } from "../chartValues";
 import { cite, Source } from "./upstream";
 import { parse } from "yaml";
 
+// The AWS foundation's NLB annotations, given the gateway's readiness endpoint, as the platform renders them.
 const eksValues = ingressGatewayValues({
-    platform: "eks",
-    eipAllocationIds: ["eipalloc-0a", "eipalloc-0b", "eipalloc-0c"],
-    publicSubnetIds: ["subnet-0a", "subnet-0b", "subnet-0c"],
+    service: {
+        type: "LoadBalancer",
+        annotations: nlbServiceAnnotations({
+            eipAllocationIds: ["eipalloc-0a", "eipalloc-0b", "eipalloc-0c"],
+            publicSubnetIds: ["subnet-0a", "subnet-0b", "subnet-0c"],
+            healthCheck: gatewayReadiness,
+        }),
+    },
     minReplicas: 2,
 }) as any;
-const localValues = ingressGatewayValues({ platform: "local", httpNodePort: 31080, minReplicas: 1 }) as any;
+const localValues = ingressGatewayValues({ service: { type: "NodePort", nodePort: 31080 }, minReplicas: 1 }) as any;
 
 /**
  * What the gateway chart (istio 1.29.6) renders from `values` for a release: the pods' and the

@@ -19,7 +19,7 @@ import {
     knativeDeploymentConfig,
     knativeFeatureFlags,
     knativeNamespace,
-} from "../../components/knative";
+} from "../../components/platform/knative";
 import { cite, Source } from "./upstream";
 
 const serving = (file: string, at: string): Source => ({ repo: "knative/serving", tag: "knative-v1.21.1", file, at });

@@ -1,0 +1,17 @@
+/**
+ * The AWS foundation and its parts: `AwsFoundation` (network, EKS cluster and node groups, S3 model
+ * store with reader and writer IRSA roles, AWS Load Balancer Controller and the NLB's Elastic IPs,
+ * Cluster Autoscaler, NVIDIA device plugin, ECR gateway image) and the delete-time `DeletionGate`.
+ */
+export * from "./awsFoundation";
+export * from "./clusterAutoscaler";
+export * from "./deletionGate";
+export * from "./devicePlugin";
+export * from "./eksCluster";
+export * from "./gatewayImage";
+export * from "./ingressNlb";
+export * from "./irsa";
+export * from "./loadBalancerController";
+export * from "./modelStore";
+export * from "./names";
+export * from "./network";

@@ -1,0 +1,142 @@
+/**
+ * The whole platform as one component: a foundation (AWS or kind), the serving platform and the
+ * models. Another TypeScript Pulumi program adds a model-serving platform to its own stack with
+ *
+ *     import { InferencePlatform } from "inference-platform";
+ *     const platform = new InferencePlatform("serving", { ...settings });
+ *
+ * `InferencePlatformArgs` has the same shape as this project's stack config (`config.ts` reads,
+ * defaults and validates a stack's config into exactly this type), so the README's configuration
+ * reference documents both.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import type { NodeGroupConfig } from "./aws/eksCluster";
+import type { BucketEncryption } from "./aws/modelStore";
+import type { NatGatewayStrategy } from "./aws/network";
+import type { Foundation } from "./common/foundation";
+import { createFoundation } from "./foundations";
+import type { ExampleName } from "./models/exampleModels";
+import { ModelWorkloads } from "./models/modelWorkloads";
+import type { AuthMode } from "./platform/ingressAuth";
+import { ServingPlatform } from "./platform/servingPlatform";
+import type { KubernetesVersion, VersionSet } from "../versions";
+
+/** Where the platform runs: `eks` builds everything on AWS; `local` uses an existing kind cluster. */
+export type Platform = "eks" | "local";
+
+/** Everything the platform is built from: the stack config, typed, defaulted and validated. */
+export interface InferencePlatformArgs {
+    /** `eks` or `local`. */
+    readonly platform: Platform;
+    /** Throwaway stack (per-PR environments): destroy also deletes the model bucket with its objects. */
+    readonly ephemeral: boolean;
+    /** AWS region; required on eks, unused on local. */
+    readonly region: string | undefined;
+    /** Named AWS profile of the AWS provider, for the SDK calls the stack makes itself; unset uses the default chain. */
+    readonly awsProfile: string | undefined;
+    /** Tags on every AWS resource (the e2e leftover check finds resources by them). */
+    readonly tags: Readonly<Record<string, string>>;
+    /** eks: the VPC. */
+    readonly network: {
+        readonly vpcCidr: string;
+        readonly availabilityZoneCount: number;
+        readonly natGateways: NatGatewayStrategy;
+        /** The account's Elastic IP quota in the region, which NAT gateways and the NLB share. */
+        readonly elasticIpQuota: number;
+    };
+    /** eks: the control plane and who may use it. */
+    readonly cluster: {
+        readonly name: string;
+        readonly kubernetesVersion: KubernetesVersion;
+        readonly publicAccessCidrs: readonly string[];
+        readonly adminPrincipalArns: readonly string[];
+        /** Principals with read-only cluster access (CI previews). */
+        readonly previewPrincipalArns: readonly string[];
+    };
+    /** eks: the CPU node group. */
+    readonly cpuNodes: NodeGroupConfig;
+    /** eks: the GPU node group (from zero). */
+    readonly gpuNodes: NodeGroupConfig & { readonly enabled: boolean };
+    /** eks: the model bucket. `modelPrefix` applies to every platform. */
+    readonly modelStore: {
+        readonly bucketNamePrefix: string;
+        readonly encryption: BucketEncryption;
+        /** Existing KMS key; when encryption is `aws:kms` and this is unset, the stack creates a key. */
+        readonly kmsKeyArn: string | undefined;
+        readonly versioning: boolean;
+        readonly noncurrentVersionExpirationDays: number;
+        /** Key prefix (no leading slash, trailing slash) under which models live. */
+        readonly modelPrefix: string;
+    };
+    /** The models' namespace and the ServiceAccount model pods run as. */
+    readonly models: {
+        readonly namespace: string;
+        readonly serviceAccountName: string;
+    };
+    /** Chart and release versions (from the compatibility table). */
+    readonly versions: VersionSet;
+    readonly ingress: {
+        /** Custom DNS domain for model URLs; `undefined` means magic DNS `<ip>.sslip.io`. */
+        readonly domain: string | undefined;
+        /** local: the IP that sslip.io names resolve to (kind's port mapping on the host). */
+        readonly localIp: string;
+        /** local: host port mapped to the ingress gateway's NodePort. */
+        readonly localHttpPort: number;
+    };
+    readonly auth: {
+        readonly mode: AuthMode;
+        readonly jwtIssuer: string | undefined;
+        readonly jwksUri: string | undefined;
+    };
+    /** Example models to deploy. */
+    readonly examples: readonly ExampleName[];
+    readonly gateway: {
+        /** Prebuilt gateway image; `undefined` means eks builds and pushes it to ECR (local requires one). */
+        readonly image: string | undefined;
+    };
+    /** The TF Serving + gateway inference server. */
+    readonly inferenceServer: {
+        readonly enabled: boolean;
+        readonly gpu: boolean;
+    };
+    /** local: how to reach the kind cluster. */
+    readonly local: {
+        /** Path to a kubeconfig file; `undefined` means `$KUBECONFIG` or ~/.kube/config. */
+        readonly kubeconfig: string | undefined;
+        readonly context: string;
+    };
+}
+
+/** The curl header the printed invocations carry under an auth mode. */
+export function invocationAuthHeader(mode: AuthMode): string | undefined {
+    return mode === "jwt" ? "Authorization: Bearer $TOKEN" : undefined;
+}
+
+/** The foundation, the serving platform and the models, as one component. */
+export class InferencePlatform extends pulumi.ComponentResource {
+    public readonly foundation: Foundation;
+    public readonly serving: ServingPlatform;
+    public readonly workloads: ModelWorkloads;
+
+    constructor(name: string, args: InferencePlatformArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("inference-platform:index:InferencePlatform", name, {}, opts);
+        this.foundation = createFoundation(`${name}-foundation`, args, { parent: this });
+        this.serving = new ServingPlatform(
+            `${name}-serving`,
+            { foundation: this.foundation, versions: args.versions, domain: args.ingress.domain, auth: args.auth },
+            { parent: this },
+        );
+        this.workloads = new ModelWorkloads(
+            `${name}-workloads`,
+            {
+                foundation: this.foundation,
+                serving: this.serving,
+                examples: args.examples,
+                inferenceServer: args.inferenceServer,
+                authHeader: invocationAuthHeader(args.auth.mode),
+            },
+            { parent: this },
+        );
+        this.registerOutputs({ domain: this.serving.domain, modelUrls: this.workloads.modelUrls });
+    }
+}

@@ -1,0 +1,175 @@
+/**
+ * What an encoded image is, read from its header alone (no decoding): format, size, and the
+ * properties that decide how it is decoded or refused. Pure functions over bytes.
+ *
+ * The decisions follow what Keras `load_img` (PIL `Image.open(...).convert("RGB")`) gives, checked
+ * against Pillow 9.4 by gateway/test/imageParity.test.ts:
+ * - CMYK/YCCK JPEG: accepted; decoded to CMYK and converted with Pillow's formula (`cmyk`).
+ * - 16-bit PNG: RGB, RGBA and grey+alpha accepted (PIL keeps the high byte, as libvips does);
+ *   16-bit greyscale refused with 415: PIL opens it as 32-bit integers and convert("RGB") clips
+ *   every value above 255 to white, which no model was trained on.
+ * - GIF: the first frame, accepted when it covers the whole canvas and has no transparent colour
+ *   (then libvips and PIL give the same pixels); otherwise refused with 415 naming the reason.
+ */
+import { unprocessable, unsupportedMedia } from "./errors";
+
+export type ImageFormat = "jpeg" | "png" | "webp" | "gif";
+
+export interface ImageInfo {
+    readonly format: ImageFormat;
+    readonly width: number;
+    readonly height: number;
+    /** JPEG with 4 components (CMYK or Adobe YCCK). */
+    readonly cmyk: boolean;
+}
+
+/** Sniffs JPEG, PNG, GIF and WebP signatures. */
+export function sniffImageType(bytes: Uint8Array): ImageFormat | undefined {
+    if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) return "jpeg";
+    if (bytes.length >= 8 && bytes[0] === 0x89 && bytes[1] === 0x50 && bytes[2] === 0x4e && bytes[3] === 0x47 && bytes[4] === 0x0d && bytes[5] === 0x0a && bytes[6] === 0x1a && bytes[7] === 0x0a) return "png";
+    if (bytes.length >= 6 && ascii(bytes, 0, 6) === "GIF87a") return "gif";
+    if (bytes.length >= 6 && ascii(bytes, 0, 6) === "GIF89a") return "gif";
+    if (bytes.length >= 12 && ascii(bytes, 0, 4) === "RIFF" && ascii(bytes, 8, 4) === "WEBP") return "webp";
+    return undefined;
+}
+
+function ascii(b: Uint8Array, from: number, n: number): string {
+    let s = "";
+    for (let i = 0; i < n && from + i < b.length; i++) s += String.fromCharCode(b[from + i]);
+    return s;
+}
+
+const truncated = () => unprocessable("undecodable_image", "the image header is truncated or malformed");
+const be16 = (b: Uint8Array, i: number) => (b[i] << 8) | b[i + 1];
+const le16 = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8);
+const be32 = (b: Uint8Array, i: number) => ((b[i] << 24) >>> 0) + (b[i + 1] << 16) + (b[i + 2] << 8) + b[i + 3];
+const le24 = (b: Uint8Array, i: number) => b[i] | (b[i + 1] << 8) | (b[i + 2] << 16);
+
+/** Reads the header; throws 415 for formats or variants the gateway refuses, 422 for broken headers. */
+export function probeImage(bytes: Uint8Array): ImageInfo {
+    const format = sniffImageType(bytes);
+    if (!format) throw unsupportedMedia("not_an_image", "bytes are not a JPEG, PNG, GIF or WebP image");
+    if (format === "jpeg") return probeJpeg(bytes);
+    if (format === "png") return probePng(bytes);
+    if (format === "gif") return probeGif(bytes);
+    return probeWebp(bytes);
+}
+
+function probeJpeg(b: Uint8Array): ImageInfo {
+    let i = 2;
+    while (i + 4 <= b.length) {
+        if (b[i] !== 0xff) throw truncated();
+        const marker = b[i + 1];
+        if (marker === 0xff) {
+            i++; // fill byte
+            continue;
+        }
+        if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+            i += 2;
+            continue;
+        }
+        const len = be16(b, i + 2);
+        if (len < 2 || i + 2 + len > b.length) throw truncated();
+        // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC).
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
+            if (len < 8) throw truncated();
+            const height = be16(b, i + 5);
+            const width = be16(b, i + 7);
+            const components = b[i + 9];
+            if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the JPEG declares no dimensions");
+            if (components !== 1 && components !== 3 && components !== 4) throw unsupportedMedia("unsupported_image", `JPEG with ${components} colour components is not supported`);
+            return { format: "jpeg", width, height, cmyk: components === 4 };
+        }
+        if (marker === 0xda || marker === 0xd9) break; // scan data before any frame header
+        i += 2 + len;
+    }
+    throw truncated();
+}
+
+function probePng(b: Uint8Array): ImageInfo {
+    if (b.length < 29 || ascii(b, 12, 4) !== "IHDR") throw truncated();
+    const width = be32(b, 16);
+    const height = be32(b, 20);
+    const bitDepth = b[24];
+    const colorType = b[25];
+    if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the PNG declares no dimensions");
+    if (bitDepth === 16 && colorType === 0) {
+        throw unsupportedMedia(
+            "unsupported_image",
+            "16-bit greyscale PNG is not supported: Keras load_img (PIL) clips its values to 0-255, so the model would see a white image; convert it to 8-bit",
+        );
+    }
+    return { format: "png", width, height, cmyk: false };
+}
+
+function probeGif(b: Uint8Array): ImageInfo {
+    if (b.length < 13) throw truncated();
+    const width = le16(b, 6);
+    const height = le16(b, 8);
+    if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the GIF declares no dimensions");
+    let i = 13;
+    if (b[10] & 0x80) i += 3 * (1 << ((b[10] & 7) + 1)); // global colour table
+    let transparent = false;
+    while (i < b.length) {
+        const block = b[i];
+        if (block === 0x21) {
+            if (i + 2 > b.length) throw truncated();
+            const label = b[i + 1];
+            if (label === 0xf9 && i + 4 <= b.length) transparent = (b[i + 3] & 1) === 1;
+            i += 2;
+            while (i < b.length && b[i] !== 0) i += 1 + b[i]; // data sub-blocks
+            i++;
+        } else if (block === 0x2c) {
+            if (i + 10 > b.length) throw truncated();
+            const [left, top, w, h] = [le16(b, i + 1), le16(b, i + 3), le16(b, i + 5), le16(b, i + 7)];
+            if (left !== 0 || top !== 0 || w !== width || h !== height) {
+                throw unsupportedMedia("unsupported_image", "GIF whose first frame does not cover the whole image is not supported (PIL and libvips fill the rest differently)");
+            }
+            if (transparent) throw unsupportedMedia("unsupported_image", "GIF with a transparent colour is not supported (Keras load_img shows the hidden palette colour there); send PNG or JPEG");
+            return { format: "gif", width, height, cmyk: false };
+        } else break;
+    }
+    throw truncated();
+}
+
+function probeWebp(b: Uint8Array): ImageInfo {
+    if (b.length < 30) throw truncated();
+    const chunk = ascii(b, 12, 4);
+    let width: number;
+    let height: number;
+    if (chunk === "VP8 ") {
+        width = le16(b, 26) & 0x3fff;
+        height = le16(b, 28) & 0x3fff;
+    } else if (chunk === "VP8L") {
+        const bits = b[21] | (b[22] << 8) | (b[23] << 16) | (b[24] << 24);
+        width = (bits & 0x3fff) + 1;
+        height = ((bits >>> 14) & 0x3fff) + 1;
+    } else if (chunk === "VP8X") {
+        width = le24(b, 24) + 1;
+        height = le24(b, 27) + 1;
+    } else throw truncated();
+    if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the WebP declares no dimensions");
+    return { format: "webp", width, height, cmyk: false };
+}
+
+/**
+ * Pillow's CMYK → RGB (libImaging/Convert.c `cmyk2rgb`): with nk = 255 - K, each channel is
+ * nk - round(C·nk / 255), computed as MULDIV255. Converts in place: pixel i's RGB is written at
+ * 3i, which never overtakes the CMYK read at 4i. Returns the RGB view.
+ */
+export function cmykToRgbInPlace(data: Uint8Array): Uint8Array {
+    const n = Math.floor(data.length / 4);
+    for (let i = 0, o = 0; i < n * 4; i += 4, o += 3) {
+        const nk = 255 - data[i + 3];
+        let t = data[i] * nk + 128;
+        const r = nk - (((t >> 8) + t) >> 8);
+        t = data[i + 1] * nk + 128;
+        const g = nk - (((t >> 8) + t) >> 8);
+        t = data[i + 2] * nk + 128;
+        const bl = nk - (((t >> 8) + t) >> 8);
+        data[o] = r < 0 ? 0 : r;
+        data[o + 1] = g < 0 ? 0 : g;
+        data[o + 2] = bl < 0 ? 0 : bl;
+    }
+    return data.subarray(0, n * 3);
+}
