@@ -16,7 +16,7 @@
  * | NVIDIA device plugin          | 0.18.2          | >= 1.10                | AL2023 NVIDIA AMI ships the driver + toolkit |
  * | Cluster Autoscaler            | chart 9.59.0    | image minor == cluster minor | image tag picked by `clusterAutoscalerImageTag` |
  * | metrics-server                | chart 3.13.1 (v0.8.1) | >= 1.31          | serves metrics.k8s.io, which every HPA reads |
- * | Karpenter (`karpenterPins`)   | chart 1.14.1    | 1.26 - 1.36 (1.34 needs >= 1.6, 1.35 >= 1.9) | GPU pools; AMI alias pinned per release |
+ * | Karpenter (+ karpenter-crd)   | chart 1.14.1    | 1.26 - 1.36 (1.34 needs >= 1.6, 1.35 >= 1.9) | GPU NodePools; AMI alias pinned per release (`karpenterPins`) |
  *
  * The intersection of the Kubernetes ranges is 1.33 - 1.35, which is `supportedKubernetesVersions`.
  *
@@ -59,6 +59,7 @@ export const chartRepositories = {
     autoscaler: "https://kubernetes.github.io/autoscaler",
     kserve: "oci://ghcr.io/kserve/charts",
     metricsServer: "https://kubernetes-sigs.github.io/metrics-server/",
+    karpenter: "oci://public.ecr.aws/karpenter",
 } as const;
 
 /** Versions a stack may choose per component; the first entry is the default. */
@@ -71,6 +72,8 @@ export const allowedVersions = {
     nvidiaDevicePlugin: ["0.18.2"],
     clusterAutoscaler: ["9.59.0"],
     metricsServer: ["3.13.1"],
+    /** The karpenter and karpenter-crd charts (always the same version; = the controller's). */
+    karpenter: ["1.14.1"],
 } as const;
 
 export type ComponentName = keyof typeof allowedVersions;
@@ -147,6 +150,8 @@ export function chartPins(versions: VersionSet) {
             version: versions.clusterAutoscaler,
         },
         metricsServer: { repository: chartRepositories.metricsServer, chart: "metrics-server", version: versions.metricsServer },
+        karpenter: { repository: chartRepositories.karpenter, chart: "karpenter", version: versions.karpenter },
+        karpenterCrd: { repository: chartRepositories.karpenter, chart: "karpenter-crd", version: versions.karpenter },
         kserveCrd: { repository: chartRepositories.kserve, chart: "kserve-crd", version: versions.kserve },
         kserveResources: { repository: chartRepositories.kserve, chart: "kserve-resources", version: versions.kserve },
         kserveRuntimeConfigs: {
@@ -237,10 +242,10 @@ export const images = {
  *   CHANGELOG.md ("AMI Release v20260714"; read at tag v20260724, whose own entry was not yet written).
  */
 export const karpenterPins = {
-    /** The controller chart. */
-    chart: { repository: "oci://public.ecr.aws/karpenter", chart: "karpenter", version: "1.14.1" } satisfies ChartPin,
+    /** The controller chart (default version; a stack picks one with `karpenterVersion`, see `chartPins`). */
+    chart: chartPins(defaultVersions).karpenter satisfies ChartPin,
     /** The CRD chart, always the controller's version. */
-    crdChart: { repository: "oci://public.ecr.aws/karpenter", chart: "karpenter-crd", version: "1.14.1" } satisfies ChartPin,
+    crdChart: chartPins(defaultVersions).karpenterCrd satisfies ChartPin,
     /** EKS optimized AL2023 AMI release (`amiSelectorTerms[].alias`). */
     amiAlias: "al2023@v20260714",
 } as const;

@@ -1,14 +1,18 @@
 /**
  * Pure cost model: idle and peak $/hour of a stack from its validated config and the dated price
- * table in `prices.ts`. Idle means every node group at its minimum size; peak means at its maximum.
+ * table in `prices.ts`. Idle means every node group at its minimum size and Karpenter's pools empty;
+ * peak means node groups at their maximum and the pools at their limits.
  *
- * Modeled: EKS control plane, node groups (on-demand, or spot at an estimated discount), node root
- * volumes (gp3), NAT gateways, the ingress NLB (hourly + LCUs), public IPv4 addresses (NAT EIPs and
- * the NLB's address in each public subnet) and the KMS key the stack creates for `aws:kms`.
+ * Modeled: EKS control plane, node groups (on-demand, or spot at an estimated discount), Karpenter's
+ * GPU pool and CPU burst pool (`gpuProvisioner: karpenter`: $0 idle, the limits at on-demand price at
+ * peak, spot as a range), node root volumes (gp3), NAT gateways, the ingress NLB (hourly + LCUs),
+ * public IPv4 addresses (NAT EIPs and the NLB's address in each public subnet) and the KMS key the
+ * stack creates for `aws:kms`.
  * Not modeled (usage-based): data transfer, NAT data processing, S3 storage and requests, ECR storage,
  * CloudWatch logs of the control plane, KMS requests.
  */
 import type { NodeGroupConfig } from "../components/aws/eksCluster";
+import { gpuPoolDefaults } from "../components/aws/gpuNodePool";
 import type { StackConfig } from "../config";
 import { PricedRegion, pricedRegions, prices as defaultPrices, PriceTable, RegionPrices } from "./prices";
 
@@ -31,9 +35,17 @@ export interface KarpenterCostInput {
     readonly cpuBurst?: { readonly instanceFamilies: readonly string[]; readonly maxVcpus: number; readonly rootVolumeGiB: number };
 }
 
+/** The Karpenter pools a config deploys (karpenter mode with GPUs on), or undefined. */
+export function karpenterCostInput(config: StackConfig): KarpenterCostInput | undefined {
+    if (config.platform !== "eks" || !config.gpuNodes.enabled || config.gpuProvisioner !== "karpenter") return undefined;
+    const pools = config.karpenter;
+    return {
+        gpu: { instanceFamilies: pools.instanceFamilies, maxGpus: pools.maxGpus, maxVcpus: pools.maxVcpus, spot: pools.spot, rootVolumeGiB: config.gpuNodes.diskSizeGiB },
+        cpuBurst: pools.cpuBurst ? { ...pools.cpuBurst, rootVolumeGiB: gpuPoolDefaults.cpuBurst.rootVolumeGiB } : undefined,
+    };
+}
+
 export interface CostOptions {
-    /** Karpenter pools replace the GPU node group's lines. Default: the managed GPU group (node-group mode). */
-    readonly karpenter?: KarpenterCostInput;
     /** Fraction off on-demand for SPOT node groups, in [0, 1). Default: the table's `spotDiscountEstimate`. */
     readonly spotDiscount?: number;
     /**
@@ -88,7 +100,7 @@ export class PriceLookupError extends Error {
 export function regionPrices(region: string | undefined, table: PriceTable = defaultPrices): RegionPrices {
     if (region === undefined) throw new PriceLookupError("no AWS region: set aws:region (the eks platform needs one)");
     if (!(pricedRegions as readonly string[]).includes(region) || !(region in table.regions)) {
-        throw new PriceLookupError(`no prices for region '${region}' (priced: ${Object.keys(table.regions).join(", ")}); add it to components/prices.ts`);
+        throw new PriceLookupError(`no prices for region '${region}' (priced: ${Object.keys(table.regions).join(", ")}); add it to cost/prices.ts`);
     }
     return table.regions[region as PricedRegion];
 }
@@ -96,7 +108,7 @@ export function regionPrices(region: string | undefined, table: PriceTable = def
 export function instancePrice(region: string, instanceType: string, table: PriceTable = defaultPrices): number {
     const price = regionPrices(region, table).instances[instanceType];
     if (price === undefined) {
-        throw new PriceLookupError(`no on-demand price for instance type '${instanceType}' in ${region} (as of ${table.asOf}); add it to components/prices.ts`);
+        throw new PriceLookupError(`no on-demand price for instance type '${instanceType}' in ${region} (as of ${table.asOf}); add it to cost/prices.ts`);
     }
     return price;
 }
@@ -161,7 +173,7 @@ function pricedTypesOf(families: readonly string[], region: string, rp: RegionPr
     const priced = Object.entries(rp.instances).filter(([t]) => families.includes(t.split(".")[0]));
     const unpriced = families.filter((f) => !priced.some(([t]) => t.startsWith(`${f}.`)));
     if (unpriced.length > 0) {
-        throw new PriceLookupError(`no on-demand price for any size of instance famil${unpriced.length === 1 ? "y" : "ies"} ${unpriced.join(", ")} in ${region} (as of ${table.asOf}); add them to components/prices.ts`);
+        throw new PriceLookupError(`no on-demand price for any size of instance famil${unpriced.length === 1 ? "y" : "ies"} ${unpriced.join(", ")} in ${region} (as of ${table.asOf}); add them to cost/prices.ts`);
     }
     return priced.map(([type, price]) => ({ type, price }));
 }
@@ -258,7 +270,9 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
         { item: "EKS control plane", detail: `${options.extendedSupport ? "extended" : "standard"} support, ${usd(eksHour)}/h`, idle: eksHour, peak: eksHour },
         ...nodeGroupLines("CPU", config.cpuNodes, region, rp, table, spotDiscount),
     ];
-    const karpenter = options.karpenter ? karpenterLines(options.karpenter, region, rp, table, spotDiscount) : undefined;
+    // GPU capacity from the config's mode: Karpenter's pools, or the managed GPU group.
+    const pools = karpenterCostInput(config);
+    const karpenter = pools ? karpenterLines(pools, region, rp, table, spotDiscount) : undefined;
     if (karpenter) lines.push(...karpenter.lines);
     else if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount));
     lines.push(
@@ -287,8 +301,8 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
     }
 
     const assumptions = [
-        `Prices: AWS list prices as of ${table.asOf} (components/prices.ts), Linux on-demand, ${table.hoursPerMonth} h/month.`,
-        "Idle: node groups at their minimum size; peak: at their maximum.",
+        `Prices: AWS list prices as of ${table.asOf} (cost/prices.ts), Linux on-demand, ${table.hoursPerMonth} h/month.`,
+        karpenter ? "Idle: node groups at their minimum size, Karpenter's pools empty; peak: node groups at their maximum, pools at their limits." : "Idle: node groups at their minimum size; peak: at their maximum.",
         "A group with several instance types is priced at its cheapest type for the minimum and its most expensive for the maximum.",
         `Spot: an estimated ${Math.round(spotDiscount * 100)}% off on-demand; real spot prices vary by AZ and hour.`,
         `NLB: ${lcus.idle} LCU idle, ${lcus.peak} LCU at peak (estimate).`,

@@ -15,6 +15,32 @@ import { adoption, engineUrn } from "./urnAliases";
 const fixture = (name: string) =>
     fs.readFileSync(path.join(__dirname, "fixtures/urns-before-layers", `${name}.txt`), "utf8").trim().split("\n");
 
+/**
+ * Old resources a stack is meant to lose, each with the reason; every other old URN must be adopted.
+ * The list is exact: an entry that something adopts again, or an orphan missing here, fails.
+ */
+const intentionallyRemoved: Readonly<Record<string, { readonly urns: readonly string[]; readonly why: string }>> = {
+    dev: {
+        // Issue 12: GPUs come from Karpenter's NodePool by default on eks (Pulumi.dev.yaml sets
+        // gpuProvisioner: karpenter). The next `pulumi up` creates Karpenter and the pool and deletes
+        // the managed GPU group with its launch template and the Cluster Autoscaler's scale-from-zero
+        // tags on its Auto Scaling group; the group is at zero when idle, so nothing running is lost.
+        // A stack that wants to keep the group sets gpuProvisioner: node-group and loses nothing.
+        urns: [
+            "cluster-gpu-node-template-label-k8s-amazonaws-com-accelerator",
+            "cluster-gpu-node-template-label-nvidia-com-gpu-present",
+            "cluster-gpu-node-template-resources-nvidia-com-gpu",
+            "cluster-gpu-node-template-taint-nvidia-com-gpu",
+        ]
+            .map((n) => `urn:pulumi:dev::inference-platform::inference-platform:aws:EksCluster$aws:autoscaling/tag:Tag::${n}`)
+            .concat([
+                "urn:pulumi:dev::inference-platform::inference-platform:aws:EksCluster$aws:ec2/launchTemplate:LaunchTemplate::cluster-gpu-lt",
+                "urn:pulumi:dev::inference-platform::inference-platform:aws:EksCluster$aws:eks/nodeGroup:NodeGroup::cluster-gpu",
+            ]),
+        why: "the managed GPU node group is replaced by Karpenter's GPU NodePool (gpuProvisioner: karpenter, issue 12)",
+    },
+};
+
 describe.each(["dev"])("the %s stack adopts every resource it deployed before the layers", async (name) => {
     const rec = await installMocks({ stack: name, config: stackConfig(name) });
     await import("../index");
@@ -27,9 +53,15 @@ describe.each(["dev"])("the %s stack adopts every resource it deployed before th
         expect(before.length).toBeGreaterThan(name === "dev" ? 90 : 40);
     });
 
-    it("no resource of the old stack is orphaned (it would be replaced)", () => {
-        expect(orphaned).toEqual([]);
-        expect(adoptedBy.size).toBe(before.length);
+    const removed = intentionallyRemoved[name]?.urns ?? [];
+
+    it("no resource of the old stack is orphaned (it would be replaced), except the ones removed on purpose", () => {
+        expect(orphaned).toEqual([...removed]);
+        expect(adoptedBy.size).toBe(before.length - removed.length);
+    });
+
+    it("the resources removed on purpose were in the old stack (the list is not stale)", () => {
+        for (const urn of removed) expect(before, urn).toContain(urn);
     });
 
     it("no old resource is claimed twice", () => {
@@ -39,7 +71,7 @@ describe.each(["dev"])("the %s stack adopts every resource it deployed before th
     it("the moved resources really moved (the aliases carry the adoption, not identical URNs)", () => {
         const byUrn = new Map(records.map((r) => [r.urn, r]));
         const moved = [...adoptedBy].filter(([old, now]) => engineUrn(byUrn.get(now)!, byUrn) !== old);
-        expect(moved.length).toBe(before.length);
+        expect(moved.length).toBe(before.length - removed.length);
     });
 });
 

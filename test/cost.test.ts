@@ -39,10 +39,10 @@ describe("price table", () => {
 });
 
 describe("hand-computed totals", () => {
-    it("default eks config in us-east-2: on-demand CPU at 2..4, GPU at 0..2, one NAT", () => {
+    it("node-group mode in us-east-2: on-demand CPU at 2..4, GPU group at 0..2, one NAT", () => {
         const p = prices.regions["us-east-2"];
         const h = prices.hoursPerMonth;
-        const estimate = estimateCost(config({ "aws:region": "us-east-2" }));
+        const estimate = estimateCost(config({ "aws:region": "us-east-2", gpuProvisioner: "node-group" }));
         // CPU: m6i.large and m5.large; GPU: g5.xlarge (dearest of g5/g6/g4dn) at peak.
         const cpuMin = Math.min(p.instances["m6i.large"], p.instances["m5.large"]);
         const cpuMax = Math.max(p.instances["m6i.large"], p.instances["m5.large"]);
@@ -88,9 +88,15 @@ describe("hand-computed totals", () => {
 describe("Karpenter GPU capacity", () => {
     const p = prices.regions["us-east-2"];
     const h = prices.hoursPerMonth;
-    const karpenter = { gpu: { instanceFamilies: ["g6", "g5", "g6e"], maxGpus: 2, maxVcpus: 16, spot: true, rootVolumeGiB: 100 } };
-    const base = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }));
-    const withPool = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }), { karpenter });
+    // The default eks config: Karpenter, g6/g5/g6e, 2 GPUs, 16 vCPUs, spot with fallback, 100 GiB disks.
+    const pool = { "aws:region": "us-east-2" };
+    const base = estimateCost(config({ ...pool, gpuEnabled: "false" }));
+    const withPool = estimateCost(config(pool));
+
+    it("is the default on eks, derived from config", () => {
+        expect(withPool.lines.map((l) => l.item)).toEqual(expect.arrayContaining(["GPU pool (Karpenter)", "GPU pool root volumes"]));
+        expect(withPool.lines.map((l) => l.item)).not.toContain("GPU nodes");
+    });
 
     it("costs nothing idle", () => {
         expect(line(withPool, "GPU pool (Karpenter)").idle).toBe(0);
@@ -104,7 +110,7 @@ describe("Karpenter GPU capacity", () => {
         expect(line(withPool, "GPU pool root volumes").peak).toBeCloseTo((2 * 100 * p.ebsGp3GbMonth) / h, 10);
         expect(withPool.peakPerHour - base.peakPerHour).toBeCloseTo(2 * 2.24208 + (2 * 100 * p.ebsGp3GbMonth) / h, 10);
         // With 4 vCPUs per GPU only the xlarge sizes fit: g6e.xlarge.
-        const tight = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }), { karpenter: { gpu: { ...karpenter.gpu, maxVcpus: 8 } } });
+        const tight = estimateCost(config({ ...pool, gpuMaxVcpus: "8" }));
         expect(line(tight, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 1.861, 10);
     });
 
@@ -112,13 +118,13 @@ describe("Karpenter GPU capacity", () => {
         expect(withPool.gpuPoolSpotPeakRange!.low).toBeCloseTo(2 * 0.8048 * (1 - prices.spotDiscountEstimate), 10);
         expect(withPool.gpuPoolSpotPeakRange!.high).toBeCloseTo(2 * 2.24208 * (1 - prices.spotDiscountEstimate), 10);
         expect(formatCostTable(withPool)).toMatch(/GPU pool at its limit on spot: about \$0\.644 \.\. \$1\.794\/h/);
-        const onDemandOnly = estimateCost(config({ "aws:region": "us-east-2", gpuEnabled: "false" }), { karpenter: { gpu: { ...karpenter.gpu, spot: false } } });
+        const onDemandOnly = estimateCost(config({ ...pool, gpuSpot: "false" }));
         expect(onDemandOnly.gpuPoolSpotPeakRange).toBeUndefined();
     });
 
-    it("replaces the managed GPU group's lines, and prices the CPU burst pool by its vCPU limit", () => {
-        const both = estimateCost(config({ "aws:region": "us-east-2" }), { karpenter: { ...karpenter, cpuBurst: { instanceFamilies: ["m6i", "m5"], maxVcpus: 16, rootVolumeGiB: 50 } } });
-        expect(both.lines.map((l) => l.item)).not.toContain("GPU nodes");
+    it("prices the CPU burst pool by its vCPU limit", () => {
+        const both = estimateCost(config({ ...pool, cpuBurstPool: "true", cpuBurstInstanceFamilies: '["m6i","m5"]', cpuBurstMaxVcpus: "16" }));
+        expect(both.idlePerHour).toBeCloseTo(withPool.idlePerHour, 10);
         // m6i.large and m5.large: $0.096 for 2 vCPUs.
         expect(line(both, "CPU burst pool (Karpenter)").peak).toBeCloseTo(16 * (0.096 / 2), 10);
         expect(line(both, "CPU burst pool (Karpenter)").idle).toBe(0);
@@ -126,7 +132,7 @@ describe("Karpenter GPU capacity", () => {
     });
 
     it("refuses families the region's table does not price", () => {
-        expect(() => estimateCost(config({ "aws:region": "eu-west-1", gpuEnabled: "false" }), { karpenter })).toThrow(/no on-demand price for any size of instance families g6, g6e in eu-west-1/);
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1" }))).toThrow(/no on-demand price for any size of instance families g6, g6e in eu-west-1/);
     });
 });
 
@@ -137,7 +143,7 @@ describe("cost properties", () => {
         expect(e.idlePerHour).toBeLessThan(e.peakPerHour);
     });
     it("an enabled GPU group at zero costs nothing idle", () => {
-        const withGpu = estimateCost(config({ ...base, gpuEnabled: "true" }));
+        const withGpu = estimateCost(config({ ...base, gpuEnabled: "true", gpuProvisioner: "node-group" }));
         const withoutGpu = estimateCost(config({ ...base, gpuEnabled: "false" }));
         expect(line(withGpu, "GPU nodes").idle).toBe(0);
         expect(line(withGpu, "GPU root volumes").idle).toBe(0);
@@ -145,7 +151,7 @@ describe("cost properties", () => {
         expect(withGpu.peakPerHour).toBeGreaterThan(withoutGpu.peakPerHour);
     });
     it("a GPU minimum of one costs a GPU instance idle", () => {
-        const e = estimateCost(config({ ...base, gpuInstanceTypes: '["g4dn.xlarge"]', gpuMinSize: "1", gpuDesiredSize: "1" }));
+        const e = estimateCost(config({ ...base, gpuProvisioner: "node-group", gpuInstanceTypes: '["g4dn.xlarge"]', gpuMinSize: "1", gpuDesiredSize: "1" }));
         expect(line(e, "GPU nodes").idle).toBe(prices.regions["us-east-1"].instances["g4dn.xlarge"]);
     });
     it("onePerAz costs more NAT than single", () => {
@@ -183,8 +189,9 @@ describe("errors", () => {
         expect(() => estimateCost(config({ "aws:region": "us-east-1", cpuInstanceTypes: '["m5a.large"]' }))).toThrow(/instance type 'm5a\.large' in us-east-1/);
         expect(() => instancePrice("us-east-1", "x9.huge")).toThrow(PriceLookupError);
     });
-    it("rejects GPU types the region's table lacks only when the GPU group is enabled", () => {
-        expect(() => estimateCost(config({ "aws:region": "eu-west-1" }))).toThrow(/g6\.xlarge/);
+    it("rejects GPU types the region's table lacks only when GPUs are on", () => {
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1", gpuProvisioner: "node-group" }))).toThrow(/g6\.xlarge/);
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1" }))).toThrow(/instance families g6, g6e/);
         expect(() => estimateCost(config({ "aws:region": "eu-west-1", gpuEnabled: "false" }))).not.toThrow();
     });
     it("rejects bad options", () => {

@@ -105,7 +105,7 @@ describe("the EC2NodeClass", () => {
         expect(gpuClass.spec.associatePublicIPAddress).toBe(false);
     });
 
-    it("finds subnets and security groups by the discovery tags network.ts and cluster.ts set", () => {
+    it("finds subnets and security groups by the discovery tags network.ts and eksCluster.ts set", () => {
         expect(gpuClass.spec.subnetSelectorTerms).toEqual([{ tags: { "karpenter.sh/discovery": "demo" } }]);
         expect(gpuClass.spec.securityGroupSelectorTerms).toEqual([{ tags: { "karpenter.sh/discovery": "demo" } }]);
         expect(gpuClass.spec.role).toBe("karpenter-node-role-1234567");
@@ -125,6 +125,16 @@ describe("the GPU NodePool", () => {
         expect(gpuPool.spec.limits).toEqual({ "nvidia.com/gpu": "2", cpu: "16" });
         expect(gpuPool.spec.disruption).toEqual({ consolidationPolicy: "WhenEmpty", consolidateAfter: "10m" });
         expect(gpuPool.spec.template.spec.expireAfter).toBe("720h");
+    });
+
+    it("bounds every drain, so a disruption budget no pod can meet cannot hang destroy past the drain gate", () => {
+        // The CRD: unset, "the controller will wait indefinitely for pods to be drained".
+        for (const pool of [gpuPool, cpuBurstNodePoolManifest({ ...gpuPoolInput(), instanceFamilies: ["m6i"], maxVcpus: 16 })]) {
+            const grace = durationSeconds(pool.spec.template.spec.terminationGracePeriod);
+            expect(grace, pool.metadata.name).toBeDefined();
+            // The drain gate waits 1200 s by default (GpuNodePoolArgs.drainTimeoutSeconds); leave room for EC2's own termination.
+            expect(grace!).toBeLessThanOrEqual(1200 - 300);
+        }
     });
 });
 

@@ -118,7 +118,7 @@ describe("karpenterValues", () => {
     });
 
     it("runs the controller on the CPU managed group and never on a Karpenter node", () => {
-        // The CPU managed group's label (components/cluster.ts) and Karpenter's node label
+        // The CPU managed group's label (components/aws/eksCluster.ts) and Karpenter's node label
         // (sigs.k8s.io/karpenter pkg/apis/v1/labels.go NodePoolLabelKey, on every node it launches).
         expect((values.nodeSelector as Record<string, string>)["inference-platform/pool"]).toBe("cpu");
         const terms = (values.affinity as any).nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution.nodeSelectorTerms;
@@ -236,7 +236,7 @@ describe("KarpenterController component", async () => {
         const base = { clusterName: "demo", clusterEndpoint: "https://x", oidcProvider: { arn: "arn", issuer: testOidcIssuerHost } };
         expect(() => new KarpenterController("k2", { ...base, region: "Ohio" })).toThrow(/region: 'Ohio'/);
         expect(() => new KarpenterController("k3", { ...base, region: "us-east-2", replicas: 0 })).toThrow(/replicas: 0/);
-        expect(() => new KarpenterController("a-very-long-karpenter-name", { ...base, region: "us-east-2" })).toThrow(/1-20 lowercase/);
+        expect(() => new KarpenterController("a-very-long-foundation-karpenter-x", { ...base, region: "us-east-2" })).toThrow(/1-31 lowercase/);
         expect(
             () => new KarpenterController("k4", { ...base, region: "us-east-2", crdChart: { repository: "oci://public.ecr.aws/karpenter", chart: "karpenter-crd", version: "1.13.0" } }),
         ).toThrow(/crdChart 1.13.0 must be the controller chart's version 1.14.1/);

@@ -21,6 +21,8 @@ export interface RecordedResource {
     readonly parent: string;
     /** URNs from `dependsOn` and from outputs used in inputs. */
     readonly dependencies: readonly string[];
+    /** URN of the explicit provider (a `providers`/`provider` option), or "" for the default one. The engine deletes a provider after its resources. */
+    readonly provider: string;
     /** Former URNs given as `aliases` (children inherit their parent's; see test/urnAliases.ts). */
     readonly aliases: readonly string[];
     /** Per-input dependencies (input name → URNs). */
@@ -268,6 +270,8 @@ export async function installMocks(
                         custom: req.getCustom(),
                         parent: req.getParent(),
                         dependencies: req.getDependenciesList(),
+                        // A provider reference is `<urn>::<id>`.
+                        provider: String(req.getProvider() ?? "").replace(/::[^:]*$/, ""),
                         aliases: req.getAliasesList().map((a: any) => a.getUrn()).filter((u: string) => u !== ""),
                         propertyDependencies,
                         inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),

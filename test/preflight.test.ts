@@ -19,7 +19,11 @@ import {
     preflightFailureMessage,
     quotaNeeds,
 } from "../components/aws/preflight";
+import { AwsFoundation } from "../components/aws/awsFoundation";
+import { createFoundation } from "../components/foundations";
+import { loadConfig } from "../config";
 import { installMocks } from "./kit";
+import { stackConfig } from "./stackFiles";
 
 const karpenterPlan: PreflightPlan = {
     gpu: { kind: "karpenter", instanceFamilies: ["g6", "g5", "g6e"], maxVcpus: 16, spot: true },
@@ -125,10 +129,13 @@ describe("Preflight component (preview, mocked invokes)", async () => {
     /** The quota values and offerings the mocked AWS answers with; each test sets its own. */
     let quotas: Record<string, number> = {};
     let offeredZones: Record<string, string[]> = {};
+    /** When set, Service Quotas answers as it does to a caller without servicequotas:GetServiceQuota. */
+    let denyQuotas = false;
     const rec = await installMocks({
         preview: true,
         calls: (token, inputs) => {
             if (token === "aws:servicequotas/getServiceQuota:getServiceQuota") {
+                if (denyQuotas) throw new Error("AccessDeniedException: User is not authorized to perform: servicequotas:GetServiceQuota");
                 return { serviceCode: inputs.serviceCode, quotaCode: inputs.quotaCode, value: quotas[inputs.quotaCode], id: inputs.quotaCode };
             }
             if (token === "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings") {
@@ -201,6 +208,41 @@ describe("Preflight component (preview, mocked invokes)", async () => {
         expect(warned.failures).toBe("");
         expect(warned.vpcRegistered).toBe(true);
         expect((warned.result as { warnings: string[] }).warnings).toEqual([expect.stringMatching(/^instance family g5 is not offered in us-east-2b/)]);
+    });
+
+    it("an invoke the caller may not make fails with the permission to grant and how to skip", async () => {
+        quotas = { "L-DB2E81BA": 64, "L-3819A6DF": 64, "L-0263D0A3": 5 };
+        offeredZones = { "g6.xlarge": zones, "g5.xlarge": zones, "g6e.xlarge": zones };
+        denyQuotas = true;
+        try {
+            const { failures, vpcRegistered } = await run("denied");
+            expect(failures).toMatch(/could not read the service quota "Running On-Demand G and VT instances" \(ec2 L-DB2E81BA\) in us-east-2 \(needs servicequotas:GetServiceQuota; preflight: false skips these checks\)/);
+            expect(vpcRegistered).toBe(false);
+        } finally {
+            denyQuotas = false;
+        }
+    });
+
+    it("in the AWS foundation, a shortfall stops every other child from registering", async () => {
+        quotas = { "L-DB2E81BA": 64, "L-3819A6DF": 64, "L-0263D0A3": 2 };
+        offeredZones = { "g6.xlarge": zones, "g5.xlarge": zones, "g6e.xlarge": zones };
+        const raw = stackConfig("dev");
+        const dev = loadConfig({ get: (key) => raw[key.startsWith("aws:") ? key : `inference-platform:${key}`] }, "inference-platform", "dev");
+        const failures: string[] = [];
+        const onRejection = (err: unknown) => failures.push(String(err));
+        process.on("unhandledRejection", onRejection);
+        try {
+            const foundation = createFoundation("pf", dev) as AwsFoundation;
+            await (foundation.preflight!.result as unknown as { promise(): Promise<unknown> }).promise().catch((err) => failures.push(String(err)));
+            await rec.settle().catch(onRejection);
+            await new Promise((resolve) => setTimeout(resolve, 50));
+        } finally {
+            process.off("unhandledRejection", onRejection);
+        }
+        expect(failures.join("\n")).toMatch(/service quota "EC2-VPC Elastic IPs" \(ec2 L-0263D0A3\) is 2 Elastic IPs in us-east-2, but 1 NAT gateway\(s\) and 2 ingress NLB address\(es\)/);
+        const tree = rec.resources.filter((r) => r.name.startsWith("pf-")).map((r) => r.type);
+        expect(tree).toContain("inference-platform:aws:Preflight");
+        expect(tree.filter((t) => t !== "inference-platform:aws:Preflight")).toEqual([]);
     });
 
     it("rejects an unusable plan before registering anything", () => {

@@ -6,7 +6,7 @@
  *
  * GPU workloads need no change: the pool's nodes carry the label and taint every GPU workload of the
  * stack already targets (`nvidia.com/gpu.present=true`, taint `nvidia.com/gpu=true:NoSchedule`, from
- * components/cluster.ts), and the AL2023 NVIDIA AMI ships the driver and container toolkit, so the
+ * components/common/gpuScheduling.ts), and the AL2023 NVIDIA AMI ships the driver and container toolkit, so the
  * device plugin's DaemonSet lands on them as it does on the managed GPU group's nodes.
  *
  * Objects follow the CRDs of aws/karpenter-provider-aws v1.14.1 (pkg/apis/crds/); tests validate
@@ -24,16 +24,58 @@ import { karpenterDiscoveryTagKey } from "./network";
 export const gpuNodePoolName = "gpu";
 export const cpuBurstNodePoolName = "cpu-burst";
 
-/** Defaults of `GpuNodePoolArgs` (the config keys in ./karpenter.ts use the same). */
+/** Defaults of `GpuNodePoolArgs` (the config keys in config.ts default to the same). */
 export const gpuPoolDefaults = {
     instanceFamilies: ["g6", "g5", "g6e"],
     maxGpus: 2,
     vcpusPerGpu: 8,
     consolidateAfter: "10m",
     expireAfter: "720h",
+    /**
+     * How long draining a node may take before Karpenter deletes its pods regardless of disruption
+     * budgets (NodePool `terminationGracePeriod`; unset, a blocked drain waits forever, which would
+     * hang `pulumi destroy` on a budget no pod can satisfy once the pools are going). Below the drain
+     * gate's default timeout (20 minutes), so destroy finishes within it.
+     */
+    terminationGracePeriod: "10m",
     rootVolumeGiB: 100,
     cpuBurst: { instanceFamilies: ["m6i", "m7i", "c6i"], maxVcpus: 16, rootVolumeGiB: 50 },
 } as const;
+
+/** Who makes GPU nodes on EKS: Karpenter's NodePool, or a managed node group with the Cluster Autoscaler. */
+export const gpuProvisioners = ["karpenter", "node-group"] as const;
+export type GpuProvisioner = (typeof gpuProvisioners)[number];
+
+/** The pools' shape as the stack config gives it (`gpuInstanceFamilies`, `gpuSpot`, ... keys). */
+export interface KarpenterPoolsConfig {
+    /** GPU instance families (NVIDIA, x86_64). */
+    readonly instanceFamilies: readonly string[];
+    /** Spot while offered, on-demand as fallback; false: on-demand only (both pools). */
+    readonly spot: boolean;
+    /** NodePool limit `nvidia.com/gpu`. */
+    readonly maxGpus: number;
+    /** NodePool limit `cpu` of the GPU pool. */
+    readonly maxVcpus: number;
+    /** How long a GPU node stays empty before it goes. */
+    readonly consolidateAfter: string;
+    /** The CPU burst pool; undefined: none. */
+    readonly cpuBurst: { readonly instanceFamilies: readonly string[]; readonly maxVcpus: number } | undefined;
+}
+
+/**
+ * The smallest instance of each GPU family the stack allows (AWS "Accelerated computing instance
+ * specifications"): g4dn/g5/g6/g6e.xlarge have 1 GPU and 4 vCPUs; p4d comes only as p4d.24xlarge
+ * (8 A100, 96 vCPUs). A pool whose limits are below a family's smallest instance never launches that
+ * family. p5 is left out: besides p5.48xlarge (8 H100) AWS has announced smaller p5 sizes, which
+ * could not be confirmed offline.
+ */
+export const smallestGpuInstance: Readonly<Record<string, { readonly type: string; readonly gpus: number; readonly vcpus: number }>> = {
+    g4dn: { type: "g4dn.xlarge", gpus: 1, vcpus: 4 },
+    g5: { type: "g5.xlarge", gpus: 1, vcpus: 4 },
+    g6: { type: "g6.xlarge", gpus: 1, vcpus: 4 },
+    g6e: { type: "g6e.xlarge", gpus: 1, vcpus: 4 },
+    p4d: { type: "p4d.24xlarge", gpus: 8, vcpus: 96 },
+};
 
 /** Karpenter's well-known labels (sigs.k8s.io/karpenter pkg/apis/v1 labels.go; karpenter-provider-aws pkg/apis/v1/labels.go). */
 export const karpenterLabels = {
@@ -44,7 +86,7 @@ export const karpenterLabels = {
     os: "kubernetes.io/os",
 } as const;
 
-/** The pool label the managed node groups carry (components/cluster.ts), with the values of Karpenter's pools. */
+/** The pool label the managed node groups carry (./eksCluster.ts), with the values of Karpenter's pools. */
 const poolLabelKey = "inference-platform/pool";
 
 /**
@@ -93,7 +135,7 @@ export function ec2NodeClassManifest<S = string>(input: NodeClassInput<S>): Reco
             role: input.nodeRoleName,
             // One alias term: Karpenter resolves it per Kubernetes minor and variant (standard or NVIDIA).
             amiSelectorTerms: [{ alias: input.amiAlias }],
-            // The private subnets and the cluster security group (the tags components/network.ts and cluster.ts set).
+            // The private subnets and the cluster security group (the tags ./network.ts and ./eksCluster.ts set).
             subnetSelectorTerms: [discovery],
             securityGroupSelectorTerms: [discovery],
             associatePublicIPAddress: false,
@@ -154,6 +196,7 @@ export function gpuNodePoolManifest(input: GpuPoolInput): Record<string, any> {
                         { key: karpenterLabels.os, operator: "In", values: ["linux"] },
                     ],
                     expireAfter: input.expireAfter,
+                    terminationGracePeriod: gpuPoolDefaults.terminationGracePeriod,
                 },
             },
             // A GPU node goes once it has run no pod for `consolidateAfter`; a busy one is never
@@ -193,6 +236,7 @@ export function cpuBurstNodePoolManifest(input: CpuBurstPoolInput): Record<strin
                         { key: karpenterLabels.os, operator: "In", values: ["linux"] },
                     ],
                     expireAfter: input.expireAfter,
+                    terminationGracePeriod: gpuPoolDefaults.terminationGracePeriod,
                 },
             },
             disruption: { consolidationPolicy: "WhenEmptyOrUnderutilized", consolidateAfter: input.consolidateAfter },

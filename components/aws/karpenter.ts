@@ -23,24 +23,10 @@
  * left. Only then the controller goes, then its queue, rules and roles, then the node groups (the
  * Kubernetes provider waits for them), the cluster and the VPC.
  *
- * ---------------------------------------------------------------------------------------------
- * Config keys this work needs (phase 2 adds them to the config schema; none is read here):
- *
- * | key                      | type    | default                 | range / rule                                   | description |
- * |--------------------------|---------|-------------------------|------------------------------------------------|-------------|
- * | gpuProvisioner           | string  | `karpenter` (eks)       | `karpenter` or `node-group`                     | Who makes GPU nodes: Karpenter NodePools, or today's managed GPU group + Cluster Autoscaler. In `karpenter` mode the GPU managed group is not created (`gpuNodes.enabled` false) and the gpuInstanceTypes/gpuCapacityType/gpuMin/Desired/MaxSize keys are rejected as meaningless. |
- * | gpuInstanceFamilies      | array   | `["g6", "g5", "g6e"]`   | 1-10 entries of config's `gpuInstanceFamilies` (NVIDIA, x86_64), no repeats | Karpenter: instance families of the GPU NodePool (L4, A10G, L40S). |
- * | gpuSpot                  | boolean | `true`                  | -                                               | Karpenter: allow spot GPUs (preferred when offered) with on-demand as fallback; `false` = on-demand only. |
- * | gpuMaxGpus               | integer | `2`                     | 1-512                                           | Karpenter: NodePool limit `nvidia.com/gpu`; cost peak; preflight. |
- * | gpuMaxVcpus              | integer | `8 × gpuMaxGpus`        | 4 × gpuMaxGpus .. 100000                        | Karpenter: NodePool limit `cpu`, the bound of G/VT vCPUs (the quota unit) the pool may run. |
- * | gpuConsolidateAfter      | string  | `10m`                   | `^([0-9]+(s|m|h))+$`, 0s-24h                    | Karpenter: how long a GPU node stays empty before it is removed (consolidationPolicy WhenEmpty). |
- * | gpuDiskSizeGiB (exists)  | integer | `100`                   | 20-16384 (karpenter: >= 50)                     | Root volume of GPU nodes (both modes; CUDA and LLM images are large). |
- * | cpuBurstPool             | boolean | `false`                 | -                                               | Karpenter: a CPU NodePool for pods the CPU managed group cannot fit (no Cluster Autoscaler then). |
- * | cpuBurstInstanceFamilies | array   | `["m6i", "m7i", "c6i"]` | entries of config's `cpuInstanceFamilies`, x86_64 | Karpenter: families of the CPU burst pool. |
- * | cpuBurstMaxVcpus         | integer | `16`                    | 2-100000                                        | Karpenter: NodePool limit `cpu` of the burst pool. |
- * | preflight                | boolean | `true`                  | -                                               | eks: check quotas and instance offerings at preview (./preflight.ts); `false` skips. Makes `elasticIpQuota` obsolete (the real quota is read). |
- * | karpenterVersion         | string  | `1.14.1`                | versions.ts table                               | Karpenter chart (and CRD chart) version. |
- * ---------------------------------------------------------------------------------------------
+ * Config: `gpuProvisioner` (default `karpenter` on eks), `gpuInstanceFamilies`, `gpuSpot`, `gpuMaxGpus`,
+ * `gpuMaxVcpus`, `gpuConsolidateAfter`, `gpuDiskSizeGiB`, `cpuBurstPool`, `cpuBurstInstanceFamilies`,
+ * `cpuBurstMaxVcpus` and `karpenterVersion` (config.ts); `AwsFoundation` builds this component and
+ * `GpuNodePool` from them.
  */
 import * as aws from "@pulumi/aws";
 import * as k8s from "@pulumi/kubernetes";
@@ -55,7 +41,7 @@ import { awsRegionProblem } from "./names";
 export const karpenterNamespace = "kube-system";
 export const karpenterServiceAccount = "karpenter";
 
-/** The label of the CPU managed node group (components/cluster.ts) the controller is placed on. */
+/** The label of the CPU managed node group (./eksCluster.ts) the controller is placed on. */
 export const cpuPoolLabel = { key: "inference-platform/pool", value: "cpu" } as const;
 
 /**
@@ -332,7 +318,7 @@ export const interruptionEventPatterns = {
     "spot-interruption": { source: ["aws.ec2"], "detail-type": ["EC2 Spot Instance Interruption Warning"] },
     rebalance: { source: ["aws.ec2"], "detail-type": ["EC2 Instance Rebalance Recommendation"] },
     "instance-state-change": { source: ["aws.ec2"], "detail-type": ["EC2 Instance State-change Notification"] },
-    "capacity-reservation-interruption": { source: ["aws.ec2"], "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"] },
+    "reservation-interruption": { source: ["aws.ec2"], "detail-type": ["EC2 Capacity Reservation Instance Interruption Warning"] },
 } as const;
 
 /** Inputs of `karpenterValues`, all resolved. */
@@ -439,8 +425,9 @@ export class KarpenterController extends pulumi.ComponentResource {
         const crdChart = args.crdChart ?? karpenterPins.crdChart;
         const regionProblem = awsRegionProblem(args.region);
         const problems = [
-            // Child names (EventBridge rules: 64 characters with Pulumi's 8-character suffix) grow from it.
-            ...(/^[a-z][a-z0-9-]{0,19}$/.test(name) ? [] : [`name '${name}' must be 1-20 lowercase letters, digits and '-' (child names grow from it)`]),
+            // Child names grow from it: EventBridge rule names are at most 64 characters, and the longest
+            // rule, `<name>-reservation-interruption`, gets Pulumi's 8-character random suffix.
+            ...(/^[a-z][a-z0-9-]{0,30}$/.test(name) ? [] : [`name '${name}' must be 1-31 lowercase letters, digits and '-' (child names grow from it)`]),
             ...(regionProblem ? [`region: ${regionProblem}`] : []),
             ...(!Number.isInteger(replicas) || replicas < 1 || replicas > 5 ? [`replicas: ${replicas} is not an integer from 1 to 5`] : []),
             ...(crdChart.version !== chart.version ? [`crdChart ${crdChart.version} must be the controller chart's version ${chart.version}`] : []),

@@ -45,6 +45,23 @@ export function subnetTags(kind: "public" | "private", clusterName: string): Rec
     };
 }
 
+/**
+ * The zones awsx's Vpc spreads the subnets over when given `numberOfAvailabilityZones`: the first
+ * `count` names `getAvailabilityZones` returns in the provider's region (pulumi/pulumi-awsx v3.8.0
+ * and main of 2026-08-20, awsx/ec2/vpc.ts `getDefaultAzs`). Its `availabilityZoneNames` input is plain
+ * (`"plain": true` in provider/cmd/pulumi-resource-awsx/schema.json), so an invoke's result cannot be
+ * handed to it; whoever needs the zones ahead of the VPC (preflight) reads them by the same rule.
+ */
+export function firstAvailabilityZones(names: readonly string[], count: number): string[] {
+    if (names.length < count) throw new Error(`the region has ${names.length} availability zones (${names.join(", ")}); availabilityZones asks for ${count}`);
+    return names.slice(0, count);
+}
+
+/** The zones the Network's subnets will use (see `firstAvailabilityZones`), from an invoke. */
+export function vpcAvailabilityZones(count: number, opts?: pulumi.InvokeOutputOptions): pulumi.Output<string[]> {
+    return aws.getAvailabilityZonesOutput({}, opts).names.apply((names) => firstAvailabilityZones(names, count));
+}
+
 /** The S3 gateway endpoint's service name in a region. */
 export function s3GatewayServiceName(region: string): string {
     return `com.amazonaws.${region}.s3`;

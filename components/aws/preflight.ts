@@ -212,7 +212,7 @@ const awsRegion = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 export interface PreflightArgs {
     /** Region of the stack's AWS provider (the invokes use the provider's). Required. */
     readonly region: string;
-    /** The zones the stack's subnets will use (the network must get the same list). Required. */
+    /** The zones the stack's subnets will use (components/aws/network.ts `vpcAvailabilityZones`). Required. */
     readonly availabilityZones: pulumi.Input<pulumi.Input<string>[]>;
     /** What the stack will ask of the account. Required. */
     readonly plan: PreflightPlan;
@@ -244,32 +244,53 @@ export class Preflight extends pulumi.ComponentResource {
         super("inference-platform:aws:Preflight", name, {}, opts);
 
         const invokeOpts = { parent: this };
+        // An invoke that fails (most often: the deployer or the CI preview role lacks the permission)
+        // is reported with what it needed and how to skip, not as a bare SDK error.
+        const checked = <T>(what: string, permission: string, call: () => Promise<T>): pulumi.Output<pulumi.Unwrap<T>> =>
+            pulumi.output(
+                call().catch((err: unknown) => {
+                    throw new pulumi.RunError(
+                        `Preflight ${name}: could not read ${what} in ${args.region} (needs ${permission}; preflight: false skips these checks): ${err instanceof Error ? err.message : String(err)}`,
+                    );
+                }),
+            );
         const needs = quotaNeeds(args.plan);
         const quotaKeys = [...new Set(needs.map((n) => n.quota))];
         const quotaValues = pulumi
-            .all(quotaKeys.map((key) => aws.servicequotas.getServiceQuotaOutput({ serviceCode: "ec2", quotaCode: ec2Quotas[key].code }, invokeOpts).value))
+            .all(
+                quotaKeys.map((key) =>
+                    checked(`the service quota "${ec2Quotas[key].name}" (ec2 ${ec2Quotas[key].code})`, "servicequotas:GetServiceQuota", () =>
+                        aws.servicequotas.getServiceQuota({ serviceCode: "ec2", quotaCode: ec2Quotas[key].code }, invokeOpts).then((q) => q.value),
+                    ),
+                ),
+            )
             .apply((values) => Object.fromEntries(quotaKeys.map((key, i) => [key, values[i]])) as Partial<Record<QuotaKey, number>>);
         const requested = requestedCapacity(args.plan);
         const zones = pulumi.output(args.availabilityZones);
         const offerings =
             requested.length === 0
                 ? pulumi.output({ instanceTypes: [] as string[], locations: [] as string[] })
-                : aws.ec2
-                      .getInstanceTypeOfferingsOutput(
-                          {
-                              locationType: "availability-zone",
-                              filters: [
-                                  { name: "instance-type", values: offeringFilterValues(requested) },
-                                  { name: "location", values: zones },
-                              ],
-                          },
-                          invokeOpts,
-                      )
-                      .apply((o) => ({ instanceTypes: o.instanceTypes, locations: o.locations }));
+                : zones.apply((locations) =>
+                      checked("the instance type offerings", "ec2:DescribeInstanceTypeOfferings", () =>
+                          aws.ec2
+                              .getInstanceTypeOfferings(
+                                  {
+                                      locationType: "availability-zone",
+                                      filters: [
+                                          { name: "instance-type", values: offeringFilterValues(requested) },
+                                          { name: "location", values: locations },
+                                      ],
+                                  },
+                                  invokeOpts,
+                              )
+                              .then((o) => ({ instanceTypes: o.instanceTypes, locations: o.locations })),
+                      ),
+                  );
 
         this.result = pulumi.all([quotaValues, zones, offerings]).apply(([values, availabilityZones, offered]) => {
             const result = evaluatePreflight(args.plan, { region: args.region, availabilityZones, quotaValues: values, offerings: offered });
-            if (result.errors.length > 0) throw new Error(preflightFailureMessage(args.region, result));
+            // A RunError: Pulumi prints the message without a stack trace.
+            if (result.errors.length > 0) throw new pulumi.RunError(preflightFailureMessage(args.region, result));
             for (const warning of result.warnings) void pulumi.log.warn(`preflight: ${warning}`, this);
             return result;
         });

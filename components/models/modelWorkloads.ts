@@ -82,7 +82,8 @@ export class ModelWorkloads extends pulumi.ComponentResource {
                 domain: args.serving.domain,
                 gatewayImage: args.foundation.gatewayImage,
                 storage,
-                waitFor: [...args.serving.modelsReady],
+                // The foundation's capacity too, directly: destroy removes the models before it.
+                waitFor: [...args.serving.modelsReady, ...args.foundation.workloadsReady],
             },
             child("inference-platform:models:ExampleModels", "examples"),
         );
@@ -100,7 +101,7 @@ export class ModelWorkloads extends pulumi.ComponentResource {
                       gatewayImage: args.foundation.gatewayImage!,
                       gpu: server.gpu,
                       storageEnv: storage.readerEnv,
-                      waitFor: [...args.serving.routingReady, ...(this.examples.seeding ? [this.examples.seeding] : [])],
+                      waitFor: [...args.serving.routingReady, ...args.foundation.workloadsReady, ...(this.examples.seeding ? [this.examples.seeding] : [])],
                   },
                   child("inference-platform:serving:InferenceServer", "clothing"),
               )

@@ -79,7 +79,11 @@ export function karpenterFacts(stack: RenderedStack, kubernetesVersion?: string)
     if (!nodeClass || !nodePool) throw new Error("the karpenter chart is installed without the GPU EC2NodeClass and NodePool");
     const nodeRole = stack.roles.find((r) => r.arn.endsWith(`:role/${nodeClass.inputs.spec.role}`));
     if (!nodeRole) throw new Error(`EC2NodeClass gpu names role ${nodeClass.inputs.spec.role}, which the stack does not create`);
-    const queue = stack.byType("aws:sqs/queue:Queue").find((q) => (q.outputs?.name ?? q.inputs.name) === values.settings.interruptionQueue);
+    // The queue is auto-named `<resource name>-<random>`; a rendered stack without outputs knows only that.
+    const queueName: string = values.settings.interruptionQueue;
+    const queue = stack
+        .byType("aws:sqs/queue:Queue")
+        .find((q) => (q.outputs?.name ?? q.inputs.name) === queueName || (q.outputs === undefined && q.inputs.name === undefined && queueName.startsWith(`${q.name}-`)));
     if (!queue) throw new Error(`settings.interruptionQueue ${values.settings.interruptionQueue} is not a queue of the stack`);
     const k8s = kubernetesVersion ?? stack.byType("eks:index:Cluster")[0]?.inputs.version;
     const release_ = /^al2023@(v\d{8})$/.exec(nodeClass.inputs.spec.amiSelectorTerms[0].alias)?.[1];
