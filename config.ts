@@ -226,6 +226,16 @@ export const configKeys = {
         min: 1,
         max: 3650,
     },
+    ebsCsiDriver: {
+        type: "boolean",
+        description: "eks: install the EBS CSI driver (EKS add-on, own IRSA role) and make an encrypted gp3 StorageClass (WaitForFirstConsumer) the default, so any claim binds.",
+        default: true,
+    },
+    modelVolume: {
+        type: "boolean",
+        description: "Create the `models` PersistentVolumeClaim in the models namespace for `pvc://models/<path>` URIs: on eks a read-only Mountpoint for S3 volume on the model prefix (EKS add-on, read-only IRSA role); locally a local-path volume with a loader pod.",
+        default: true,
+    },
     modelNamespace: { type: "string", description: "Kubernetes namespace of the example models.", default: "models" },
     modelServiceAccount: {
         type: "string",
@@ -672,6 +682,10 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         problems.push(`modelServiceAccount: '${serviceAccountName}' is not a valid Kubernetes name`);
     }
 
+    // Storage for pvc:// models.
+    const ebsCsiDriver = bool("ebsCsiDriver");
+    const modelVolume = bool("modelVolume");
+
     // Versions: each key's declaration holds its column of the compatibility table.
     const versionKeys: Record<ComponentName, ConfigKeyName> = {
         istio: "istioVersion",
@@ -710,6 +724,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     // Examples.
     const examples = list("examples");
     if (new Set(examples).size !== examples.length) problems.push("examples: lists an example twice");
+    if (examples.includes("sklearn-iris-pvc") && !modelVolume) problems.push("examples: 'sklearn-iris-pvc' serves from the models claim; it needs modelVolume: true");
     if (examples.includes("gpu") && (platform !== "eks" || !gpuEnabled)) {
         problems.push(platform === "eks" ? "examples: 'gpu' needs gpuEnabled: true" : "examples: 'gpu' needs GPU nodes, which the local platform has none of");
     }
@@ -762,6 +777,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
             noncurrentVersionExpirationDays,
             modelPrefix: "models/",
         },
+        storage: { ebsCsiDriver, modelVolume },
         models: { namespace, serviceAccountName },
         versions,
         ingress: { domain, localIp, localHttpPort },

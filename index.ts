@@ -39,6 +39,9 @@ export const kserveNamespace = serving.kserve.namespace;
 export const modelBucket = foundation.modelStorage.bucket;
 export const modelNamespace = foundation.modelStorage.namespace;
 export const modelServiceAccount = foundation.modelStorage.readerServiceAccountName;
+/** The claim `pvc://<claim>/<path>` URIs name, and how to put a model file into it. */
+export const modelVolumeClaim = foundation.modelVolume?.claimName ?? null;
+export const modelVolumeUpload = foundation.modelVolume?.uploadCommand ?? null;
 export const clusterName = foundation.outputs.clusterName;
 export const kubeconfig = foundation.outputs.kubeconfig;
 export const oidcProviderArn = foundation.outputs.oidcProviderArn;

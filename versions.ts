@@ -256,3 +256,78 @@ export const karpenterPins = {
  */
 export const karpenterAmiReleaseKubernetesVersions: readonly string[] = ["1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"];
 
+// ---------------------------------------------------------------------------------------------
+// Storage drivers (EKS add-ons) and KServe's sklearn runtime: models on a PersistentVolumeClaim.
+// ---------------------------------------------------------------------------------------------
+
+/** One EKS add-on the stack installs, pinned per cluster minor. */
+export interface EksAddonPin {
+    /** `--addon-name` of the add-on. */
+    readonly addonName: string;
+    /** Upstream release the add-on builds package (the IAM access contract was read at this tag). */
+    readonly driverVersion: string;
+    /** Oldest Kubernetes minor the upstream release supports. */
+    readonly minimumKubernetesVersion: string;
+    /** Add-on version per cluster minor (`aws eks describe-addon-versions --kubernetes-version <minor>`). */
+    readonly versions: Readonly<Record<KubernetesVersion, string>>;
+}
+
+/**
+ * The storage drivers' EKS add-ons. Each add-on version packages exactly one upstream release, and
+ * the add-on must list the cluster's minor as compatible; test/storageDrivers.test.ts checks every
+ * minor of `supportedKubernetesVersions` has a pin at or above the driver's minimum.
+ *
+ * Sources:
+ * - EBS CSI driver: kubernetes-sigs/aws-ebs-csi-driver tag v1.64.0 (2026-08-17). README.md
+ *   "Compatibility": compatible with every Kubernetes version the Kubernetes project or Amazon EKS
+ *   supports (charts/aws-ebs-csi-driver/Chart.yaml: kubeVersion ">=1.17.0-0"). The add-on build
+ *   `v1.64.0-eksbuild.1` is the one EKS offers for 1.33 to 1.36 as of 2026-08 (pinned that way in
+ *   public EKS 1.35 and 1.36 configurations; `describe-addon-versions` itself is not reachable offline).
+ * - Mountpoint for Amazon S3 CSI driver: awslabs/mountpoint-s3-csi-driver tag v2.7.0 (2026-06-11),
+ *   the newest release. README.md "Compatibility": Kubernetes v1.30+ (Chart.yaml kubeVersion
+ *   ">=1.30.0-0"); Dockerfile `MOUNTPOINT_VERSION=1.22.3` (awslabs/mountpoint-s3 tag
+ *   mountpoint-s3-1.22.3 is the client whose S3 calls the IAM contract lists). Add-on build
+ *   `v2.7.0-eksbuild.1` (the newest build of v2.7.0 as of 2026-08, same caveat).
+ */
+export const storageDriverAddons = {
+    ebsCsi: {
+        addonName: "aws-ebs-csi-driver",
+        driverVersion: "v1.64.0",
+        minimumKubernetesVersion: "1.17",
+        versions: { "1.33": "v1.64.0-eksbuild.1", "1.34": "v1.64.0-eksbuild.1", "1.35": "v1.64.0-eksbuild.1" },
+    },
+    mountpointS3Csi: {
+        addonName: "aws-mountpoint-s3-csi-driver",
+        driverVersion: "v2.7.0",
+        minimumKubernetesVersion: "1.30",
+        versions: { "1.33": "v2.7.0-eksbuild.1", "1.34": "v2.7.0-eksbuild.1", "1.35": "v2.7.0-eksbuild.1" },
+    },
+} as const satisfies Record<string, EksAddonPin>;
+
+export type StorageDriver = keyof typeof storageDriverAddons;
+
+/** The add-on version of `driver` for a cluster of `kubernetesVersion`. */
+export function storageDriverAddonVersion(driver: StorageDriver, kubernetesVersion: KubernetesVersion): string {
+    const version = (storageDriverAddons[driver].versions as Readonly<Record<string, string>>)[kubernetesVersion];
+    if (version === undefined) throw new Error(`no ${storageDriverAddons[driver].addonName} add-on version pinned for Kubernetes ${kubernetesVersion}`);
+    return version;
+}
+
+/**
+ * KServe's sklearn runtime (ClusterServingRuntime `kserve-sklearnserver`) at the pinned KServe: the
+ * image the kserve-runtime-configs chart v0.20.0 runs (values.yaml `sklearnserver.image`
+ * `kserve/sklearnserver`, tag empty = the chart's own version) and the libraries inside it, from
+ * kserve/kserve v0.20.0 python/sklearnserver/uv.lock (scikit-learn 1.5.2, joblib 1.5.3, numpy 2.4.4
+ * for Python 3.11, the image's `PYTHON_VERSION` in python/sklearn.Dockerfile). A joblib pickle
+ * loads reliably only into the scikit-learn that wrote it, so the seeding Job trains the example
+ * model inside this same image and checks the version before it writes anything.
+ */
+export const sklearnRuntime = {
+    image: "kserve/sklearnserver:v0.20.0",
+    python: "3.11",
+    scikitLearn: "1.5.2",
+    joblib: "1.5.3",
+    numpy: "2.4.4",
+    /** The image's user (python/sklearn.Dockerfile `USER 1000`). */
+    uid: 1000,
+} as const;

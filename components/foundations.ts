@@ -37,6 +37,7 @@ export function createFoundation(name: string, args: InferencePlatformArgs, opts
                     modelStore: args.modelStore,
                     models: args.models,
                     gatewayImage: { image: args.gateway.image, needed: needsGatewayImage(args) },
+                    storage: { ebsCsiDriver: args.storage.ebsCsiDriver, modelVolume: args.storage.modelVolume },
                 },
                 opts,
             );
@@ -51,6 +52,7 @@ export function createFoundation(name: string, args: InferencePlatformArgs, opts
                     models: args.models,
                     modelPrefix: args.modelStore.modelPrefix,
                     gatewayImage: args.gateway.image,
+                    modelVolume: args.storage.modelVolume,
                 },
                 opts,
             );

@@ -81,6 +81,13 @@ export interface InferencePlatformArgs {
         /** Key prefix (no leading slash, trailing slash) under which models live. */
         readonly modelPrefix: string;
     };
+    /** Storage for `pvc://` models and users' claims. */
+    readonly storage: {
+        /** eks: the EBS CSI driver add-on and an encrypted gp3 default StorageClass. */
+        readonly ebsCsiDriver: boolean;
+        /** The `models` claim (Mountpoint for S3 on the model prefix on eks, local-path on kind). */
+        readonly modelVolume: boolean;
+    };
     /** The models' namespace and the ServiceAccount model pods run as. */
     readonly models: {
         readonly namespace: string;

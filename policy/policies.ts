@@ -223,6 +223,7 @@ export const iamWildcardExceptions: Readonly<Record<string, string>> = {
     "aws-load-balancer-controller": "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/docs/install/iam_policy.json",
     "cluster-autoscaler": "https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md",
     karpenter: "https://github.com/aws/karpenter-provider-aws/blob/v1.14.1/website/content/en/preview/getting-started/getting-started-with-karpenter/cloudformation.yaml",
+    "ebs-csi-driver": "https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/v1.64.0/docs/AmazonEBSCSIDriverEKSClusterScopedPolicy.json",
 };
 
 /** Actions AWS documents with no resource-level permissions: `Resource: "*"` is the only option. */

@@ -96,6 +96,8 @@ describe("loadConfig rejects bad config, naming the key", () => {
         ["non-https issuer", { jwtIssuer: "http://issuer", jwksUri: "https://x/jwks" }, /jwtIssuer: 'http:\/\/issuer' must be an https:\/\/ URL/],
         ["unknown example", { examples: '["sklearn-iris","bert"]' }, /examples: unknown example 'bert'/],
         ["gpu example without GPU nodes", { gpuEnabled: "false", examples: '["gpu"]' }, /examples: 'gpu' needs gpuEnabled: true/],
+        ["pvc example without the model claim", { modelVolume: "false", examples: '["sklearn-iris-pvc"]' }, /examples: 'sklearn-iris-pvc' serves from the models claim; it needs modelVolume: true/],
+        ["storage switch that is not a boolean", { ebsCsiDriver: "on" }, /ebsCsiDriver: 'on' is not true or false/],
         ["kms key with AES256", { modelBucketKmsKeyArn: "arn:aws:kms:us-east-2:123456789012:key/0b5b6d3c-1111-2222-3333-444455556666" }, /modelBucketKmsKeyArn: set, but modelBucketEncryption is not aws:kms/],
         ["not an integer", { cpuMaxSize: "four" }, /cpuMaxSize: 'four' is not an integer/],
         ["not a boolean", { ephemeral: "yes" }, /ephemeral: 'yes' is not true or false/],
@@ -352,6 +354,7 @@ describe("misspelt and unknown keys", () => {
             cpuBurstInstanceFamilies: load({ ...eks, cpuBurstPool: "true" }).karpenter.cpuBurst?.instanceFamilies,
             cpuBurstMaxVcpus: load({ ...eks, cpuBurstPool: "true" }).karpenter.cpuBurst?.maxVcpus, localIngressIp: cfg.ingress.localIp, localIngressPort: cfg.ingress.localHttpPort,
             examples: cfg.examples, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
+            ebsCsiDriver: cfg.storage.ebsCsiDriver, modelVolume: cfg.storage.modelVolume,
         };
         for (const [key, spec] of Object.entries(configKeys)) {
             if (!("default" in spec)) continue;

@@ -47,8 +47,8 @@ const localStoreEnv = [
 ];
 const eksBucket = "inference-platform-dev-models-abcd1234";
 const contexts: Record<"eks" | "local", ExampleContext<string>> = {
-    eks: { namespace: "models", bucket: eksBucket, modelPrefix: "models/", serviceAccountName: "kserve-models", gatewayImage: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc", interpolate: plainInterpolate },
-    local: { namespace: "models", bucket: "models", modelPrefix: "models/", serviceAccountName: "kserve-minio", gatewayImage: "gateway:dev", interpolate: plainInterpolate },
+    eks: { namespace: "models", bucket: eksBucket, modelPrefix: "models/", serviceAccountName: "kserve-models", gatewayImage: "123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc", modelClaim: { name: "models", readOnly: true }, interpolate: plainInterpolate },
+    local: { namespace: "models", bucket: "models", modelPrefix: "models/", serviceAccountName: "kserve-minio", gatewayImage: "gateway:dev", modelClaim: { name: "models", readOnly: true }, interpolate: plainInterpolate },
 };
 const render = (example: ExampleName, backend: "eks" | "local" = "eks") => renderInferenceService(exampleSpec(example, contexts[backend]));
 
@@ -120,14 +120,15 @@ describe("example specs", () => {
     it("seeds each model once, and nothing for the GCS-only example", () => {
         expect(seedModelsFor(["tensorflow-s3", "gpu"]).map((m) => m.name)).toEqual(["mnist"]);
         expect(seedModelsFor(["sklearn-iris"])).toEqual([]);
-        expect(seedModelsFor([...exampleNames]).map((m) => m.name).sort()).toEqual(["clothing-model", "mlflow-wine", "mnist"]);
+        expect(seedModelsFor([...exampleNames]).map((m) => m.name).sort()).toEqual(["clothing-model", "iris-svc", "mlflow-wine", "mnist"]);
     });
 
     it("rejects bad example lists", () => {
         expect(exampleModelsProblems({ examples: ["clothing-transformer"] }).join()).toMatch(/needs gatewayImage/);
         expect(exampleModelsProblems({ examples: ["nope" as ExampleName] }).join()).toMatch(/'nope' is not one of/);
         expect(exampleModelsProblems({ examples: ["gpu", "gpu"] }).join()).toMatch(/listed twice/);
-        expect(exampleModelsProblems({ examples: [...defaultExamples], gatewayImage: "g:1" })).toEqual([]);
+        expect(exampleModelsProblems({ examples: [...defaultExamples], gatewayImage: "g:1" }).join()).toMatch(/sklearn-iris-pvc serves from the model claim/);
+        expect(exampleModelsProblems({ examples: defaultExamples.filter((e) => e !== "sklearn-iris-pvc"), gatewayImage: "g:1" })).toEqual([]);
     });
 });
 
@@ -186,11 +187,22 @@ describe("ExampleModels component", async () => {
         }
     }
     const kserve = new Dep("kserve");
+    const claim = new Dep("claim");
     const eks = new ExampleModels("eks", {
         examples: [...defaultExamples],
         domain: "203.0.113.7.sslip.io",
         gatewayImage: pulumi.output("123456789012.dkr.ecr.us-east-2.amazonaws.com/gateway:abc"),
         storage: storageOf({ bucket: eksBucket, reader: "kserve-models" }),
+        // The claim as the AWS foundation describes it: a read-only view of the store's model prefix.
+        volume: {
+            claimName: "models",
+            namespace: pulumi.output("models"),
+            readOnlyForModels: true,
+            readManyAcrossNodes: true,
+            content: { kind: "model-store" },
+            ready: [claim],
+            uploadCommand: pulumi.output("aws s3 cp"),
+        },
         waitFor: [kserve],
     });
     new ExampleModels("local", {
@@ -214,15 +226,15 @@ describe("ExampleModels component", async () => {
     });
 
     it("deploys the enabled examples only", () => {
-        expect(isvcs.filter((r) => r.name.startsWith("eks-")).map((r) => r.inputs.metadata.name).sort()).toEqual(["clothing-transformer", "mlflow-s3", "sklearn-iris", "tensorflow-s3"]);
+        expect(isvcs.filter((r) => r.name.startsWith("eks-")).map((r) => r.inputs.metadata.name).sort()).toEqual(["clothing-transformer", "mlflow-s3", "sklearn-iris", "sklearn-iris-pvc", "tensorflow-s3"]);
         expect(isvcs.filter((r) => r.name.startsWith("local-")).map((r) => r.inputs.metadata.name).sort()).toEqual(["mlflow-s3", "sklearn-iris", "tensorflow-gpu"]);
     });
 
     it("S3-backed models wait for seeding; the GCS model does not", () => {
         for (const example of ["tensorflow-s3", "mlflow-s3", "clothing-transformer"]) expect(rec.dependsOn(isvc("eks", example), eksJob), example).toBe(true);
         expect(rec.dependsOn(isvc("eks", "sklearn-iris"), eksJob)).toBe(false);
-        for (const example of ["tensorflow-s3", "sklearn-iris"]) expect(rec.dependsOn(isvc("eks", example), rec.one("test:index:Dep")), example).toBe(true);
-        expect(rec.dependsOn(eksJob, rec.one("test:index:Dep"))).toBe(true);
+        for (const example of ["tensorflow-s3", "sklearn-iris"]) expect(rec.dependsOn(isvc("eks", example), rec.one("test:index:Dep", "kserve")), example).toBe(true);
+        expect(rec.dependsOn(eksJob, rec.one("test:index:Dep", "kserve"))).toBe(true);
     });
 
     it("S3-backed models use the store's reader account; seeding writes with its writer account", () => {
@@ -242,7 +254,7 @@ describe("ExampleModels component", async () => {
 
     it("seeds only what the enabled examples need", () => {
         const manifest = JSON.parse(rec.one("kubernetes:core/v1:ConfigMap", "eks-seeding-scripts").inputs.data["manifest.json"]);
-        expect(manifest.models.map((m: { name: string }) => m.name)).toEqual(["clothing-model", "mlflow-wine", "mnist"]);
+        expect(manifest.models.map((m: { name: string }) => m.name)).toEqual(["clothing-model", "iris-svc", "mlflow-wine", "mnist"]);
         const local = JSON.parse(rec.one("kubernetes:core/v1:ConfigMap", "local-seeding-scripts").inputs.data["manifest.json"]);
         expect(local.models.map((m: { name: string }) => m.name)).toEqual(["mlflow-wine", "mnist"]);
         expect(rec.resources.filter((r) => r.name.startsWith("gcsonly-seeding")).length).toBe(0);

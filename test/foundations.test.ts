@@ -9,7 +9,7 @@ import type { Foundation } from "../components/common/foundation";
 import { createFoundation } from "../components/foundations";
 import { KindFoundation } from "../components/local/kindFoundation";
 import { loadConfig } from "../config";
-import { installMocks, promiseOf, RecordedResource, Recorder } from "./kit";
+import { descendants, installMocks, promiseOf } from "./kit";
 import { stackConfig } from "./stackFiles";
 
 function configOf(stack: string) {
@@ -17,18 +17,6 @@ function configOf(stack: string) {
     return loadConfig({ get: (key) => raw[key.startsWith("aws:") ? key : `inference-platform:${key}`] }, "inference-platform", stack);
 }
 
-function descendants(rec: Recorder, root: RecordedResource): RecordedResource[] {
-    const out: RecordedResource[] = [];
-    const queue = [root.urn];
-    while (queue.length > 0) {
-        const urn = queue.shift()!;
-        for (const r of rec.resources.filter((x) => x.parent === urn)) {
-            out.push(r);
-            queue.push(r.urn);
-        }
-    }
-    return out;
-}
 
 describe("the foundations", async () => {
     const rec = await installMocks();

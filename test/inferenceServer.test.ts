@@ -16,7 +16,7 @@ import {
     gatewayVirtualService,
     InferenceServer,
     inferenceServerProblems,
-    modelLayoutCheckScript,
+    modelLayoutCheckCommand,
     normalizeStorageUri,
     predictorGrpcTarget,
     tfServingDeployment,
@@ -286,7 +286,9 @@ describe("model layout check (run with /bin/sh)", () => {
                 fs.mkdirSync(path.dirname(path.join(dir, f)), { recursive: true });
                 fs.writeFileSync(path.join(dir, f), "x");
             }
-            execFileSync("/bin/sh", ["-c", modelLayoutCheckScript(dir)], { stdio: "pipe" });
+            // Exactly what the init container runs.
+            const [shell, ...args] = modelLayoutCheckCommand(dir);
+            execFileSync(shell, args, { stdio: "pipe" });
             return 0;
         } catch (err) {
             return (err as { status: number }).status;

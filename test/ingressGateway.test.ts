@@ -10,7 +10,7 @@ import { Istio } from "../components/platform/istio";
 import { LoadBalancerController } from "../components/aws/loadBalancerController";
 import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
 import { runPolicies } from "../policy/policies";
-import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
+import { descendants, FakeCluster, installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
 
 const lb = "service.beta.kubernetes.io/aws-load-balancer";
 const eksInput = {
@@ -125,19 +125,6 @@ describe("kindPortMapping", () => {
     });
 });
 
-/** Every resource below `root` (children, grandchildren...). */
-function descendants(rec: Recorder, root: RecordedResource): RecordedResource[] {
-    const out: RecordedResource[] = [];
-    const queue = [root.urn];
-    while (queue.length > 0) {
-        const urn = queue.shift()!;
-        for (const r of rec.resources.filter((x) => x.parent === urn)) {
-            out.push(r);
-            queue.push(r.urn);
-        }
-    }
-    return out;
-}
 
 describe("the ingress wired as the foundations and the serving platform wire it", async () => {
     const rec = await installMocks();

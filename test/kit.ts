@@ -381,3 +381,17 @@ export class FakeCluster extends pulumi.ComponentResource {
         this.registerOutputs({});
     }
 }
+
+/** Every resource below `root` (children, grandchildren...). */
+export function descendants(rec: Recorder, root: RecordedResource): RecordedResource[] {
+    const out: RecordedResource[] = [];
+    const queue = [root.urn];
+    while (queue.length > 0) {
+        const urn = queue.shift()!;
+        for (const r of rec.resources.filter((x) => x.parent === urn)) {
+            out.push(r);
+            queue.push(r.urn);
+        }
+    }
+    return out;
+}

@@ -33,7 +33,7 @@ describe("the local stack (kind) under mocks", async () => {
 
     it("deploys the local examples against the local store and nothing that needs a host-built image", () => {
         const services = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService");
-        expect(services.map((r) => r.inputs.metadata.name).sort()).toEqual(["mlflow-s3", "sklearn-iris", "tensorflow-s3"]);
+        expect(services.map((r) => r.inputs.metadata.name).sort()).toEqual(["mlflow-s3", "sklearn-iris", "sklearn-iris-pvc", "tensorflow-s3"]);
         expect(rec.resources.filter((r) => r.type === "kubernetes:apps/v1:Deployment" && r.name.startsWith("clothing"))).toEqual([]);
         expect(rec.resources.filter((r) => r.type.startsWith("docker-build:"))).toEqual([]);
     });

@@ -8,6 +8,8 @@
  *                 │      (karpenter mode)        └─> workloadsReady: the platform and the models wait for the pools
  *                 ├─> DevicePlugin (GPU nodes, both modes), ClusterAutoscaler (the managed groups; see below)
  *                 ├─> ModelStore (bucket, reader and writer IRSA roles, models namespace and accounts)
+ *                 ├─> EbsCsiDriver (add-on, IRSA role, gp3 default StorageClass)
+ *                 ├─> MountpointS3Driver (add-on, read-only IRSA role) ─> S3ModelVolume (PV on the model prefix, `models` claim)
  *                 └─> GatewayImage (ECR, when the stack runs the gateway and no image is given)
  *
  * It implements the `Foundation` contract; nothing above it knows it is AWS.
@@ -32,7 +34,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { movedFromStackRoot } from "../common/aliases";
-import type { Capacity, Foundation, FoundationOutputs, IngressExposure, ModelStorage } from "../common/foundation";
+import type { Capacity, Foundation, FoundationOutputs, IngressExposure, ModelStorage, ModelVolume } from "../common/foundation";
 import { imageRefProblem } from "../common/validation";
 import { chartPins, defaultVersions, KubernetesVersion, VersionSet } from "../../versions";
 import { ClusterAutoscaler } from "./clusterAutoscaler";
@@ -47,6 +49,8 @@ import { BucketEncryption, ModelStore } from "./modelStore";
 import { awsRegionProblem } from "./names";
 import { NatGatewayStrategy, Network, vpcAvailabilityZones } from "./network";
 import { GpuCapacityPlan, Preflight } from "./preflight";
+import { S3ModelVolume } from "./s3ModelVolume";
+import { EbsCsiDriver, MountpointS3Driver } from "./storageDrivers";
 
 export interface AwsFoundationArgs {
     /** AWS region of everything. Required. */
@@ -118,6 +122,13 @@ export interface AwsFoundationArgs {
      * Required.
      */
     readonly gatewayImage: { readonly image: string | undefined; readonly needed: boolean };
+    /** Storage drivers (EKS add-ons) and the model claim. Default: both on. */
+    readonly storage?: {
+        /** The EBS CSI driver add-on and an encrypted gp3 default StorageClass (any claim binds). */
+        readonly ebsCsiDriver: boolean;
+        /** The Mountpoint for S3 driver add-on and the read-only `models` claim on the model prefix (`pvc://models/...`). */
+        readonly modelVolume: boolean;
+    };
 }
 
 /** Karpenter's pools when `AwsFoundationArgs.karpenter` is unset (the config keys' defaults). */
@@ -174,6 +185,9 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
     public readonly devicePlugin: DevicePlugin | undefined;
     public readonly modelStore: ModelStore;
     public readonly gatewayImageBuild: GatewayImage | undefined;
+    public readonly ebsCsiDriver: EbsCsiDriver | undefined;
+    public readonly mountpointS3Driver: MountpointS3Driver | undefined;
+    public readonly s3ModelVolume: S3ModelVolume | undefined;
 
     public readonly provider: Foundation["provider"];
     public readonly clusterReady: readonly pulumi.Resource[];
@@ -181,6 +195,7 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
     public readonly kubeletCertificatesVerifiable = true;
     public readonly ingress: IngressExposure;
     public readonly modelStorage: ModelStorage;
+    public readonly modelVolume: ModelVolume | undefined;
     public readonly capacity: Capacity;
     public readonly gatewayImage: pulumi.Output<string> | undefined;
     public readonly outputs: FoundationOutputs;
@@ -359,6 +374,40 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
             inCluster("inference-platform:aws:ModelStore", "model-store"),
         );
         this.modelStorage = this.modelStore.storage;
+
+        // Storage drivers and the model claim (storageDrivers.ts says why Mountpoint for S3).
+        const storage = args.storage ?? { ebsCsiDriver: true, modelVolume: true };
+        const addonArgs = {
+            clusterName: this.cluster.clusterName,
+            kubernetesVersion: args.cluster.kubernetesVersion,
+            oidcProvider: this.cluster.oidcProvider,
+            waitFor: [this.cluster],
+            tags,
+        };
+        this.ebsCsiDriver = storage.ebsCsiDriver
+            ? new EbsCsiDriver(`${name}-ebs-csi`, { ...addonArgs, clusterNameValue: args.cluster.name, region: args.region }, { parent: this, providers: [this.cluster.provider], ...afterPreflight })
+            : undefined;
+        this.mountpointS3Driver = storage.modelVolume
+            ? new MountpointS3Driver(
+                  `${name}-mountpoint-s3`,
+                  { ...addonArgs, bucketName: this.modelStorage.bucket, prefix: this.modelStorage.modelPrefix, region: args.region, kmsKeyArn: this.modelStore.kmsKeyArn },
+                  { parent: this, ...afterPreflight },
+              )
+            : undefined;
+        this.s3ModelVolume = this.mountpointS3Driver
+            ? new S3ModelVolume(
+                  `${name}-model-volume`,
+                  {
+                      bucketName: this.modelStorage.bucket,
+                      prefix: this.modelStorage.modelPrefix,
+                      region: args.region,
+                      namespace: this.modelStorage.namespace,
+                      driver: [this.mountpointS3Driver],
+                  },
+                  { parent: this, providers: [this.cluster.provider], ...afterPreflight },
+              )
+            : undefined;
+        this.modelVolume = this.s3ModelVolume?.volume;
 
         this.gatewayImageBuild =
             args.gatewayImage.needed && args.gatewayImage.image === undefined

@@ -77,6 +77,44 @@ export interface ModelStorage {
     readonly ready: readonly pulumi.Resource[];
 }
 
+/**
+ * How files get into the model claim:
+ * - `model-store`: the claim is a read-only view of the model store's prefix: a file at `<path>` in
+ *   the claim is the object `s3://<ModelStorage.bucket>/<ModelStorage.modelPrefix><path>`, so it is
+ *   written by uploading there (the writer account, or the user's own credentials);
+ * - `mount`: the claim is a volume of its own: it is written by mounting it read-write (a seeding
+ *   Job, or `kubectl cp` into the loader pod the foundation runs).
+ */
+export type ModelVolumeContent =
+    | { readonly kind: "model-store" }
+    | {
+          readonly kind: "mount";
+          /** The pod that mounts the claim read-write for `kubectl cp`, and where. */
+          readonly loader: { readonly podName: pulumi.Output<string>; readonly mountPath: string };
+      };
+
+/**
+ * A PersistentVolumeClaim in the models namespace for `pvc://<claimName>/<path>` storage URIs. KServe
+ * v0.20.0 runs no storage initializer for them: it mounts the claim into the model container at
+ * /mnt/models with `<path>` as subPath, read-only by default (kserve/kserve v0.20.0
+ * pkg/webhook/admission/pod/storage_initializer_injector.go `CommonStorageInitialization`).
+ */
+export interface ModelVolume {
+    /** Name of the claim: the authority of `pvc://` URIs. */
+    readonly claimName: string;
+    /** Namespace of the claim (the models namespace; a claim is usable only from its own namespace). */
+    readonly namespace: pulumi.Output<string>;
+    /** Model pods must mount it read-only: one claim holds every model, and no model may change another. */
+    readonly readOnlyForModels: boolean;
+    /** Pods on several nodes (and zones) can mount it at the same time; false on a single-node cluster. */
+    readonly readManyAcrossNodes: boolean;
+    readonly content: ModelVolumeContent;
+    /** What a pod mounting the claim must wait for: the claim (bound, or bindable by that pod), its volume, its driver. */
+    readonly ready: readonly pulumi.Resource[];
+    /** One command that puts a model file into the claim (README and stack output). */
+    readonly uploadCommand: pulumi.Output<string>;
+}
+
 /** The node capacity workloads can count on. */
 export interface Capacity {
     /** Several nodes across zones: run two replicas of controllers and gateways with disruption budgets. */
@@ -122,6 +160,8 @@ export interface Foundation {
     readonly kubeletCertificatesVerifiable: boolean;
     readonly ingress: IngressExposure;
     readonly modelStorage: ModelStorage;
+    /** The claim `pvc://` URIs name; undefined when the platform is configured without one. */
+    readonly modelVolume: ModelVolume | undefined;
     readonly capacity: Capacity;
     /** The gateway's container image when the stack runs it (built and pushed, or as configured); undefined otherwise. */
     readonly gatewayImage: pulumi.Output<string> | undefined;

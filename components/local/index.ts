@@ -1,4 +1,5 @@
-/** The local foundation: `KindFoundation` (an existing kind cluster) and its S3-compatible model store. */
+/** The local foundation: `KindFoundation` (an existing kind cluster), its S3-compatible model store and its model claim. */
 export * from "./kindCluster";
 export * from "./kindFoundation";
 export * from "./localModelStore";
+export * from "./localModelVolume";

@@ -3,6 +3,7 @@
  * S3-compatible model store, as a `Foundation`. No AWS resource exists here.
  *
  *   KindCluster (Kubernetes provider) ─> ModelNamespace ─> LocalModelStore (versitygw, KServe S3 Secret, accounts)
+ *                                                     └─> LocalModelVolume (`models` claim on local-path, loader pod)
  *
  * The gateway Service is a NodePort that kind maps to a host port; model hosts resolve to the host's
  * address through magic DNS. One node group of one node: no autoscaling, no GPUs, one replica of
@@ -13,11 +14,12 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { movedFromStackRoot } from "../common/aliases";
-import type { Capacity, Foundation, FoundationOutputs, IngressExposure, ModelStorage } from "../common/foundation";
+import type { Capacity, Foundation, FoundationOutputs, IngressExposure, ModelStorage, ModelVolume } from "../common/foundation";
 import { ModelNamespace } from "../common/modelNamespace";
 import { imageRefProblem, reachableIpv4Problem } from "../common/validation";
 import { defaultLocalHttpNodePort, KindCluster } from "./kindCluster";
 import { LocalModelStore } from "./localModelStore";
+import { LocalModelVolume } from "./localModelVolume";
 
 
 export interface KindFoundationArgs {
@@ -38,6 +40,8 @@ export interface KindFoundationArgs {
      * Docker has, so it must be loaded with `kind load docker-image` (or be pullable). Default: none.
      */
     readonly gatewayImage?: string;
+    /** The `models` claim (kind's local-path StorageClass) and its loader pod, for `pvc://models/...`. Default: true. */
+    readonly modelVolume?: boolean;
 }
 
 function problemsOf(args: KindFoundationArgs): string[] {
@@ -59,6 +63,7 @@ export class KindFoundation extends pulumi.ComponentResource implements Foundati
     public readonly cluster: KindCluster;
     public readonly modelsNamespace: ModelNamespace;
     public readonly modelStore: LocalModelStore;
+    public readonly localModelVolume: LocalModelVolume | undefined;
 
     public readonly provider: Foundation["provider"];
     public readonly clusterReady: readonly pulumi.Resource[] = [];
@@ -68,6 +73,7 @@ export class KindFoundation extends pulumi.ComponentResource implements Foundati
     public readonly kubeletCertificatesVerifiable = false;
     public readonly ingress: IngressExposure;
     public readonly modelStorage: ModelStorage;
+    public readonly modelVolume: ModelVolume | undefined;
     public readonly capacity: Capacity = { highAvailability: false, nodeAutoscaling: false, gpu: false };
     public readonly gatewayImage: pulumi.Output<string> | undefined;
     public readonly outputs: FoundationOutputs = {
@@ -100,6 +106,11 @@ export class KindFoundation extends pulumi.ComponentResource implements Foundati
             inCluster("inference-platform:modelStore:LocalModelStore", "model-store"),
         );
         this.modelStorage = this.modelStore.storage;
+        this.localModelVolume =
+            args.modelVolume === false
+                ? undefined
+                : new LocalModelVolume(`${name}-model-volume`, { namespace: this.modelsNamespace.name }, { parent: this, providers: [this.cluster.provider] });
+        this.modelVolume = this.localModelVolume?.volume;
 
         this.ingress = {
             kind: "node-port",

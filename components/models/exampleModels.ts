@@ -8,6 +8,7 @@
  * | `mlflow-s3`            | KServe's MLflow wine classifier         | v2       | our bucket (the MLflow/MinIO case) |
  * | `clothing-transformer` | the book's Xception clothing classifier | v1       | our bucket + our gateway as transformer |
  * | `gpu`                  | TF mnist on a GPU node (off by default) | v1       | our bucket                         |
+ * | `sklearn-iris-pvc`     | the KServe notes' own iris SVC, trained by the seeding Job | v2 | the `models` claim (`pvc://`) |
  *
  * Bucket-backed models are put there by `ModelSeeding` (created here), and their InferenceServices
  * wait for it. Every example scales to zero when idle.
@@ -21,14 +22,14 @@ import {
     inferenceServiceUrl,
     ProtocolVersion,
 } from "./inferenceService";
-import type { ModelStorage } from "../common/foundation";
+import type { ModelStorage, ModelVolume } from "../common/foundation";
 import { ModelSeeding, SeedModel } from "./modelSeeding";
-import { images } from "../../versions";
+import { images, sklearnRuntime } from "../../versions";
 
 /** Example models the stack can deploy; `gpu` is off by default. */
-export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu"] as const;
+export const exampleNames = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "gpu", "sklearn-iris-pvc"] as const;
 export type ExampleName = (typeof exampleNames)[number];
-export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer"];
+export const defaultExamples: readonly ExampleName[] = ["sklearn-iris", "tensorflow-s3", "mlflow-s3", "clothing-transformer", "sklearn-iris-pvc"];
 
 /** InferenceService name of each example (also the model name in request paths). */
 export const exampleServiceNames: Readonly<Record<ExampleName, string>> = {
@@ -37,6 +38,7 @@ export const exampleServiceNames: Readonly<Record<ExampleName, string>> = {
     "mlflow-s3": "mlflow-s3",
     "clothing-transformer": "clothing-transformer",
     gpu: "tensorflow-gpu",
+    "sklearn-iris-pvc": "sklearn-iris-pvc",
 };
 
 /** Request body for each example, in `examples/` at the repository root. */
@@ -46,6 +48,8 @@ export const exampleInputFiles: Readonly<Record<ExampleName, string>> = {
     "mlflow-s3": "examples/wine-input.json",
     "clothing-transformer": "examples/clothing-request.json",
     gpu: "examples/mnist-input.json",
+    // The two flowers the KServe notes send to their own model.
+    "sklearn-iris-pvc": "examples/iris-notes-input.json",
 };
 
 /** Protocol each example speaks at its top-level URL (the transformer's for clothing). */
@@ -55,6 +59,7 @@ export const exampleProtocols: Readonly<Record<ExampleName, ProtocolVersion>> = 
     "mlflow-s3": "v2",
     "clothing-transformer": "v1",
     gpu: "v1",
+    "sklearn-iris-pvc": "v2",
 };
 
 /** Public sources of the models the seeding Job puts in the bucket. */
@@ -71,6 +76,8 @@ export const seedCatalog = {
             version: 1,
         },
     },
+    /** The KServe notes' custom model, trained in the sklearn runtime's image and written into the model claim. */
+    irisSvc: { name: "iris-svc", dest: "sklearn-iris-pvc/", source: { kind: "train-iris", scikitLearn: sklearnRuntime.scikitLearn }, target: "volume" },
 } as const satisfies Record<string, SeedModel>;
 
 /** Which seeded model each bucket-backed example serves (sklearn-iris reads GCS directly). */
@@ -80,7 +87,23 @@ export const exampleSeeds: Readonly<Record<ExampleName, SeedModel | undefined>> 
     "mlflow-s3": seedCatalog.wine,
     "clothing-transformer": seedCatalog.clothing,
     gpu: seedCatalog.mnist,
+    "sklearn-iris-pvc": seedCatalog.irisSvc,
 };
+
+/** Examples served from the model claim (`pvc://`). */
+export function servesFromClaim(example: ExampleName): boolean {
+    return example === "sklearn-iris-pvc";
+}
+
+/**
+ * Where a seed model is written on a given model claim: a model meant for the claim goes to the store
+ * when the claim is a view of the store's model prefix (same `dest`, the claim shows it at the same
+ * path), and into the claim itself when the claim is written through a mount.
+ */
+export function seedForVolume(model: SeedModel, volume: Pick<ModelVolume, "content"> | undefined): SeedModel {
+    if (model.target !== "volume" || volume === undefined) return model;
+    return volume.content.kind === "model-store" ? { ...model, target: "store" } : model;
+}
 
 /** Models to seed for a set of examples, each once. */
 export function seedModelsFor(examples: readonly ExampleName[]): SeedModel[] {
@@ -116,6 +139,8 @@ export interface ExampleContext<S> {
     readonly serviceAccountName: S;
     /** Required for `clothing-transformer`. */
     readonly gatewayImage?: S;
+    /** The model claim `pvc://` URIs name, and whether models must mount it read-only. Required for `sklearn-iris-pvc`. */
+    readonly modelClaim?: { readonly name: string; readonly readOnly: boolean };
     /** Template interpolation that works for `S` (plain join, or `pulumi.interpolate`). */
     readonly interpolate: (strings: TemplateStringsArray, ...values: (S | string)[]) => S;
 }
@@ -216,6 +241,26 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
                 },
             };
         }
+        case "sklearn-iris-pvc": {
+            if (ctx.modelClaim === undefined) throw new Error("example sklearn-iris-pvc needs the model claim (modelVolume)");
+            return {
+                name,
+                namespace: ctx.namespace,
+                predictor: {
+                    minReplicas: 0,
+                    maxReplicas: 3,
+                    // KServe mounts the claim itself (no storage initializer, no credentials): no ServiceAccount.
+                    // Read-only is KServe's default; said here so a changed default cannot open the shared claim.
+                    annotations: ctx.modelClaim.readOnly ? { [kserveStorageReadonlyAnnotation]: "true" } : undefined,
+                    model: {
+                        modelFormat: { name: "sklearn" },
+                        protocolVersion: "v2",
+                        storageUri: `pvc://${ctx.modelClaim.name}/${seedCatalog.irisSvc.dest.replace(/\/$/, "")}` as S,
+                        resources: small,
+                    },
+                },
+            };
+        }
         case "gpu":
             return {
                 name,
@@ -243,6 +288,14 @@ export function exampleSpec<S>(example: ExampleName, ctx: ExampleContext<S>): In
         }
     }
 }
+
+/**
+ * The annotation KServe reads to decide whether a model's storage is mounted read-only (default
+ * true): kserve/kserve v0.20.0 pkg/constants/constants.go `StorageReadonlyAnnotationKey`, read by
+ * pkg/webhook/admission/pod/storage_initializer_injector.go `GetStorageInitializerReadOnlyFlag`
+ * from the pod's annotations, which KServe fills from the InferenceService's and the predictor's.
+ */
+export const kserveStorageReadonlyAnnotation = "storage.kserve.io/readonly";
 
 /** Plain-string interpolation for `ExampleContext<string>`. */
 export function plainInterpolate(strings: TemplateStringsArray, ...values: string[]): string {
@@ -300,7 +353,7 @@ export function exampleInvocations(args: {
 }
 
 /** Every problem with the examples' arguments (empty when valid). */
-export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage"> & { readonly modelPrefix?: string }): string[] {
+export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" | "gatewayImage" | "volume"> & { readonly modelPrefix?: string }): string[] {
     const problems: string[] = [];
     const seen = new Set<string>();
     for (const e of args.examples) {
@@ -310,6 +363,9 @@ export function exampleModelsProblems(args: Pick<ExampleModelsArgs, "examples" |
     }
     if (args.examples.includes("clothing-transformer") && args.gatewayImage === undefined) {
         problems.push("examples: clothing-transformer needs gatewayImage (the gateway image is its transformer)");
+    }
+    if (args.examples.includes("sklearn-iris-pvc") && args.volume === undefined) {
+        problems.push("examples: sklearn-iris-pvc serves from the model claim, and the foundation has none (modelVolume: true)");
     }
     const prefix = args.modelPrefix ?? "models/";
     if (!/^[a-z0-9][a-z0-9._-]*\/$/.test(prefix)) problems.push(`modelPrefix '${prefix}' must be one key segment ending in '/'`);
@@ -323,6 +379,8 @@ export interface ExampleModelsArgs {
     readonly domain: pulumi.Input<string>;
     /** Where the models live and the accounts that read and write them (the foundation's). Required. */
     readonly storage: ModelStorage;
+    /** The model claim (the foundation's); required by `sklearn-iris-pvc`. Default: none. */
+    readonly volume?: ModelVolume;
     /** Transformer image of `clothing-transformer` (the gateway). Required when that example is enabled. */
     readonly gatewayImage?: pulumi.Input<string>;
     /** What everything waits for besides the storage: KServe (CRDs, runtimes) and the ingress. Default: none. */
@@ -353,6 +411,7 @@ export class ExampleModels extends pulumi.ComponentResource {
             modelPrefix,
             serviceAccountName: storage.readerServiceAccountName,
             gatewayImage: args.gatewayImage,
+            modelClaim: args.volume ? { name: args.volume.claimName, readOnly: args.volume.readOnlyForModels } : undefined,
             interpolate: (strings, ...values) => pulumi.interpolate(strings, ...values),
         };
         // Build and validate every spec before anything (this component included) is registered.
@@ -363,7 +422,9 @@ export class ExampleModels extends pulumi.ComponentResource {
         this.services = {};
         this.urls = {};
 
-        const seeds = seedModelsFor([...args.examples, ...(args.alsoSeed ?? [])]);
+        // A model meant for the claim is uploaded to the store when the claim shows the store's prefix.
+        const seeds = seedModelsFor([...args.examples, ...(args.alsoSeed ?? [])]).map((m) => seedForVolume(m, args.volume));
+        const writesVolume = seeds.some((m) => m.target === "volume");
         const waitFor = [...(args.waitFor ?? []), ...storage.ready];
         this.seeding =
             seeds.length > 0
@@ -376,14 +437,20 @@ export class ExampleModels extends pulumi.ComponentResource {
                           env: storage.writerEnv,
                           models: seeds,
                           modelPrefix,
-                          waitFor,
+                          waitFor: writesVolume ? [...waitFor, ...args.volume!.ready] : waitFor,
+                          volume: writesVolume ? { claimName: args.volume!.claimName } : undefined,
                       },
                       { parent: this },
                   )
                 : undefined;
 
         for (const [example, spec] of specs) {
-            const serviceWaitFor = [...waitFor, ...(exampleSeeds[example] && this.seeding ? [this.seeding.job] : [])];
+            const serviceWaitFor = [
+                ...waitFor,
+                ...(exampleSeeds[example] && this.seeding ? [this.seeding.job] : []),
+                // pvc:// models: the claim bound (or bindable) and its driver installed before the pod mounts it.
+                ...(servesFromClaim(example) && args.volume ? args.volume.ready : []),
+            ];
             const service = new InferenceService(
                 `${name}-${example}`,
                 { spec, domain: args.domain, waitFor: serviceWaitFor, awaitReady: args.awaitReady },

@@ -18,6 +18,8 @@
  * - Nothing is a public LoadBalancer: the host goes through the shared ingress gateway and its
  *   authorization policies (IngressAuth).
  */
+import * as fs from "node:fs";
+import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gpuNodeSelector, gpuToleration } from "../common/gpuScheduling";
@@ -72,25 +74,14 @@ export function normalizeStorageUri(uri: string): string {
 }
 
 /**
- * Shell run after the download: TF Serving loads `<base>/<integer version>/saved_model.pb(txt)` and
- * otherwise waits forever, logging "No versions of servable ... found".
+ * The shell script run after the download (components/models/scripts/check-model-layout.sh), and the
+ * container command that runs it on `dir`: TF Serving waits forever on a wrong layout, the check fails fast.
  */
-export function modelLayoutCheckScript(dir: string): string {
-    return [
-        "set -eu",
-        "found=''",
-        `for d in ${dir}/*/; do`,
-        '  v=$(basename "$d")',
-        '  case "$v" in *[!0-9]*) continue ;; esac',
-        '  if [ -f "$d/saved_model.pb" ] || [ -f "$d/saved_model.pbtxt" ]; then found="$v"; fi',
-        "done",
-        'if [ -z "$found" ]; then',
-        `  echo "model layout error: expected <storageUri>/<version>/saved_model.pb with an integer version (e.g. models/clothing-model/1/saved_model.pb); downloaded:" >&2`,
-        `  ls -R ${dir} | head -n 50 >&2`,
-        "  exit 1",
-        "fi",
-        'echo "model versions present; newest directory checked: $found"',
-    ].join("\n");
+export function modelLayoutCheckScript(): string {
+    return fs.readFileSync(path.join(__dirname, "scripts", "check-model-layout.sh"), "utf8");
+}
+export function modelLayoutCheckCommand(dir: string): string[] {
+    return ["/bin/sh", "-c", modelLayoutCheckScript(), "check-model-layout", dir];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -176,7 +167,7 @@ export function tfServingDeployment(p: TfServingParams): k8s.types.input.apps.v1
                         {
                             name: "check-model-layout",
                             image: images.kserveStorageInitializer,
-                            command: ["/bin/sh", "-c", modelLayoutCheckScript(downloadDir)],
+                            command: modelLayoutCheckCommand(downloadDir),
                             resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
                             securityContext: containerSecurityContext,
                             volumeMounts: [{ name: "model", mountPath: downloadDir, readOnly: true }],

@@ -16,6 +16,11 @@
  *   local store with the store's credentials; the serving account stays read-only.
  * - The scripts are files next to this one (seeding/seed.py, seeding/convert.py), read at synth
  *   time into the Job's ConfigMap; test/modelSeedingScripts.test.ts compiles and runs them.
+ * - Trained models (`train-iris`: the KServe notes' iris SVC) are fitted by seeding/train_iris.py in
+ *   KServe's sklearn runtime image, so the pickle is written by the scikit-learn that loads it. A
+ *   model whose `target` is `volume` is written straight into the model claim, which the Job then
+ *   mounts read-write (the claim of a foundation whose `ModelVolume.content` is `mount`); every other
+ *   model goes to the store (`store`, the default), trained ones through the same upload step.
  */
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
@@ -24,7 +29,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { isDnsLabel } from "../common/validation";
 import { restrictedContainerSecurityContext, restrictedPodSecurityContext } from "../common/podSecurity";
-import { images } from "../../versions";
+import { images, sklearnRuntime } from "../../versions";
 
 /** Where a model comes from. */
 export type SeedSource =
@@ -34,14 +39,26 @@ export type SeedSource =
      * A Keras `.h5` file at an https URL, converted to a SavedModel in `<dest><version>/`
      * (TF Serving's layout). `sha256` is checked when given.
      */
-    | { readonly kind: "keras-h5"; readonly url: string; readonly version: number; readonly sha256?: string };
+    | { readonly kind: "keras-h5"; readonly url: string; readonly version: number; readonly sha256?: string }
+    /**
+     * The iris classifier of the KServe notes (seed 004): an SVC (`gamma="scale"`) fitted on
+     * scikit-learn's bundled iris data and dumped with joblib to `<dest>model.joblib`. `scikitLearn`
+     * is the version of the runtime image it is trained in (versions.ts `sklearnRuntime`); the
+     * training step refuses any other.
+     */
+    | { readonly kind: "train-iris"; readonly scikitLearn: string };
+
+/** Where a seeded model is written: the model store (default) or the mounted model claim. */
+export type SeedTarget = "store" | "volume";
 
 export interface SeedModel {
     /** DNS label naming the model (marker and scratch directory names). */
     readonly name: string;
     readonly source: SeedSource;
-    /** Key prefix under the model prefix, ending in `/` (e.g. `mnist/`). */
+    /** Key prefix under the model prefix, ending in `/` (e.g. `mnist/`); the directory in the claim for `volume`. */
     readonly dest: string;
+    /** `volume` writes into the model claim (train-iris only; needs `ModelSeedingArgs.volume`). Default: `store`. */
+    readonly target?: SeedTarget;
 }
 
 export interface ModelSeedingArgs {
@@ -63,12 +80,14 @@ export interface ModelSeedingArgs {
     readonly backoffLimit?: number;
     /** Resources that must exist first (the store, its accounts and policies). Default: none. */
     readonly waitFor?: pulumi.Input<pulumi.Resource>[];
+    /** The model claim, mounted read-write for models whose target is `volume`. Required for those. */
+    readonly volume?: { readonly claimName: pulumi.Input<string> };
 }
 
 const modelPrefixPattern = /^[a-z0-9][a-z0-9._-]*\/([a-z0-9][a-z0-9._-]*\/)*$/;
 
 /** Every problem with the seeding arguments (empty when valid). */
-export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "modelPrefix" | "activeDeadlineSeconds" | "backoffLimit">): string[] {
+export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "modelPrefix" | "activeDeadlineSeconds" | "backoffLimit" | "volume">): string[] {
     const problems: string[] = [];
     const prefix = args.modelPrefix ?? "models/";
     if (!modelPrefixPattern.test(prefix)) problems.push(`modelPrefix '${prefix}' must be a relative key prefix ending in '/' (e.g. models/)`);
@@ -91,6 +110,12 @@ export function modelSeedingProblems(args: Pick<ModelSeedingArgs, "models" | "mo
                 problems.push(`model '${m.name}': sha256 must be 64 lowercase hex digits`);
             }
         }
+        if (m.source.kind === "train-iris" && !/^\d+\.\d+\.\d+$/.test(m.source.scikitLearn)) {
+            problems.push(`model '${m.name}': scikitLearn '${m.source.scikitLearn}' must be an exact version (x.y.z)`);
+        }
+        if (m.target !== undefined && m.target !== "store" && m.target !== "volume") problems.push(`model '${m.name}': target '${String(m.target)}' is not store or volume`);
+        if (m.target === "volume" && m.source.kind !== "train-iris") problems.push(`model '${m.name}': only trained models can be written into the model claim (target volume)`);
+        if (m.target === "volume" && args.volume === undefined) problems.push(`model '${m.name}': target volume needs the model claim (volume)`);
     }
     // KServe downloads `s3://bucket/<prefix><dest>` by key prefix: one dest must not be a prefix of another.
     for (const a of args.models) {
@@ -113,10 +138,13 @@ export function seedManifest(models: readonly SeedModel[], modelPrefix: string) 
 }
 
 /** The Job's scripts, read from the files next to this module (the ConfigMap carries them verbatim). */
-export function seedingScripts(): { "seed.py": string; "convert.py": string } {
+export function seedingScripts(): { "seed.py": string; "convert.py": string; "train_iris.py": string } {
     const read = (file: string) => fs.readFileSync(path.join(__dirname, "seeding", file), "utf8");
-    return { "seed.py": read("seed.py"), "convert.py": read("convert.py") };
+    return { "seed.py": read("seed.py"), "convert.py": read("convert.py"), "train_iris.py": read("train_iris.py") };
 }
+
+/** Where the training step mounts the model claim. */
+export const seedVolumeMountPath = "/model-volume";
 
 const labels = {
     "app.kubernetes.io/name": "model-seeding",
@@ -132,8 +160,14 @@ export function seedingPodSpec(args: {
     configMapName: string;
     serviceAccountName: string;
     env: k8s.types.input.core.v1.EnvVar[];
+    /** The model claim (required when a model's target is `volume`). */
+    volumeClaimName?: string;
 }) {
     const needsConversion = args.models.some((m) => m.source.kind === "keras-h5");
+    const needsTraining = args.models.some((m) => m.source.kind === "train-iris");
+    const needsStore = args.models.some((m) => (m.target ?? "store") === "store");
+    const needsVolume = args.models.some((m) => m.target === "volume");
+    if (needsVolume && args.volumeClaimName === undefined) throw new Error("seedingPodSpec: a model's target is volume, but no claim is given");
     const mounts = [
         { name: "scripts", mountPath: "/scripts", readOnly: true },
         { name: "work", mountPath: "/work" },
@@ -158,7 +192,7 @@ export function seedingPodSpec(args: {
         resources: copyResources,
         securityContext: containerSecurityContext,
     });
-    const initContainers: k8s.types.input.core.v1.Container[] = [step("plan", "plan")];
+    const initContainers: k8s.types.input.core.v1.Container[] = needsStore ? [step("plan", "plan")] : [];
     if (needsConversion) {
         initContainers.push({
             name: "convert",
@@ -171,6 +205,21 @@ export function seedingPodSpec(args: {
             securityContext: containerSecurityContext,
         });
     }
+    const train: k8s.types.input.core.v1.Container | undefined = needsTraining
+        ? {
+              name: "train",
+              image: sklearnRuntime.image,
+              // The image's entrypoint is the model server; run the training script with its python.
+              command: ["python", "/scripts/train_iris.py"],
+              env: needsVolume ? [...env, { name: "SEED_VOLUME_DIR", value: seedVolumeMountPath }] : env,
+              volumeMounts: needsVolume ? [...mounts, { name: "model-volume", mountPath: seedVolumeMountPath }] : mounts,
+              resources: { requests: { cpu: "100m", memory: "256Mi" }, limits: { cpu: "1", memory: "1Gi" } },
+              securityContext: containerSecurityContext,
+          }
+        : undefined;
+    // Training goes before the upload; with nothing to upload it is the Job's only step.
+    if (train && needsStore) initContainers.push(train);
+    const containers = needsStore ? [step("copy", "copy")] : [train!];
     return {
         serviceAccountName: args.serviceAccountName,
         restartPolicy: "Never",
@@ -180,11 +229,12 @@ export function seedingPodSpec(args: {
         nodeSelector: needsConversion ? { "kubernetes.io/arch": "amd64" } : undefined,
         securityContext: restrictedPodSecurityContext(),
         initContainers,
-        containers: [step("copy", "copy")],
+        containers,
         volumes: [
             { name: "scripts", configMap: { name: args.configMapName } },
             { name: "work", emptyDir: { sizeLimit: "4Gi" } },
             { name: "tmp", emptyDir: { sizeLimit: "2Gi" } },
+            ...(needsVolume ? [{ name: "model-volume", persistentVolumeClaim: { claimName: args.volumeClaimName! } }] : []),
         ],
     };
 }
@@ -216,9 +266,11 @@ export class ModelSeeding extends pulumi.ComponentResource {
         const specHash = createHash("sha256")
             .update(scripts["seed.py"])
             .update(scripts["convert.py"])
+            .update(scripts["train_iris.py"])
             .update(manifestJson)
             .update(images.kserveStorageInitializer)
             .update(images.tensorflowModelConverter)
+            .update(sklearnRuntime.image)
             .digest("hex")
             .slice(0, 16);
 
@@ -246,9 +298,15 @@ export class ModelSeeding extends pulumi.ComponentResource {
                             },
                         },
                         spec: pulumi
-                            .all([this.configMap.metadata.name, args.serviceAccountName, pulumi.output(env)])
-                            .apply(([configMapName, saName, resolvedEnv]) =>
-                                seedingPodSpec({ models: args.models, configMapName, serviceAccountName: saName, env: resolvedEnv as k8s.types.input.core.v1.EnvVar[] }),
+                            .all([this.configMap.metadata.name, args.serviceAccountName, pulumi.output(env), args.volume?.claimName])
+                            .apply(([configMapName, saName, resolvedEnv, volumeClaimName]) =>
+                                seedingPodSpec({
+                                    models: args.models,
+                                    configMapName,
+                                    serviceAccountName: saName,
+                                    env: resolvedEnv as k8s.types.input.core.v1.EnvVar[],
+                                    volumeClaimName,
+                                }),
                             ),
                     },
                 },

@@ -3,6 +3,7 @@
  * and the plain-Kubernetes inference server (TF Serving behind the gateway), on any foundation.
  *
  *   ModelSeeding (writer account) ─> example InferenceServices (reader account), after KServe
+ *                                    (pvc:// examples: after the foundation's model claim too)
  *                                └─> InferenceServer (TF Serving + gateway), after Knative and the ingress
  *
  * Children are named `<name>-<child>`; each used to be registered at the top of the stack as plain
@@ -52,6 +53,9 @@ function problemsOf(args: ModelWorkloadsArgs): string[] {
     }
     const needsGpu = (server?.enabled === true && server.gpu) || (args.examples ?? []).includes("gpu");
     if (needsGpu && !args.foundation.capacity.gpu) problems.push("a GPU workload is on, but the foundation has no GPU capacity");
+    if ((args.examples ?? []).includes("sklearn-iris-pvc") && args.foundation.modelVolume === undefined) {
+        problems.push("the sklearn-iris-pvc example serves from the model claim, but the foundation has none (modelVolume)");
+    }
     return problems;
 }
 
@@ -82,6 +86,7 @@ export class ModelWorkloads extends pulumi.ComponentResource {
                 domain: args.serving.domain,
                 gatewayImage: args.foundation.gatewayImage,
                 storage,
+                volume: args.foundation.modelVolume,
                 // The foundation's capacity too, directly: destroy removes the models before it.
                 waitFor: [...args.serving.modelsReady, ...args.foundation.workloadsReady],
             },

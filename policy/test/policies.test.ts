@@ -5,6 +5,7 @@ import { clusterAutoscalerPolicy } from "../../components/aws/clusterAutoscaler"
 import { authPolicies } from "../../components/platform/ingressAuth";
 import { irsaTrustPolicy } from "../../components/aws/irsa";
 import { loadBalancerControllerPolicy } from "../../components/aws/loadBalancerController";
+import { ebsCsiDriverPolicy } from "../../components/aws/storageDrivers";
 import {
     checkBucketCompanions,
     checkEipCount,
@@ -372,6 +373,10 @@ describe("IAM wildcard details", () => {
         expect(check({ policy: ca }, "cluster-autoscaler-irsa-policy")).toEqual([]);
         expect(check({ policy: lbc }, "lbc-irsa-policy").length).toBeGreaterThan(0);
         expect(check({ policy: ca }, "ca-irsa-policy").length).toBeGreaterThan(0);
+        // The EBS CSI driver's Describe calls have no resource-level permissions; the rest of its policy names ARNs.
+        const ebs = JSON.stringify(ebsCsiDriverPolicy({ clusterName: "c", region: "us-east-2" }));
+        expect(check({ policy: ebs }, "eks-ebs-csi-ebs-csi-driver-policy")).toEqual([]);
+        expect(check({ policy: ebs }, "ebs-irsa-policy").length).toBeGreaterThan(0);
     });
     it("accepts Karpenter's reference policy only under the karpenter component's name", () => {
         const karpenter = JSON.stringify(

@@ -358,6 +358,7 @@ export async function sendWithRetry(
 export const defaultInputFiles: Readonly<Record<string, string>> = {
     "sklearn-iris": "examples/iris-input.json",
     "clothing-transformer": "examples/clothing-request.json",
+    "sklearn-iris-pvc": "examples/iris-notes-input.json",
 };
 
 export interface VerifyOptions {
@@ -428,6 +429,15 @@ export async function verifyPlatform(outputs: PlatformOutputs, options: VerifyOp
         const found = checkIrisV2(body);
         if (found.length > 0) problems.push(...found.map((p) => `sklearn-iris: ${p}`));
         else report.push(`sklearn-iris (${iris.protocol}): classes ${JSON.stringify((body as any).outputs[0].data)}`);
+    }
+
+    // The KServe notes' own model, served from the models claim (pvc://): the same answer shape.
+    const irisPvc = outputs.examples["sklearn-iris-pvc"];
+    if (irisPvc) {
+        const body = await call(irisPvc, await readInput("sklearn-iris-pvc", irisPvc));
+        const found = checkIrisV2(body);
+        if (found.length > 0) problems.push(...found.map((p) => `sklearn-iris-pvc: ${p}`));
+        else report.push(`sklearn-iris-pvc (${irisPvc.protocol}): classes ${JSON.stringify((body as any).outputs[0].data)}`);
     }
 
     const clothing = outputs.examples["clothing-transformer"];

@@ -104,7 +104,7 @@ export class RenderedStack {
                     .map((a) => a.inputs.policyArn as string),
             };
         });
-        this.bindings = [...serviceAccountBindings(resources), ...helmBindings(resources)];
+        this.bindings = [...serviceAccountBindings(resources), ...helmBindings(resources), ...addonBindings(resources)];
     }
 
     byType(type: string): RenderedResource[] {
@@ -208,4 +208,26 @@ function helmBindings(resources: readonly RenderedResource[]): RoleBinding[] {
         visit(release.inputs.values, "");
     }
     return found;
+}
+
+/**
+ * The ServiceAccount an EKS add-on annotates with its `serviceAccountRoleArn`, per add-on, as the
+ * upstream charts the add-ons package name them: kubernetes-sigs/aws-ebs-csi-driver v1.64.0
+ * charts/aws-ebs-csi-driver/values.yaml `controller.serviceAccount.name`; awslabs/mountpoint-s3-csi-driver
+ * v2.7.0 charts/aws-mountpoint-s3-csi-driver/values.yaml `node.serviceAccount.name` (both in kube-system,
+ * the add-ons' namespace).
+ */
+export const addonServiceAccounts: Readonly<Record<string, { readonly namespace: string; readonly name: string }>> = {
+    "aws-ebs-csi-driver": { namespace: "kube-system", name: "ebs-csi-controller-sa" },
+    "aws-mountpoint-s3-csi-driver": { namespace: "kube-system", name: "s3-csi-driver-sa" },
+};
+
+function addonBindings(resources: readonly RenderedResource[]): RoleBinding[] {
+    return resources
+        .filter((r) => r.type === "aws:eks/addon:Addon" && r.inputs.serviceAccountRoleArn)
+        .map((r) => {
+            const sa = addonServiceAccounts[r.inputs.addonName];
+            if (!sa) throw new Error(`EKS add-on ${r.inputs.addonName} has a role but no known ServiceAccount: add it to addonServiceAccounts`);
+            return { roleArn: r.inputs.serviceAccountRoleArn, namespace: sa.namespace, serviceAccount: sa.name, declaredBy: `EKS add-on ${r.inputs.addonName}` };
+        });
 }

@@ -32,7 +32,7 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
         expect(stack.roles.filter((r) => !covered.has(r)).map((r) => r.resourceName)).toEqual([]);
         expect(contracts.map((c) => c.title.split(" ").slice(0, -1).join(" ")).sort()).toEqual(
             // Karpenter's contract is picked up from the rendered stack (its chart, ServiceAccount, NodeClass and queue).
-            ["cluster autoscaler", "karpenter controller", "load balancer controller", "model reader", "seeding writer"],
+            ["cluster autoscaler", "ebs csi driver", "karpenter controller", "load balancer controller", "model reader", "mountpoint s3 csi driver", "seeding writer"],
         );
     });
 
@@ -70,8 +70,8 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
 
         it("binds every IRSA role to a ServiceAccount of the stack", () => {
             expect(clusters.length).toBe(1);
-            // Load balancer controller, cluster autoscaler, Karpenter, model reader, model writer.
-            expect(irsaRoles.length).toBe(5);
+            // Load balancer controller, cluster autoscaler, Karpenter, EBS CSI driver, Mountpoint S3 driver, model reader, model writer.
+            expect(irsaRoles.length).toBe(7);
             for (const role of irsaRoles) expect(stack.bindings.filter((b) => b.roleArn === role.arn).length, role.resourceName).toBeGreaterThan(0);
         });
 

@@ -17,6 +17,8 @@ prefix = manifest["prefix"]
 plan_dir = os.environ.get("SEED_PLAN_DIR", "/work/plan")
 out_dir = os.environ.get("SEED_OUT_DIR", "/work/out")
 s3 = boto3.client("s3")
+# Models written into the mounted model claim (target "volume") are train_iris.py's alone.
+store_models = [m for m in manifest["models"] if m.get("target", "store") == "store"]
 
 
 def marker(model):
@@ -82,7 +84,7 @@ def copy(model):
 
 def main(mode):
     os.makedirs(plan_dir, exist_ok=True)
-    for model in manifest["models"]:
+    for model in store_models:
         done = marker(model) in listing(marker(model))
         if mode == "plan":
             if done:

@@ -12,6 +12,8 @@ import { loadBalancerControllerContract } from "./loadBalancerController";
 import { modelReaderContract, notModels, storageInitializerUses } from "./modelReader";
 import { modelWriterContract, seedingUses } from "./modelWriter";
 import { parseS3Uri } from "./s3";
+import { ebsCsiDriverContract, ebsCsiDriverContractVersion } from "./ebsCsiDriver";
+import { mountpointContract, mountpointContractVersion, mountpointUses } from "./mountpointS3";
 
 export interface RoleContract {
     readonly title: string;
@@ -45,7 +47,17 @@ export const contractClientPins = {
     loadBalancerControllerChart: "1.17.1",
     /** karpenter chart 1.14.1 = controller 1.14.1. */
     karpenterChart: "1.14.1",
+    /** EKS add-on builds package one upstream release: `v<release>-eksbuild.<n>`. */
+    ebsCsiDriver: ebsCsiDriverContractVersion,
+    mountpointS3CsiDriver: mountpointContractVersion,
 } as const;
+
+/** The single EKS add-on `addonName`, or undefined. */
+function addon(stack: RenderedStack, addonName: string) {
+    const found = stack.byType("aws:eks/addon:Addon").filter((a) => a.inputs.addonName === addonName);
+    if (found.length > 1) throw new Error(`more than one ${addonName} add-on`);
+    return found[0];
+}
 
 /** Problems with the pinned clients (empty when every one is the version a contract was read from). */
 export function clientPinProblems(stack: RenderedStack): string[] {
@@ -61,6 +73,10 @@ export function clientPinProblems(stack: RenderedStack): string[] {
     if (lbc && lbc.inputs.version !== contractClientPins.loadBalancerControllerChart) problems.push(`aws-load-balancer-controller chart ${lbc.inputs.version}: contract read at ${contractClientPins.loadBalancerControllerChart}`);
     const karpenter = release(stack, "/karpenter");
     if (karpenter && karpenter.inputs.version !== contractClientPins.karpenterChart) problems.push(`karpenter chart ${karpenter.inputs.version}: contract read at ${contractClientPins.karpenterChart}`);
+    for (const [addonName, release] of [["aws-ebs-csi-driver", contractClientPins.ebsCsiDriver], ["aws-mountpoint-s3-csi-driver", contractClientPins.mountpointS3CsiDriver]] as const) {
+        const a = addon(stack, addonName);
+        if (a && !String(a.inputs.addonVersion).startsWith(`${release}-eksbuild.`)) problems.push(`${addonName} ${a.inputs.addonVersion}: contract read at ${release}`);
+    }
     return problems;
 }
 
@@ -135,6 +151,28 @@ export function roleContracts(stack: RenderedStack): RoleContract[] {
 
     const karpenter = karpenterFacts(stack);
     if (karpenter) contracts.push({ title: `karpenter controller ${karpenter.role.resourceName}`, role: karpenter.role, contract: karpenterContract(karpenter.facts) });
+
+    const ebs = addon(stack, "aws-ebs-csi-driver");
+    if (ebs) {
+        const role = stack.roleOfServiceAccount("kube-system", "ebs-csi-controller-sa");
+        const config = JSON.parse(ebs.inputs.configurationValues ?? "{}");
+        contracts.push({
+            title: `ebs csi driver ${role.resourceName}`,
+            role,
+            contract: ebsCsiDriverContract({ clusterName: eksClusterName(stack), region, accountId, extraVolumeTags: config.controller?.extraVolumeTags ?? {} }),
+        });
+    }
+
+    if (addon(stack, "aws-mountpoint-s3-csi-driver")) {
+        const role = stack.roleOfServiceAccount("kube-system", "s3-csi-driver-sa");
+        for (const use of mountpointUses(stack)) {
+            contracts.push({
+                title: `mountpoint s3 csi driver ${role.resourceName}`,
+                role,
+                contract: mountpointContract({ use, region, accountId, encryption: stack.bucketEncryption(use.bucket) }),
+            });
+        }
+    }
 
     const ca = release(stack, "cluster-autoscaler");
     if (ca) {

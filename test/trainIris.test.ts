@@ -1,0 +1,216 @@
+/**
+ * The seeding Job's training step (components/models/seeding/train_iris.py), run as Python:
+ * - always (with python3): compiled, and run against stand-ins for scikit-learn and joblib (where
+ *   it writes, markers and reruns, the version guard, the one-model-file rule, seed.py leaving the
+ *   claim's models alone);
+ * - when a Python with scikit-learn is installed (Debian's python3-sklearn will do): run for real,
+ *   and the file it writes loads with joblib and classifies the notes' flowers. Skipped otherwise.
+ * No network: scikit-learn bundles the iris data.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { describe, expect, it } from "vitest";
+import { seedCatalog } from "../components/models/exampleModels";
+import { modelSeedingProblems, seedingPodSpec, seedingScripts, seedManifest } from "../components/models/modelSeeding";
+import { defaultVersions, sklearnRuntime } from "../versions";
+
+const { "train_iris.py": trainScript, "seed.py": seedScript } = seedingScripts();
+/** The interpreter itself (not a version manager's shim, which costs a second per start), if python3 runs. */
+const python = ((r) => (r.status === 0 ? r.stdout.trim() : undefined))(spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }));
+if (!python) console.warn("skipping train_iris.py tests: python3 is not installed");
+/** A Python that can import scikit-learn and joblib (the PATH one, or Debian's), if any. */
+const sklearnPython = [python, "/usr/bin/python3"].find((p) => p !== undefined && spawnSync(p, ["-c", "import sklearn, joblib"]).status === 0);
+if (!sklearnPython) console.warn("skipping the real training run: no python3 with scikit-learn (apt-get install python3-sklearn)");
+
+describe("the pinned runtime", () => {
+    it("is KServe's sklearn server image of the pinned KServe", () => {
+        // kserve-runtime-configs values.yaml: sklearnserver image kserve/sklearnserver, tag "" = the chart's version.
+        expect(sklearnRuntime.image).toBe(`kserve/sklearnserver:${defaultVersions.kserve}`);
+        expect(seedCatalog.irisSvc.source.scikitLearn).toBe(sklearnRuntime.scikitLearn);
+        expect(sklearnRuntime.scikitLearn).toMatch(/^\d+\.\d+\.\d+$/);
+    });
+    it("trains in that image, as its user", () => {
+        const pod = seedingPodSpec({ models: [seedCatalog.irisSvc], configMapName: "cm", serviceAccountName: "s", env: [], volumeClaimName: "models" });
+        const train = pod.containers.find((c) => c.name === "train")!;
+        expect(train.image).toBe(sklearnRuntime.image);
+        expect(train.command).toEqual(["python", "/scripts/train_iris.py"]);
+        expect((train.securityContext as { runAsUser: number }).runAsUser).toBe(sklearnRuntime.uid);
+        // Only the claim is written: no S3 plan or upload step for a model that goes into the claim.
+        expect(pod.initContainers).toEqual([]);
+        expect(() => seedingPodSpec({ models: [seedCatalog.irisSvc], configMapName: "cm", serviceAccountName: "s", env: [] })).toThrow(/no claim/);
+    });
+});
+
+describe("trained models in the seeding arguments", () => {
+    const iris = seedCatalog.irisSvc;
+    it("accept the example with its claim", () => {
+        expect(modelSeedingProblems({ models: [iris], volume: { claimName: "models" } })).toEqual([]);
+    });
+    it("reject a claim model without a claim, a claim model that is not trained, and an inexact version", () => {
+        expect(modelSeedingProblems({ models: [iris] }).join()).toMatch(/target volume needs the model claim/);
+        const keras = { name: "k", dest: "k/", target: "volume" as const, source: { kind: "keras-h5" as const, url: "https://x/m.h5", version: 1 } };
+        expect(modelSeedingProblems({ models: [keras], volume: { claimName: "models" } }).join()).toMatch(/only trained models can be written into the model claim/);
+        expect(modelSeedingProblems({ models: [{ ...iris, source: { kind: "train-iris", scikitLearn: "1.5" } }], volume: { claimName: "models" } }).join()).toMatch(/must be an exact version/);
+    });
+});
+
+const fakeSklearn = {
+    "sklearn/__init__.py": `import os\n__version__ = os.environ.get("FAKE_SKLEARN_VERSION", "1.5.2")\n`,
+    "sklearn/datasets.py": `class _Bunch:\n    pass\ndef load_iris():\n    b = _Bunch()\n    b.data = [[5.1, 3.5, 1.4, 0.2], [6.8, 2.8, 4.8, 1.4], [6.7, 3.0, 5.2, 2.3]]\n    b.target = [0, 1, 2]\n    return b\n`,
+    // A nearest-neighbour "SVC": what it was fitted on is what it predicts; FAKE_SVC_WRONG makes it useless.
+    "sklearn/svm.py": `import os\nclass _Pred(list):\n    def __eq__(self, other):\n        return _Acc([a == b for a, b in zip(self, other)])\nclass _Acc(list):\n    def mean(self):\n        return sum(self) / len(self)\nclass SVC:\n    def __init__(self, gamma=None):\n        self.gamma = gamma\n    def fit(self, X, y):\n        self.X, self.y = X, y\n        return self\n    def predict(self, rows):\n        if os.environ.get("FAKE_SVC_WRONG"):\n            return _Pred([9 for _ in rows])\n        def nearest(r):\n            d = [sum((a - b) ** 2 for a, b in zip(r, x)) for x in self.X]\n            return self.y[d.index(min(d))]\n        return _Pred([nearest(r) for r in rows])\n`,
+    "joblib.py": `import pickle\ndef dump(obj, path):\n    with open(path, "wb") as f:\n        pickle.dump(obj, f)\ndef load(path):\n    with open(path, "rb") as f:\n        return pickle.load(f)\n`,
+};
+
+describe.skipIf(!python)("train_iris.py", () => {
+    it("compiles (and a broken script would not)", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "train-compile-"));
+        try {
+            const file = path.join(dir, "train_iris.py");
+            fs.writeFileSync(file, trainScript);
+            expect(spawnSync(python!, ["-m", "py_compile", file], { env: { ...process.env, PYTHONPYCACHEPREFIX: dir } }).status).toBe(0);
+            fs.writeFileSync(file, `${trainScript}\ndef broken(:\n`);
+            expect(spawnSync(python!, ["-m", "py_compile", file], { env: { ...process.env, PYTHONPYCACHEPREFIX: dir } }).status).not.toBe(0);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "train-"));
+    const stubs = path.join(dir, "stubs");
+    for (const [file, text] of Object.entries(fakeSklearn)) {
+        fs.mkdirSync(path.dirname(path.join(stubs, file)), { recursive: true });
+        fs.writeFileSync(path.join(stubs, file), text);
+    }
+    fs.writeFileSync(path.join(dir, "train_iris.py"), trainScript);
+    const volumeModel = { ...seedCatalog.irisSvc, source: { kind: "train-iris" as const, scikitLearn: "1.5.2" } };
+    const storeModel = { ...volumeModel, name: "iris-store", dest: "iris-store/", target: "store" as const };
+    const run = (models: object[], env: Record<string, string> = {}) => {
+        fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest(models as never, "models/")));
+        return spawnSync(python!, ["train_iris.py"], {
+            cwd: dir,
+            encoding: "utf8",
+            env: {
+                ...process.env,
+                PYTHONPATH: stubs,
+                SEED_MANIFEST: path.join(dir, "manifest.json"),
+                SEED_PLAN_DIR: path.join(dir, "plan"),
+                SEED_OUT_DIR: path.join(dir, "out"),
+                SEED_VOLUME_DIR: path.join(dir, "volume"),
+                ...env,
+            },
+        });
+    };
+    const reset = () => ["plan", "out", "volume"].forEach((d) => fs.rmSync(path.join(dir, d), { recursive: true, force: true }));
+
+    it("writes the model into the claim at <dest>model.joblib, with a marker, and skips it on a rerun", () => {
+        reset();
+        const first = run([volumeModel]);
+        expect(first.status, first.stderr).toBe(0);
+        const file = path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib");
+        expect(fs.existsSync(file)).toBe(true);
+        expect(fs.readdirSync(path.dirname(file))).toEqual(["model.joblib"]);
+        expect(fs.readdirSync(path.join(dir, "volume", "_seeded", "iris-svc"))).toHaveLength(1);
+        expect(first.stdout).toMatch(/iris-svc: trained with scikit-learn 1\.5\.2 .*the notes' sample -> \[1, \d\]/);
+        const before = fs.statSync(file).mtimeMs;
+        const second = run([volumeModel]);
+        expect(second.stdout).toMatch(/already in the model claim, skipped/);
+        expect(fs.statSync(file).mtimeMs).toBe(before);
+    });
+
+    it("trains again when the pinned scikit-learn changes (a new marker digest)", () => {
+        reset();
+        expect(run([volumeModel]).status).toBe(0);
+        const moved = run([{ ...volumeModel, source: { kind: "train-iris", scikitLearn: "1.6.1" } }], { FAKE_SKLEARN_VERSION: "1.6.1" });
+        expect(moved.status, moved.stderr).toBe(0);
+        expect(moved.stdout).toMatch(/trained with scikit-learn 1\.6\.1/);
+        expect(fs.readdirSync(path.join(dir, "volume", "_seeded", "iris-svc"))).toHaveLength(2);
+    });
+
+    it("refuses to train under another scikit-learn than the pinned one, and writes nothing", () => {
+        reset();
+        const r = run([volumeModel], { FAKE_SKLEARN_VERSION: "1.7.0" });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/scikit-learn 1\.7\.0 is not the pinned 1\.5\.2/);
+        expect(fs.existsSync(path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib"))).toBe(false);
+    });
+
+    it("never publishes a model that does not classify its training data", () => {
+        reset();
+        const r = run([volumeModel], { FAKE_SVC_WRONG: "1" });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/scores 0\.000 on its training data/);
+        expect(fs.readdirSync(path.join(dir, "volume", "sklearn-iris-pvc"))).toEqual([]);
+    });
+
+    it("refuses a directory that already holds another model file (the sklearn server loads exactly one)", () => {
+        reset();
+        fs.mkdirSync(path.join(dir, "volume", "sklearn-iris-pvc"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "volume", "sklearn-iris-pvc", "mine.pkl"), "x");
+        const r = run([volumeModel]);
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/already holds mine\.pkl/);
+    });
+
+    it("for the store: writes to the upload directory unless the plan step found it seeded", () => {
+        reset();
+        expect(run([storeModel]).status).toBe(0);
+        expect(fs.existsSync(path.join(dir, "out", "iris-store", "model.joblib"))).toBe(true);
+        expect(fs.existsSync(path.join(dir, "volume"))).toBe(false);
+        reset();
+        fs.mkdirSync(path.join(dir, "plan"), { recursive: true });
+        fs.writeFileSync(path.join(dir, "plan", "iris-store"), "");
+        const skipped = run([storeModel]);
+        expect(skipped.stdout).toMatch(/iris-store: already seeded, not training/);
+        expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
+    });
+
+    it("fails clearly when a claim model has no claim mounted", () => {
+        reset();
+        const r = run([volumeModel], { SEED_VOLUME_DIR: "" });
+        expect(r.status).not.toBe(0);
+        expect(r.stderr).toMatch(/its target is the model claim, but SEED_VOLUME_DIR is not set/);
+    });
+
+    it("seed.py leaves models of the claim alone (no S3 call for them)", () => {
+        const fakeBoto3 = `import json, os\nLOG = os.environ["FAKE_S3_LOG"]\nclass _P:\n    def paginate(self, Bucket, Prefix):\n        open(LOG, "a").write(json.dumps(["list", Prefix]) + "\\n")\n        yield {"Contents": []}\nclass _C:\n    def get_paginator(self, name):\n        return _P()\n    def upload_fileobj(self, f, Bucket, Key):\n        open(LOG, "a").write(json.dumps(["put", Key]) + "\\n")\n    def put_object(self, Bucket, Key, Body):\n        open(LOG, "a").write(json.dumps(["put", Key]) + "\\n")\ndef client(name):\n    return _C()\n`;
+        fs.writeFileSync(path.join(stubs, "boto3.py"), fakeBoto3);
+        fs.writeFileSync(path.join(dir, "seed.py"), seedScript);
+        reset();
+        fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest([volumeModel, storeModel] as never, "models/")));
+        const log = path.join(dir, "s3.log");
+        fs.rmSync(log, { force: true });
+        const env = { ...process.env, PYTHONPATH: stubs, FAKE_S3_LOG: log, SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_BUCKET: "b", SEED_PLAN_DIR: path.join(dir, "plan"), SEED_OUT_DIR: path.join(dir, "out"), SEED_VOLUME_DIR: path.join(dir, "volume") };
+        execFileSync(python!, ["seed.py", "plan"], { cwd: dir, env });
+        execFileSync(python!, ["train_iris.py"], { cwd: dir, env });
+        execFileSync(python!, ["seed.py", "copy"], { cwd: dir, env });
+        const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as [string, string]);
+        expect(calls.some(([, key]) => key.includes("sklearn-iris-pvc") || key.includes("iris-svc"))).toBe(false);
+        expect(calls).toContainEqual(["put", "models/iris-store/model.joblib"]);
+        expect(fs.existsSync(path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib"))).toBe(true);
+    });
+});
+
+describe.skipIf(!sklearnPython)("train_iris.py with a real scikit-learn", () => {
+    it("trains the notes' SVC, and the file loads with joblib and classifies the notes' flowers as versicolor", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "train-real-"));
+        try {
+            const version = execFileSync(sklearnPython!, ["-c", "import sklearn; print(sklearn.__version__)"], { encoding: "utf8" }).trim();
+            fs.writeFileSync(path.join(dir, "train_iris.py"), trainScript);
+            // The version guard is the script's: here it is satisfied with the installed version (the Job uses the runtime's).
+            const model = { ...seedCatalog.irisSvc, source: { kind: "train-iris", scikitLearn: version } };
+            fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest([model as never], "models/")));
+            const env = { ...process.env, SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_VOLUME_DIR: path.join(dir, "volume") };
+            const out = execFileSync(sklearnPython!, ["train_iris.py"], { cwd: dir, env, encoding: "utf8" });
+            expect(out).toMatch(/training accuracy 0\.9[5-9]\d|training accuracy 1\.000/);
+            // The notes' iris-input.json rows (seed 004); iris class 1 is versicolor (sklearn.datasets.load_iris target_names).
+            const check = `import joblib, sys\nm = joblib.load(sys.argv[1])\nprint(type(m).__name__, m.gamma, list(m.predict([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]])))`;
+            const loaded = execFileSync(sklearnPython!, ["-c", check, path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib")], { encoding: "utf8" }).trim();
+            expect(loaded).toBe("SVC scale [1, 1]");
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
