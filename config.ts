@@ -8,7 +8,9 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { CapacityType, NodeGroupConfig } from "./components/aws/eksCluster";
+import { durationSeconds, GpuProvisioner, gpuPoolDefaults, gpuProvisioners, KarpenterPoolsConfig, smallestGpuInstance } from "./components/aws/gpuNodePool";
 import type { BucketEncryption } from "./components/aws/modelStore";
+import { cpuInstanceFamilies, gpuInstanceFamilies, isGravitonFamily, x86CpuInstanceFamilies } from "./components/aws/names";
 import type { NatGatewayStrategy } from "./components/aws/network";
 import { isIpv4, parseCidr } from "./components/common/validation";
 import type { InferencePlatformArgs, Platform } from "./components/inferencePlatform";
@@ -103,10 +105,20 @@ export const configKeys = {
     },
     elasticIpQuota: {
         type: "integer",
-        description: "Your account's Elastic IP quota in the region (AWS default 5). The stack needs one per NAT gateway plus one per public subnet for the NLB; config fails when that exceeds the quota.",
+        description:
+            "Your account's Elastic IP quota in the region (AWS default 5), checked against the stack's need (one per NAT gateway plus one per public subnet for the NLB) " +
+            "when `preflight` is false. With preflight on (the default) the real quota is read at preview and this key is not used.",
         default: 5,
         min: 1,
         max: 10000,
+    },
+    preflight: {
+        type: "boolean",
+        description:
+            "eks: before anything is created (at preview too), read the Service Quotas the stack is bounded by (G/VT on-demand and spot vCPUs, Elastic IPs) " +
+            "and the per-zone offerings of every GPU instance type or family; a shortfall fails with the quota, the need, the value and how to raise it. " +
+            "Needs servicequotas:GetServiceQuota, ec2:DescribeInstanceTypeOfferings and ec2:DescribeAvailabilityZones. `false` skips it.",
+        default: true,
     },
     cpuInstanceTypes: { type: "array", description: "Instance types of the CPU node group.", default: ["m6i.large", "m5.large"] },
     cpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the CPU node group.", default: "ON_DEMAND", enum: ["ON_DEMAND", "SPOT"] },
@@ -114,17 +126,90 @@ export const configKeys = {
     cpuDesiredSize: { type: "integer", description: "Initial CPU nodes (changes are ignored after creation).", default: 2, min: 0, max: 100 },
     cpuMaxSize: { type: "integer", description: "Maximum CPU nodes.", default: 4, min: 1, max: 100 },
     cpuDiskSizeGiB: { type: "integer", description: "Root volume of CPU nodes, GiB.", default: 50, min: 20, max: 16384 },
-    gpuEnabled: { type: "boolean", description: "Create the GPU node group (scales from zero; costs nothing idle).", default: true },
+    gpuEnabled: {
+        type: "boolean",
+        description: "GPU capacity (a Karpenter NodePool or the managed GPU node group, per `gpuProvisioner`); scales from zero and costs nothing idle.",
+        default: true,
+    },
+    gpuProvisioner: {
+        type: "string",
+        description:
+            "eks: who makes GPU nodes. `karpenter`: a Karpenter NodePool over several instance families, spot with on-demand fallback, from zero every time, " +
+            "removed when empty. `node-group`: one managed GPU node group scaled by the Cluster Autoscaler (the `gpuInstanceTypes`/`gpuCapacityType`/`gpuMinSize`/... keys).",
+        default: "karpenter",
+        enum: gpuProvisioners,
+    },
+    gpuInstanceFamilies: {
+        type: "array",
+        description: "`karpenter`: instance families of the GPU NodePool (NVIDIA, x86_64; g6 = L4, g5 = A10G, g6e = L40S, g4dn = T4). Karpenter picks the size a pod needs.",
+        default: [...gpuPoolDefaults.instanceFamilies],
+        enum: gpuInstanceFamilies,
+        enumProblem: (key, value, allowed) => `${key}: unknown or unsuitable instance family '${value}' (known: ${allowed.join(", ")})`,
+    },
+    gpuSpot: {
+        type: "boolean",
+        description: "`karpenter`: launch spot GPUs while any is offered, on-demand when not (`false`: on-demand only).",
+        default: true,
+    },
+    gpuMaxGpus: {
+        type: "integer",
+        description: "`karpenter`: most GPUs the pool runs at once (NodePool limit `nvidia.com/gpu`); bounds the peak cost.",
+        default: gpuPoolDefaults.maxGpus,
+        min: 1,
+        max: 512,
+    },
+    gpuMaxVcpus: {
+        type: "integer",
+        description:
+            "`karpenter`: most vCPUs the GPU pool runs at once (NodePool limit `cpu`), the unit of the G/VT vCPU quotas preflight checks; at least 4 per GPU " +
+            "(the smallest GPU sizes). `0`: 8 per GPU of `gpuMaxGpus`.",
+        // Pulumi.yaml must declare an integer default (Pulumi rejects "" for an integer key), so 0 stands for "derived".
+        default: 0,
+        min: 0,
+        max: 100000,
+    },
+    gpuConsolidateAfter: {
+        type: "string",
+        description: "`karpenter`: how long a GPU node runs without pods before it is removed (a duration such as `30s`, `10m`, `1h`; at most `24h`).",
+        default: gpuPoolDefaults.consolidateAfter,
+    },
+    cpuBurstPool: {
+        type: "boolean",
+        description:
+            "`karpenter`: a CPU NodePool for pods the CPU node group cannot fit (spot per `gpuSpot`, removed when empty or underused). " +
+            "With it on, Karpenter alone adds CPU capacity and the Cluster Autoscaler is not installed.",
+        default: false,
+    },
+    cpuBurstInstanceFamilies: {
+        type: "array",
+        description: "`karpenter` with `cpuBurstPool`: instance families of the CPU burst pool (x86_64).",
+        default: [...gpuPoolDefaults.cpuBurst.instanceFamilies],
+        enum: x86CpuInstanceFamilies,
+        enumProblem: (key, value, allowed) => `${key}: unknown or unsuitable (non-x86_64) instance family '${value}' (known: ${allowed.join(", ")})`,
+    },
+    cpuBurstMaxVcpus: {
+        type: "integer",
+        description: "`karpenter` with `cpuBurstPool`: most vCPUs the burst pool runs at once (NodePool limit `cpu`).",
+        default: gpuPoolDefaults.cpuBurst.maxVcpus,
+        min: 2,
+        max: 100000,
+    },
     gpuInstanceTypes: {
         type: "array",
-        description: "GPU instance types (one GPU each, same shape so the autoscaler can plan).",
+        description: "`node-group`: GPU instance types (one GPU each, same shape so the autoscaler can plan).",
         default: ["g5.xlarge", "g6.xlarge", "g4dn.xlarge"],
     },
-    gpuCapacityType: { type: "string", description: "`ON_DEMAND` or `SPOT` for the GPU node group.", default: "ON_DEMAND", enum: ["ON_DEMAND", "SPOT"] },
-    gpuMinSize: { type: "integer", description: "Minimum GPU nodes.", default: 0, min: 0, max: 100 },
-    gpuDesiredSize: { type: "integer", description: "Initial GPU nodes (changes are ignored after creation).", default: 0, min: 0, max: 100 },
-    gpuMaxSize: { type: "integer", description: "Maximum GPU nodes.", default: 2, min: 1, max: 100 },
-    gpuDiskSizeGiB: { type: "integer", description: "Root volume of GPU nodes, GiB (CUDA images are large).", default: 100, min: 20, max: 16384 },
+    gpuCapacityType: { type: "string", description: "`node-group`: `ON_DEMAND` or `SPOT` for the GPU node group.", default: "ON_DEMAND", enum: ["ON_DEMAND", "SPOT"] },
+    gpuMinSize: { type: "integer", description: "`node-group`: minimum GPU nodes.", default: 0, min: 0, max: 100 },
+    gpuDesiredSize: { type: "integer", description: "`node-group`: initial GPU nodes (changes are ignored after creation).", default: 0, min: 0, max: 100 },
+    gpuMaxSize: { type: "integer", description: "`node-group`: maximum GPU nodes.", default: 2, min: 1, max: 100 },
+    gpuDiskSizeGiB: {
+        type: "integer",
+        description: "Root volume of GPU nodes, GiB (CUDA images are large; at least 50 with `karpenter`).",
+        default: gpuPoolDefaults.rootVolumeGiB,
+        min: 20,
+        max: 16384,
+    },
     modelBucketPrefix: {
         type: "string",
         description: "Prefix of the model bucket's name (S3 rules, at most 37 characters; a random suffix follows). Default: `<project>-<stack>-models`.",
@@ -188,6 +273,13 @@ export const configKeys = {
         description: "metrics-server chart version (the metrics API every HorizontalPodAutoscaler reads).",
         default: defaultVersions.metricsServer,
         enum: allowedVersions.metricsServer,
+        enumProblem: versionProblem,
+    },
+    karpenterVersion: {
+        type: "string",
+        description: "`karpenter`: Karpenter chart version (the karpenter-crd chart gets the same).",
+        default: defaultVersions.karpenter,
+        enum: allowedVersions.karpenter,
         enumProblem: versionProblem,
     },
     domain: {
@@ -310,14 +402,8 @@ export function bucketPrefixProblems(prefix: string): string[] {
     return problems;
 }
 
-/** Known EC2 instance families per node-group kind; anything else is a typo or an unsuitable family. */
-export const cpuInstanceFamilies = [
-    "t3", "t3a", "m5", "m5a", "m5n", "m6i", "m6a", "m7i", "m7a", "m8i",
-    "c5", "c5a", "c6i", "c6a", "c7i", "c7a", "c8i", "r5", "r6i", "r6a", "r7i",
-    "m6g", "m7g", "m8g", "c6g", "c7g", "c8g", "r6g", "r7g", "t4g",
-];
-export const gpuInstanceFamilies = ["g4dn", "g5", "g6", "g6e", "p4d", "p5"];
-const gravitonFamilies = new Set(["m6g", "m7g", "m8g", "c6g", "c7g", "c8g", "r6g", "r7g", "t4g"]);
+/** Known EC2 instance families per node-group kind (components/aws/names.ts); anything else is a typo or an unsuitable family. */
+export { cpuInstanceFamilies, gpuInstanceFamilies };
 const instanceSizes = /^(nano|micro|small|medium|large|xlarge|\d{1,2}xlarge|metal(-\d+xl)?)$/;
 
 function instanceTypeProblem(type: string, families: readonly string[]): string | undefined {
@@ -433,7 +519,10 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     const availabilityZoneCount = int("availabilityZones");
     const natGateways = oneOf<NatGatewayStrategy>("natGateways");
     const elasticIpQuota = int("elasticIpQuota");
-    if (platform === "eks" && !bad.has("availabilityZones") && !bad.has("natGateways") && !bad.has("elasticIpQuota")) {
+    const preflight = bool("preflight");
+    // With preflight on, the real quota is read at preview (components/aws/preflight.ts); the
+    // configured one is the offline fallback, so a raised quota needs no config change.
+    if (platform === "eks" && !preflight && !bad.has("availabilityZones") && !bad.has("natGateways") && !bad.has("elasticIpQuota")) {
         const need = elasticIpsNeeded(availabilityZoneCount, natGateways);
         if (need > elasticIpQuota) {
             problems.push(
@@ -475,7 +564,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
             const problem = instanceTypeProblem(type, families);
             if (problem) problems.push(`${k("InstanceTypes")}: ${problem}`);
         }
-        const architectures = new Set(instanceTypes.map((t) => gravitonFamilies.has(t.split(".")[0]) ? "arm64" : "x86_64"));
+        const architectures = new Set(instanceTypes.map((t) => isGravitonFamily(t.split(".")[0]) ? "arm64" : "x86_64"));
         if (architectures.size > 1) problems.push(`${k("InstanceTypes")}: mixes arm64 (Graviton) and x86_64 types; one node group has one AMI`);
         const capacityType = oneOf<CapacityType>(k("CapacityType"));
         const minSize = int(k("MinSize"));
@@ -495,6 +584,91 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
     const gpuNodes = {
         enabled: gpuEnabled,
         ...nodeGroup("gpu"),
+    };
+
+    // GPU capacity: Karpenter's pools or the managed GPU group. A key of the other mode set to
+    // anything but its default would do nothing: it is reported rather than ignored. (Pulumi hands
+    // the program Pulumi.yaml's defaults as values, so "set" can only mean "differs from the default".)
+    const differsFromDefault = (key: ConfigKeyName): boolean => {
+        const value = raw(key);
+        const declared = specs[key].default;
+        if (value === undefined || declared === undefined) return value !== undefined;
+        if (Array.isArray(declared)) {
+            try {
+                return JSON.stringify(JSON.parse(value)) !== JSON.stringify(declared);
+            } catch {
+                return true;
+            }
+        }
+        return value.trim() !== String(declared);
+    };
+    const gpuProvisioner = oneOf<GpuProvisioner>("gpuProvisioner");
+    const nodeGroupOnlyKeys: ConfigKeyName[] = ["gpuInstanceTypes", "gpuCapacityType", "gpuMinSize", "gpuDesiredSize", "gpuMaxSize"];
+    const karpenterOnlyKeys: ConfigKeyName[] = [
+        "gpuInstanceFamilies", "gpuSpot", "gpuMaxGpus", "gpuMaxVcpus", "gpuConsolidateAfter",
+        "cpuBurstPool", "cpuBurstInstanceFamilies", "cpuBurstMaxVcpus", "karpenterVersion",
+    ];
+    if (platform === "eks" && !bad.has("gpuProvisioner")) {
+        const otherModeKeys = gpuProvisioner === "karpenter" ? nodeGroupOnlyKeys : karpenterOnlyKeys;
+        const hint =
+            gpuProvisioner === "karpenter"
+                ? "Karpenter picks sizes from gpuInstanceFamilies and is bounded by gpuMaxGpus/gpuMaxVcpus; or set gpuProvisioner: node-group"
+                : "or set gpuProvisioner: karpenter";
+        for (const key of otherModeKeys) {
+            if (differsFromDefault(key)) problems.push(`${key}: applies to gpuProvisioner: ${gpuProvisioner === "karpenter" ? "node-group" : "karpenter"} only (${hint})`);
+        }
+    }
+    const instanceFamilies = list("gpuInstanceFamilies");
+    if (instanceFamilies.length === 0 || instanceFamilies.length > 10) problems.push(`gpuInstanceFamilies: name 1 to 10 instance families (got ${instanceFamilies.length})`);
+    if (new Set(instanceFamilies).size !== instanceFamilies.length) problems.push("gpuInstanceFamilies: lists a family twice");
+    const maxGpus = int("gpuMaxGpus");
+    const configuredMaxVcpus = int("gpuMaxVcpus");
+    const maxVcpus = configuredMaxVcpus === 0 || bad.has("gpuMaxVcpus") ? maxGpus * gpuPoolDefaults.vcpusPerGpu : configuredMaxVcpus;
+    if (!bad.has("gpuMaxGpus") && !bad.has("gpuMaxVcpus") && maxVcpus < 4 * maxGpus) {
+        problems.push(`gpuMaxVcpus (${maxVcpus}) must be at least 4 per GPU of gpuMaxGpus (${4 * maxGpus}): the smallest GPU sizes have 4 vCPUs`);
+    }
+    if (platform === "eks" && gpuProvisioner === "karpenter" && gpuEnabled && !bad.has("gpuMaxGpus") && !bad.has("gpuMaxVcpus")) {
+        // A family whose smallest instance exceeds the limits could never launch: say so now.
+        for (const family of instanceFamilies) {
+            const smallest = smallestGpuInstance[family];
+            if (smallest && (smallest.gpus > maxGpus || smallest.vcpus > maxVcpus)) {
+                problems.push(
+                    `gpuInstanceFamilies: ${family}'s smallest instance (${smallest.type}: ${smallest.gpus} GPUs, ${smallest.vcpus} vCPUs) exceeds gpuMaxGpus (${maxGpus}) or gpuMaxVcpus (${maxVcpus}); ` +
+                        "Karpenter could never launch it: raise the limits or drop the family",
+                );
+            }
+        }
+    }
+    const consolidateAfter = str("gpuConsolidateAfter")!;
+    const consolidateSeconds = durationSeconds(consolidateAfter);
+    if (consolidateSeconds === undefined || consolidateSeconds > 86400) {
+        problems.push(`gpuConsolidateAfter: '${consolidateAfter}' must be a duration such as 30s, 10m or 1h (at most 24h)`);
+    }
+    const cpuBurstPool = bool("cpuBurstPool");
+    const burstFamilies = list("cpuBurstInstanceFamilies");
+    if (burstFamilies.length === 0 || burstFamilies.length > 10) problems.push(`cpuBurstInstanceFamilies: name 1 to 10 instance families (got ${burstFamilies.length})`);
+    if (new Set(burstFamilies).size !== burstFamilies.length) problems.push("cpuBurstInstanceFamilies: lists a family twice");
+    const cpuBurstMaxVcpus = int("cpuBurstMaxVcpus");
+    if (platform === "eks" && gpuProvisioner === "karpenter") {
+        // Karpenter is installed for the GPU pool; the burst pool rides along.
+        if (cpuBurstPool && !gpuEnabled) problems.push("cpuBurstPool: needs gpuEnabled: true (Karpenter is installed with the GPU pool)");
+        if (gpuEnabled && !bad.has("gpuDiskSizeGiB") && gpuNodes.diskSizeGiB < 50) {
+            problems.push(`gpuDiskSizeGiB: ${gpuNodes.diskSizeGiB} is too small for Karpenter's GPU nodes (at least 50: CUDA images)`);
+        }
+    }
+    if (platform === "eks" && preflight && gpuEnabled && gpuProvisioner === "node-group") {
+        // Preflight counts the group's G/VT vCPUs from the size (`<n>xlarge` = 4n vCPUs in these families).
+        for (const type of gpuNodes.instanceTypes) {
+            if (!/^[a-z0-9-]+\.\d*xlarge$/.test(type)) problems.push(`gpuInstanceTypes: '${type}' has no vCPU count preflight knows (use <n>xlarge sizes, or set preflight: false)`);
+        }
+    }
+    const karpenter: KarpenterPoolsConfig = {
+        instanceFamilies,
+        spot: bool("gpuSpot"),
+        maxGpus,
+        maxVcpus,
+        consolidateAfter,
+        cpuBurst: cpuBurstPool ? { instanceFamilies: burstFamilies, maxVcpus: cpuBurstMaxVcpus } : undefined,
     };
 
     // Model store.
@@ -534,6 +708,7 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         nvidiaDevicePlugin: "nvidiaDevicePluginVersion",
         clusterAutoscaler: "clusterAutoscalerVersion",
         metricsServer: "metricsServerVersion",
+        karpenter: "karpenterVersion",
     };
     const versions = Object.fromEntries(
         (Object.keys(allowedVersions) as ComponentName[]).map((c) => [c, str(versionKeys[c]) ?? defaultVersions[c]]),
@@ -623,6 +798,9 @@ export function loadConfig(source: ConfigSource, project: string, stack: string)
         cluster: { name: clusterName, kubernetesVersion, publicAccessCidrs, adminPrincipalArns, previewPrincipalArns },
         cpuNodes,
         gpuNodes,
+        gpuProvisioner,
+        karpenter,
+        preflight,
         modelStore: {
             bucketNamePrefix,
             encryption,

@@ -16,6 +16,7 @@
  * | NVIDIA device plugin          | 0.18.2          | >= 1.10                | AL2023 NVIDIA AMI ships the driver + toolkit |
  * | Cluster Autoscaler            | chart 9.59.0    | image minor == cluster minor | image tag picked by `clusterAutoscalerImageTag` |
  * | metrics-server                | chart 3.13.1 (v0.8.1) | >= 1.31          | serves metrics.k8s.io, which every HPA reads |
+ * | Karpenter (+ karpenter-crd)   | chart 1.14.1    | 1.26 - 1.36 (1.34 needs >= 1.6, 1.35 >= 1.9) | GPU NodePools; AMI alias pinned per release (`karpenterPins`) |
  *
  * The intersection of the Kubernetes ranges is 1.33 - 1.35, which is `supportedKubernetesVersions`.
  *
@@ -58,6 +59,7 @@ export const chartRepositories = {
     autoscaler: "https://kubernetes.github.io/autoscaler",
     kserve: "oci://ghcr.io/kserve/charts",
     metricsServer: "https://kubernetes-sigs.github.io/metrics-server/",
+    karpenter: "oci://public.ecr.aws/karpenter",
 } as const;
 
 /** Versions a stack may choose per component; the first entry is the default. */
@@ -70,6 +72,8 @@ export const allowedVersions = {
     nvidiaDevicePlugin: ["0.18.2"],
     clusterAutoscaler: ["9.59.0"],
     metricsServer: ["3.13.1"],
+    /** The karpenter and karpenter-crd charts (always the same version; = the controller's). */
+    karpenter: ["1.14.1"],
 } as const;
 
 export type ComponentName = keyof typeof allowedVersions;
@@ -146,6 +150,8 @@ export function chartPins(versions: VersionSet) {
             version: versions.clusterAutoscaler,
         },
         metricsServer: { repository: chartRepositories.metricsServer, chart: "metrics-server", version: versions.metricsServer },
+        karpenter: { repository: chartRepositories.karpenter, chart: "karpenter", version: versions.karpenter },
+        karpenterCrd: { repository: chartRepositories.karpenter, chart: "karpenter-crd", version: versions.karpenter },
         kserveCrd: { repository: chartRepositories.kserve, chart: "kserve-crd", version: versions.kserve },
         kserveResources: { repository: chartRepositories.kserve, chart: "kserve-resources", version: versions.kserve },
         kserveRuntimeConfigs: {
@@ -214,6 +220,41 @@ export const images = {
      */
     gatewayNodeBase: "node:24.21.0-bookworm-slim",
 } as const;
+
+/**
+ * Karpenter, the default GPU provisioner on eks (components/aws/karpenter.ts, gpuNodePool.ts).
+ *
+ * - Chart 1.14.1 = controller 1.14.1. aws/karpenter-provider-aws tag v1.14.1: the compatibility matrix
+ *   (website/content/en/preview/upgrading/compatibility.md) asks Karpenter >= 1.5 for Kubernetes 1.33,
+ *   >= 1.6 for 1.34 and >= 1.9 for 1.35; pkg/providers/version/version.go allows 1.26 to 1.36
+ *   (`MinK8sVersion`, `MaxK8sVersion`). In git at the tag, charts/karpenter/Chart.yaml still says 1.13.0;
+ *   hack/release/common.sh (`build`, `publishHelmChart`) sets the chart version, image tag and digest
+ *   when it publishes to `oci://public.ecr.aws/karpenter`, so the published 1.14.1 chart pins its own
+ *   image and the values here do not override it.
+ * - `karpenter-crd` carries the same CRDs as the karpenter chart's crds/ folder, as templates, so Helm
+ *   upgrades them with the release (Helm never upgrades a chart's crds/ folder).
+ * - The AMI: `al2023@<release>` makes Karpenter read, per variant (standard, nvidia, neuron) and
+ *   Kubernetes minor, the SSM parameter
+ *   `/aws/service/eks/optimized-ami/<k8s>/amazon-linux-2023/<arch>/<variant>/amazon-eks-node-al2023-<arch>-<variant>-<k8s>-<release>/image_id`
+ *   (pkg/providers/amifamily/al2023.go `AL2023.resolvePath`), and picks the NVIDIA variant for GPU
+ *   instance types. `latest` would drift every node on each AMI release, so a release is pinned:
+ *   v20260714 lists amazon-eks-node-al2023-x86_64-nvidia-{1.33,1.34,1.35}-v20260714 in awslabs/amazon-eks-ami
+ *   CHANGELOG.md ("AMI Release v20260714"; read at tag v20260724, whose own entry was not yet written).
+ */
+export const karpenterPins = {
+    /** The controller chart (default version; a stack picks one with `karpenterVersion`, see `chartPins`). */
+    chart: chartPins(defaultVersions).karpenter satisfies ChartPin,
+    /** The CRD chart, always the controller's version. */
+    crdChart: chartPins(defaultVersions).karpenterCrd satisfies ChartPin,
+    /** EKS optimized AL2023 AMI release (`amiSelectorTerms[].alias`). */
+    amiAlias: "al2023@v20260714",
+} as const;
+
+/**
+ * Kubernetes minors the pinned AMI release was published for (awslabs/amazon-eks-ami CHANGELOG.md,
+ * "AMI Release v20260714": AL2023 x86_64 NVIDIA and standard AMIs for 1.30 to 1.36).
+ */
+export const karpenterAmiReleaseKubernetesVersions: readonly string[] = ["1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36"];
 
 // ---------------------------------------------------------------------------------------------
 // Storage drivers (EKS add-ons) and KServe's sklearn runtime: models on a PersistentVolumeClaim.

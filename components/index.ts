@@ -4,8 +4,9 @@
  *
  *   common/    what every layer shares: the Foundation contract, labels, resources, pod security,
  *              GPU scheduling, chart sources, validation, aliases
- *   aws/       AwsFoundation: network, EKS and node groups, S3 model store with IRSA, load balancer
- *              controller and NLB addresses, cluster autoscaler, device plugin, ECR gateway image
+ *   aws/       AwsFoundation: preflight, network, EKS and node groups, Karpenter GPU pools, S3 model
+ *              store with IRSA, load balancer controller and NLB addresses, cluster autoscaler, device
+ *              plugin, ECR gateway image
  *   local/     KindFoundation: a kind cluster and an S3-compatible model store
  *   platform/  ServingPlatform: Istio, ingress gateway, cert-manager, Knative, KServe, ingress auth,
  *              metrics-server

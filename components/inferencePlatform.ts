@@ -11,6 +11,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import type { NodeGroupConfig } from "./aws/eksCluster";
+import type { GpuProvisioner, KarpenterPoolsConfig } from "./aws/gpuNodePool";
 import type { BucketEncryption } from "./aws/modelStore";
 import type { NatGatewayStrategy } from "./aws/network";
 import type { Foundation } from "./common/foundation";
@@ -41,7 +42,10 @@ export interface InferencePlatformArgs {
         readonly vpcCidr: string;
         readonly availabilityZoneCount: number;
         readonly natGateways: NatGatewayStrategy;
-        /** The account's Elastic IP quota in the region, which NAT gateways and the NLB share. */
+        /**
+         * The account's Elastic IP quota in the region, which NAT gateways and the NLB share; checked
+         * at config time only when `preflight` is false (preflight reads the real quota).
+         */
         readonly elasticIpQuota: number;
     };
     /** eks: the control plane and who may use it. */
@@ -55,8 +59,17 @@ export interface InferencePlatformArgs {
     };
     /** eks: the CPU node group. */
     readonly cpuNodes: NodeGroupConfig;
-    /** eks: the GPU node group (from zero). */
+    /**
+     * eks: GPU capacity. `enabled` turns it on in either mode; `diskSizeGiB` is the GPU nodes' root
+     * volume in either mode; the other fields shape the managed GPU node group (`node-group` mode).
+     */
     readonly gpuNodes: NodeGroupConfig & { readonly enabled: boolean };
+    /** eks: who makes GPU nodes: Karpenter's NodePool (`karpenter`) or the managed GPU group with the Cluster Autoscaler (`node-group`). */
+    readonly gpuProvisioner: GpuProvisioner;
+    /** eks, `karpenter` mode: the GPU NodePool's families, spot, limits and consolidation, and the optional CPU burst pool. */
+    readonly karpenter: KarpenterPoolsConfig;
+    /** eks: check quotas and instance offerings at preview, before anything is created. */
+    readonly preflight: boolean;
     /** eks: the model bucket. `modelPrefix` applies to every platform. */
     readonly modelStore: {
         readonly bucketNamePrefix: string;
@@ -132,13 +145,15 @@ export function invocationAuthHeader(mode: AuthMode): string | undefined {
  * SOCI parallel pull, components/aws/eksCluster.ts). A GPU group that never goes below one node
  * needs no node provisioning.
  */
-export function llmWorkloadSettings(args: Pick<InferencePlatformArgs, "gpuNodes" | "llm">): LlmWorkloadSettings {
+export function llmWorkloadSettings(args: Pick<InferencePlatformArgs, "gpuNodes" | "llm" | "gpuProvisioner" | "karpenter">): LlmWorkloadSettings {
+    // Karpenter may launch any size of its families: size for the smallest (`<family>.xlarge`, one GPU).
+    const karpenter = args.gpuProvisioner === "karpenter";
     return {
         minReplicas: args.llm.minReplicas,
         hfTokenSecret: args.llm.hfTokenSecret,
         capacity: {
-            gpuInstanceTypes: args.gpuNodes.instanceTypes,
-            nodeProvisioning: args.gpuNodes.minSize > 0 ? "existing-node" : "cluster-autoscaler",
+            gpuInstanceTypes: karpenter ? args.karpenter.instanceFamilies.map((family) => `${family}.xlarge`) : args.gpuNodes.instanceTypes,
+            nodeProvisioning: karpenter ? "karpenter" : args.gpuNodes.minSize > 0 ? "existing-node" : "cluster-autoscaler",
             imagePull: "parallel",
         },
     };

@@ -1,16 +1,49 @@
 /**
  * Pure cost model: idle and peak $/hour of a stack from its validated config and the dated price
- * table in `prices.ts`. Idle means every node group at its minimum size; peak means at its maximum.
+ * table in `prices.ts`. Idle means every node group at its minimum size and Karpenter's pools empty;
+ * peak means node groups at their maximum and the pools at their limits.
  *
- * Modeled: EKS control plane, node groups (on-demand, or spot at an estimated discount), node root
- * volumes (gp3), NAT gateways, the ingress NLB (hourly + LCUs), public IPv4 addresses (NAT EIPs and
- * the NLB's address in each public subnet) and the KMS key the stack creates for `aws:kms`.
+ * Modeled: EKS control plane, node groups (on-demand, or spot at an estimated discount), Karpenter's
+ * GPU pool and CPU burst pool (`gpuProvisioner: karpenter`: $0 idle, the limits at on-demand price at
+ * peak, spot as a range), node root volumes (gp3), NAT gateways, the ingress NLB (hourly + LCUs),
+ * public IPv4 addresses (NAT EIPs and the NLB's address in each public subnet) and the KMS key the
+ * stack creates for `aws:kms`.
  * Not modeled (usage-based): data transfer, NAT data processing, S3 storage and requests, ECR storage,
  * CloudWatch logs of the control plane, KMS requests.
  */
 import type { NodeGroupConfig } from "../components/aws/eksCluster";
+import { gpuPoolDefaults } from "../components/aws/gpuNodePool";
 import type { StackConfig } from "../config";
 import { PricedRegion, pricedRegions, prices as defaultPrices, PriceTable, RegionPrices } from "./prices";
+
+/**
+ * GPU capacity from Karpenter NodePools instead of the managed GPU group (components/aws/gpuNodePool.ts):
+ * nothing runs while idle, and the pool's limits bound the peak.
+ */
+export interface KarpenterCostInput {
+    readonly gpu: {
+        readonly instanceFamilies: readonly string[];
+        /** NodePool limit `nvidia.com/gpu`. */
+        readonly maxGpus: number;
+        /** NodePool limit `cpu`. */
+        readonly maxVcpus: number;
+        /** Spot allowed (with on-demand as fallback). */
+        readonly spot: boolean;
+        readonly rootVolumeGiB: number;
+    };
+    /** The CPU burst pool; undefined: none. */
+    readonly cpuBurst?: { readonly instanceFamilies: readonly string[]; readonly maxVcpus: number; readonly rootVolumeGiB: number };
+}
+
+/** The Karpenter pools a config deploys (karpenter mode with GPUs on), or undefined. */
+export function karpenterCostInput(config: StackConfig): KarpenterCostInput | undefined {
+    if (config.platform !== "eks" || !config.gpuNodes.enabled || config.gpuProvisioner !== "karpenter") return undefined;
+    const pools = config.karpenter;
+    return {
+        gpu: { instanceFamilies: pools.instanceFamilies, maxGpus: pools.maxGpus, maxVcpus: pools.maxVcpus, spot: pools.spot, rootVolumeGiB: config.gpuNodes.diskSizeGiB },
+        cpuBurst: pools.cpuBurst ? { ...pools.cpuBurst, rootVolumeGiB: gpuPoolDefaults.cpuBurst.rootVolumeGiB } : undefined,
+    };
+}
 
 export interface CostOptions {
     /** Fraction off on-demand for SPOT node groups, in [0, 1). Default: the table's `spotDiscountEstimate`. */
@@ -50,6 +83,8 @@ export interface CostEstimate {
     readonly peakPerMonth: number;
     /** Idle $/hour if the CPU group ran on spot; present only when it runs on-demand. */
     readonly idlePerHourWithSpotCpu?: number;
+    /** Karpenter with spot: the GPU pool at its limit on spot, $/hour, cheapest to dearest family (estimated discount). */
+    readonly gpuPoolSpotPeakRange?: { readonly low: number; readonly high: number };
     readonly assumptions: readonly string[];
     readonly pricesAsOf: string;
 }
@@ -65,7 +100,7 @@ export class PriceLookupError extends Error {
 export function regionPrices(region: string | undefined, table: PriceTable = defaultPrices): RegionPrices {
     if (region === undefined) throw new PriceLookupError("no AWS region: set aws:region (the eks platform needs one)");
     if (!(pricedRegions as readonly string[]).includes(region) || !(region in table.regions)) {
-        throw new PriceLookupError(`no prices for region '${region}' (priced: ${Object.keys(table.regions).join(", ")}); add it to components/prices.ts`);
+        throw new PriceLookupError(`no prices for region '${region}' (priced: ${Object.keys(table.regions).join(", ")}); add it to cost/prices.ts`);
     }
     return table.regions[region as PricedRegion];
 }
@@ -73,7 +108,7 @@ export function regionPrices(region: string | undefined, table: PriceTable = def
 export function instancePrice(region: string, instanceType: string, table: PriceTable = defaultPrices): number {
     const price = regionPrices(region, table).instances[instanceType];
     if (price === undefined) {
-        throw new PriceLookupError(`no on-demand price for instance type '${instanceType}' in ${region} (as of ${table.asOf}); add it to components/prices.ts`);
+        throw new PriceLookupError(`no on-demand price for instance type '${instanceType}' in ${region} (as of ${table.asOf}); add it to cost/prices.ts`);
     }
     return price;
 }
@@ -109,6 +144,92 @@ function nodeGroupLines(label: string, group: NodeGroupConfig, region: string, r
             peak: group.maxSize * diskHour,
         },
     ];
+}
+
+/**
+ * GPUs of an instance of the NVIDIA families the stack allows (AWS "Accelerated computing instance
+ * specifications": g4dn/g5/g6/g6e have 1 GPU up to 16xlarge, 4 at 12xlarge and 24xlarge, 8 at 48xlarge
+ * and metal; p4d.24xlarge and p5.48xlarge have 8).
+ */
+export function gpusPerInstance(instanceType: string): number {
+    const [family, size] = instanceType.split(".");
+    if (family === "p4d" || family === "p5") return 8;
+    const bySize: Record<string, number> = { xlarge: 1, "2xlarge": 1, "4xlarge": 1, "8xlarge": 1, "16xlarge": 1, "12xlarge": 4, "24xlarge": 4, "48xlarge": 8, metal: 8 };
+    if (bySize[size] === undefined) throw new PriceLookupError(`no GPU count for instance type '${instanceType}'`);
+    return bySize[size];
+}
+
+/** vCPUs of a size (`large` 2, `xlarge` 4, `<n>xlarge` 4n: the x86 families the stack allows). */
+export function vcpusPerInstance(instanceType: string): number {
+    const size = instanceType.split(".")[1];
+    if (size === "large") return 2;
+    const m = /^(\d*)xlarge$/.exec(size ?? "");
+    if (!m) throw new PriceLookupError(`no vCPU count for instance type '${instanceType}'`);
+    return 4 * (m[1] === "" ? 1 : Number(m[1]));
+}
+
+/** Priced types of `families` in the region's table, with their on-demand price. */
+function pricedTypesOf(families: readonly string[], region: string, rp: RegionPrices, table: PriceTable) {
+    const priced = Object.entries(rp.instances).filter(([t]) => families.includes(t.split(".")[0]));
+    const unpriced = families.filter((f) => !priced.some(([t]) => t.startsWith(`${f}.`)));
+    if (unpriced.length > 0) {
+        throw new PriceLookupError(`no on-demand price for any size of instance famil${unpriced.length === 1 ? "y" : "ies"} ${unpriced.join(", ")} in ${region} (as of ${table.asOf}); add them to cost/prices.ts`);
+    }
+    return priced.map(([type, price]) => ({ type, price }));
+}
+
+/**
+ * The Karpenter pools' lines: $0 idle (no node until a pod is pending), and at peak the pool's limits
+ * at on-demand price (the fallback when spot is short, so the bound), GPUs at the dearest per-GPU type
+ * of the families that the vCPU limit allows for every GPU.
+ */
+function karpenterLines(input: KarpenterCostInput, region: string, rp: RegionPrices, table: PriceTable, spotDiscount: number) {
+    const gpu = input.gpu;
+    const vcpusPerGpu = gpu.maxVcpus / gpu.maxGpus;
+    const perGpu = pricedTypesOf(gpu.instanceFamilies, region, rp, table)
+        .filter(({ type }) => vcpusPerInstance(type) / gpusPerInstance(type) <= vcpusPerGpu)
+        .map(({ type, price }) => ({ type, perGpu: price / gpusPerInstance(type) }));
+    if (perGpu.length === 0) throw new PriceLookupError(`no priced type of ${gpu.instanceFamilies.join(", ")} fits ${vcpusPerGpu} vCPUs per GPU in ${region}`);
+    const cheapest = perGpu.reduce((a, b) => (b.perGpu < a.perGpu ? b : a));
+    const dearest = perGpu.reduce((a, b) => (b.perGpu > a.perGpu ? b : a));
+    const diskHour = (gib: number) => (gib * rp.ebsGp3GbMonth) / table.hoursPerMonth;
+    const lines: CostLine[] = [
+        {
+            item: "GPU pool (Karpenter)",
+            detail: `0 nodes idle .. ${gpu.maxGpus} GPUs (limit) x ${dearest.type} ${usd(dearest.perGpu)}/GPU on-demand${gpu.spot ? "; spot first, see the range below" : ""}`,
+            idle: 0,
+            peak: gpu.maxGpus * dearest.perGpu,
+        },
+        {
+            item: "GPU pool root volumes",
+            detail: `${gpu.rootVolumeGiB} GiB gp3 x 0 .. ${gpu.maxGpus} nodes at $${rp.ebsGp3GbMonth}/GB-month`,
+            idle: 0,
+            peak: gpu.maxGpus * diskHour(gpu.rootVolumeGiB),
+        },
+    ];
+    if (input.cpuBurst) {
+        const burst = input.cpuBurst;
+        const perVcpu = pricedTypesOf(burst.instanceFamilies, region, rp, table).map(({ type, price }) => ({ type, perVcpu: price / vcpusPerInstance(type) }));
+        const dear = perVcpu.reduce((a, b) => (b.perVcpu > a.perVcpu ? b : a));
+        lines.push(
+            {
+                item: "CPU burst pool (Karpenter)",
+                detail: `0 nodes idle .. ${burst.maxVcpus} vCPUs (limit) x ${dear.type} ${usd(dear.perVcpu)}/vCPU on-demand`,
+                idle: 0,
+                peak: burst.maxVcpus * dear.perVcpu,
+            },
+            {
+                item: "CPU burst pool root volumes",
+                detail: `${burst.rootVolumeGiB} GiB gp3 x 0 .. ${Math.floor(burst.maxVcpus / 2)} nodes (2 vCPUs each, the most nodes) at $${rp.ebsGp3GbMonth}/GB-month`,
+                idle: 0,
+                peak: Math.floor(burst.maxVcpus / 2) * diskHour(burst.rootVolumeGiB),
+            },
+        );
+    }
+    const spotRange = gpu.spot
+        ? { low: gpu.maxGpus * cheapest.perGpu * (1 - spotDiscount), high: gpu.maxGpus * dearest.perGpu * (1 - spotDiscount) }
+        : undefined;
+    return { lines, spotRange };
 }
 
 /** Idle and peak $/hour of the stack described by `config`. Throws PriceLookupError for unpriced items. */
@@ -149,7 +270,11 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
         { item: "EKS control plane", detail: `${options.extendedSupport ? "extended" : "standard"} support, ${usd(eksHour)}/h`, idle: eksHour, peak: eksHour },
         ...nodeGroupLines("CPU", config.cpuNodes, region, rp, table, spotDiscount),
     ];
-    if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount));
+    // GPU capacity from the config's mode: Karpenter's pools, or the managed GPU group.
+    const pools = karpenterCostInput(config);
+    const karpenter = pools ? karpenterLines(pools, region, rp, table, spotDiscount) : undefined;
+    if (karpenter) lines.push(...karpenter.lines);
+    else if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount));
     lines.push(
         {
             item: "NAT gateways",
@@ -176,18 +301,26 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
     }
 
     const assumptions = [
-        `Prices: AWS list prices as of ${table.asOf} (components/prices.ts), Linux on-demand, ${table.hoursPerMonth} h/month.`,
-        "Idle: node groups at their minimum size; peak: at their maximum.",
+        `Prices: AWS list prices as of ${table.asOf} (cost/prices.ts), Linux on-demand, ${table.hoursPerMonth} h/month.`,
+        karpenter ? "Idle: node groups at their minimum size, Karpenter's pools empty; peak: node groups at their maximum, pools at their limits." : "Idle: node groups at their minimum size; peak: at their maximum.",
         "A group with several instance types is priced at its cheapest type for the minimum and its most expensive for the maximum.",
         `Spot: an estimated ${Math.round(spotDiscount * 100)}% off on-demand; real spot prices vary by AZ and hour.`,
         `NLB: ${lcus.idle} LCU idle, ${lcus.peak} LCU at peak (estimate).`,
         "Not included: data transfer, NAT data processing, S3, ECR, CloudWatch Logs, KMS requests.",
+        ...(karpenter
+            ? [
+                  "Karpenter pools: no node while no pod needs one; peak is the NodePool limits at on-demand price (the fallback when spot is short). Its SQS queue and EventBridge rules cost cents.",
+              ]
+            : []),
     ];
     const idlePerHourWithSpotCpu =
         config.cpuNodes.capacityType === "ON_DEMAND"
             ? estimateCost({ ...config, cpuNodes: { ...config.cpuNodes, capacityType: "SPOT" } }, options).idlePerHour
             : undefined;
-    return finish(lines, assumptions, idlePerHourWithSpotCpu === undefined ? {} : { idlePerHourWithSpotCpu });
+    return finish(lines, assumptions, {
+        ...(idlePerHourWithSpotCpu === undefined ? {} : { idlePerHourWithSpotCpu }),
+        ...(karpenter?.spotRange ? { gpuPoolSpotPeakRange: karpenter.spotRange } : {}),
+    });
 }
 
 /** A plain-text table of the estimate, for the terminal and plan.md. */
@@ -210,6 +343,10 @@ export function formatCostTable(estimate: CostEstimate): string {
         line(total),
         line(month),
     ];
+    if (estimate.gpuPoolSpotPeakRange !== undefined) {
+        const r = estimate.gpuPoolSpotPeakRange;
+        out.push("", `GPU pool at its limit on spot: about ${money(r.low)} .. ${money(r.high)}/h (estimated discount; spot prices move, and on-demand is the ceiling).`);
+    }
     if (estimate.idlePerHourWithSpotCpu !== undefined) {
         out.push("", `With cpuCapacityType: SPOT the idle cost would be about ${money(estimate.idlePerHourWithSpotCpu)}/h.`);
     }

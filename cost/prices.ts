@@ -7,7 +7,9 @@
  * cost model throws for an unknown region or instance type.
  *
  * Uncertain: g6 availability and price in eu-west-1 (left out, so the default GPU types error there
- * until someone adds it or drops g6 from `gpuInstanceTypes`); m7i.large in eu-west-1.
+ * until someone adds it or drops g6 from `gpuInstanceTypes`); m7i.large in eu-west-1; g6e (L40S)
+ * prices, added for Karpenter's default families from the us-east-1 on-demand page as remembered
+ * (g6e.xlarge $1.861, g6e.2xlarge $2.24208) and not re-read; g6e is left out of eu-west-1.
  */
 
 export const pricedRegions = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1"] as const;
@@ -67,6 +69,8 @@ const usInstances = {
     "g5.2xlarge": 1.212,
     "g6.xlarge": 0.8048,
     "g6.2xlarge": 0.9776,
+    "g6e.xlarge": 1.861,
+    "g6e.2xlarge": 2.24208,
 } as const;
 
 const usServices = {

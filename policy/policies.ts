@@ -222,6 +222,7 @@ export const iamWildcardExceptionTag = "inference-platform/iam-wildcard-exceptio
 export const iamWildcardExceptions: Readonly<Record<string, string>> = {
     "aws-load-balancer-controller": "https://github.com/kubernetes-sigs/aws-load-balancer-controller/blob/main/docs/install/iam_policy.json",
     "cluster-autoscaler": "https://github.com/kubernetes/autoscaler/blob/master/cluster-autoscaler/cloudprovider/aws/README.md",
+    karpenter: "https://github.com/aws/karpenter-provider-aws/blob/v1.14.1/website/content/en/preview/getting-started/getting-started-with-karpenter/cloudformation.yaml",
     "ebs-csi-driver": "https://github.com/kubernetes-sigs/aws-ebs-csi-driver/blob/v1.64.0/docs/AmazonEBSCSIDriverEKSClusterScopedPolicy.json",
 };
 
@@ -379,6 +380,44 @@ export function checkLaunchTemplateImds(_type: string, inputs: Inputs): string[]
         problems.push(`metadataOptions.httpPutResponseHopLimit is ${options.httpPutResponseHopLimit}; 1 keeps pods off the node role`);
     }
     return problems;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Karpenter (karpenter-provider-aws v1 objects)
+// ---------------------------------------------------------------------------------------------
+
+export const ec2NodeClassType = "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass";
+export const nodePoolType = "kubernetes:karpenter.sh/v1:NodePool";
+
+/**
+ * What Karpenter's nodes are launched with: encrypted volumes, IMDSv2 at one hop (the CRD's defaults
+ * when unset), and an AMI alias pinned to a release (`@latest` replaces every node on each release).
+ */
+export function checkEc2NodeClass(_type: string, inputs: Inputs): string[] {
+    const spec = inputs.spec ?? {};
+    const problems: string[] = [];
+    for (const m of asArray<any>(spec.blockDeviceMappings)) {
+        if (m?.ebs !== undefined && !isTrue(m.ebs.encrypted)) problems.push(`EBS volume ${m.deviceName ?? "(unnamed)"} must be encrypted`);
+    }
+    const md = spec.metadataOptions ?? {};
+    if (md.httpTokens !== undefined && md.httpTokens !== "required") problems.push("metadataOptions.httpTokens must be required (IMDSv2 only)");
+    if (md.httpEndpoint !== "disabled" && md.httpPutResponseHopLimit !== undefined && md.httpPutResponseHopLimit > 1) {
+        problems.push(`metadataOptions.httpPutResponseHopLimit is ${md.httpPutResponseHopLimit}; 1 keeps pods off the node role`);
+    }
+    for (const term of asArray<any>(spec.amiSelectorTerms)) {
+        if (typeof term?.alias === "string" && /@latest$/.test(term.alias)) problems.push(`amiSelectorTerms alias '${term.alias}' is not pinned to an AMI release`);
+    }
+    if (spec.associatePublicIPAddress === true) problems.push("associatePublicIPAddress must not be true (nodes stay private)");
+    return problems;
+}
+
+/** Every NodePool is bounded (`spec.limits`); one whose nodes carry the GPU taint is bounded in GPUs. */
+export function checkNodePoolLimits(_type: string, inputs: Inputs): string[] {
+    const spec = inputs.spec ?? {};
+    const limits = spec.limits ?? {};
+    if (Object.keys(limits).length === 0) return ["spec.limits is empty: the pool could launch without bound"];
+    const gpuTainted = asArray<any>(spec.template?.spec?.taints).some((t) => t?.key === "nvidia.com/gpu");
+    return gpuTainted && limits["nvidia.com/gpu"] === undefined ? ["a GPU pool (nvidia.com/gpu taint) must limit nvidia.com/gpu"] : [];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -681,6 +720,8 @@ export const resourcePolicies: readonly ResourcePolicy[] = [
     resource("gpu-node-group-scales-to-zero", "advisory", nodeGroupTypes, "GPU node groups scale from zero.", checkGpuScalesToZero),
     resource("launch-template-ebs-encrypted", "mandatory", [launchTemplateType], "Node root volumes are encrypted.", checkLaunchTemplateEbsEncrypted),
     resource("launch-template-imdsv2", "mandatory", [launchTemplateType], "Nodes require IMDSv2 with a hop limit of 1.", checkLaunchTemplateImds),
+    resource("karpenter-nodeclass-hardened", "mandatory", [ec2NodeClassType], "Karpenter nodes: encrypted volumes, IMDSv2 at one hop, a pinned AMI, no public IP.", checkEc2NodeClass),
+    resource("karpenter-nodepool-limited", "mandatory", [nodePoolType], "Karpenter NodePools have limits (GPU pools in GPUs).", checkNodePoolLimits),
     resource("container-resources", "mandatory", workloadTypes, "Every container sets cpu and memory requests and limits.", checkContainerResources),
     resource("container-security-context", "mandatory", workloadTypes, "Containers run as non-root without privilege escalation.", checkContainerSecurity),
     resource("container-image-pinned", "mandatory", workloadTypes, "Container images use an exact tag or digest, never latest.", checkContainerImages),

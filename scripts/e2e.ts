@@ -9,6 +9,7 @@ import * as path from "node:path";
 import { UserError } from "./lib/http";
 import { automationErrorSummary } from "./lib/stackOutputs";
 import { e2eStackName, e2eStackSettings, exitCodeOf, e2eUsage, E2eStack, parseE2eArgs, runE2e, StackSettingsLike, verifyPlatform } from "./lib/e2e";
+import { describeStack, findLeftovers, stackIdentity, waitForNoLeftovers } from "./lib/leftovers";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 
 async function projectName(workDir: string): Promise<string> {
@@ -59,7 +60,24 @@ async function main(): Promise<number> {
     const dexUser = process.env.DEX_USER;
     const dexPassword = process.env.DEX_PASSWORD;
 
+    // The leftovers check needs what the stack's AWS resources are tagged with (./lib/leftovers.ts).
+    const baseConfig = (base.config ?? {}) as Record<string, unknown>;
+    const onEks = (baseConfig[`${project}:platform`] ?? "eks") === "eks";
+    const region = typeof baseConfig["aws:region"] === "string" ? (baseConfig["aws:region"] as string) : undefined;
+    const profile = typeof baseConfig["aws:profile"] === "string" ? (baseConfig["aws:profile"] as string) : undefined;
+    const clusterName = typeof baseConfig[`${project}:clusterName`] === "string" && baseConfig[`${project}:clusterName`] !== "" ? (baseConfig[`${project}:clusterName`] as string) : `${project}-${stackName}`;
+    const identity = stackIdentity({ project, stackName, clusterName, expiresAt: expiresAt.toISOString() });
+
     const result = await runE2e({ stackName, keep: options.keep }, {
+        findLeftovers:
+            onEks && region
+                ? () =>
+                      waitForNoLeftovers(async () => findLeftovers(await describeStack(identity, { region, profile }), identity), {
+                          timeoutMs: 300_000,
+                          intervalMs: 30_000,
+                          log,
+                      })
+                : undefined,
         signals: process,
         log,
         output: (text) => process.stderr.write(text),

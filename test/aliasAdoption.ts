@@ -12,6 +12,32 @@ import { installMocks } from "./kit";
 import { stackConfig } from "./stackFiles";
 import { adoption, engineUrn } from "./urnAliases";
 
+/**
+ * Old resources a stack is meant to lose, each with the reason; every other old URN must be adopted.
+ * The list is exact: an entry that something adopts again, or an orphan missing here, fails.
+ */
+export const intentionallyRemoved: Readonly<Record<string, { readonly urns: readonly string[]; readonly why: string }>> = {
+    dev: {
+        // Issue 12: GPUs come from Karpenter's NodePool by default on eks (Pulumi.dev.yaml sets
+        // gpuProvisioner: karpenter). The next `pulumi up` creates Karpenter and the pool and deletes
+        // the managed GPU group with its launch template and the Cluster Autoscaler's scale-from-zero
+        // tags on its Auto Scaling group; the group is at zero when idle, so nothing running is lost.
+        // A stack that wants to keep the group sets gpuProvisioner: node-group and loses nothing.
+        urns: [
+            "cluster-gpu-node-template-label-k8s-amazonaws-com-accelerator",
+            "cluster-gpu-node-template-label-nvidia-com-gpu-present",
+            "cluster-gpu-node-template-resources-nvidia-com-gpu",
+            "cluster-gpu-node-template-taint-nvidia-com-gpu",
+        ]
+            .map((n) => `urn:pulumi:dev::inference-platform::inference-platform:aws:EksCluster$aws:autoscaling/tag:Tag::${n}`)
+            .concat([
+                "urn:pulumi:dev::inference-platform::inference-platform:aws:EksCluster$aws:ec2/launchTemplate:LaunchTemplate::cluster-gpu-lt",
+                "urn:pulumi:dev::inference-platform::inference-platform:aws:EksCluster$aws:eks/nodeGroup:NodeGroup::cluster-gpu",
+            ]),
+        why: "the managed GPU node group is replaced by Karpenter's GPU NodePool (gpuProvisioner: karpenter, issue 12)",
+    },
+};
+
 export function describeAdoption(stack: "dev" | "local", minimumResources: number): void {
     describe(`the ${stack} stack adopts every resource it deployed before the layers`, async () => {
         const rec = await installMocks({ stack, config: stackConfig(stack) });
@@ -25,9 +51,15 @@ export function describeAdoption(stack: "dev" | "local", minimumResources: numbe
             expect(before.length).toBeGreaterThan(minimumResources);
         });
 
-        it("no resource of the old stack is orphaned (it would be replaced)", () => {
-            expect(orphaned).toEqual([]);
-            expect(adoptedBy.size).toBe(before.length);
+        const removed = intentionallyRemoved[stack]?.urns ?? [];
+
+        it("no resource of the old stack is orphaned (it would be replaced), except the ones removed on purpose", () => {
+            expect(orphaned).toEqual([...removed]);
+            expect(adoptedBy.size).toBe(before.length - removed.length);
+        });
+
+        it("the resources removed on purpose were in the old stack (the list is not stale)", () => {
+            for (const urn of removed) expect(before, urn).toContain(urn);
         });
 
         it("no old resource is claimed twice", () => {
@@ -37,7 +69,7 @@ export function describeAdoption(stack: "dev" | "local", minimumResources: numbe
         it("the moved resources really moved (the aliases carry the adoption, not identical URNs)", () => {
             const byUrn = new Map(records.map((r) => [r.urn, r]));
             const moved = [...adoptedBy].filter(([old, now]) => engineUrn(byUrn.get(now)!, byUrn) !== old);
-            expect(moved.length).toBe(before.length);
+            expect(moved.length).toBe(before.length - removed.length);
         });
     });
 }

@@ -143,6 +143,14 @@ describe("EksCluster", async () => {
         expect(await pulumi.isSecret(cluster.kubeconfig)).toBe(true);
     });
 
+    it("tags the EKS-created cluster security group (the nodes' group) for Karpenter's securityGroupSelectorTerms", async () => {
+        const tag = rec.one("aws:ec2/tag:Tag", "eks-sg-karpenter-discovery");
+        // The kit's eks.Cluster mock reports eksCluster.vpcConfig.clusterSecurityGroupId = sg-0eksmanaged.
+        expect(tag.inputs).toEqual({ resourceId: "sg-0eksmanaged", key: "karpenter.sh/discovery", value: "ip-dev" });
+        expect(await promiseOf(cluster.clusterSecurityGroupId)).toBe("sg-0eksmanaged");
+        expect(rec.dependsOn(tag, control)).toBe(true);
+    });
+
     it("creates no GPU group, tags or template when GPU is off", async () => {
         const before = rec.resources.length;
         new EksCluster("cpuonly", {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { parseCidr } from "../components/common/validation";
-import { ConfigError, ConfigKeyName, configKeys, defaultBucketPrefix, loadConfig, bucketPrefixProblems } from "../config";
+import { ConfigError, ConfigKeyName, configKeys, configKeySpecs, defaultBucketPrefix, loadConfig, bucketPrefixProblems } from "../config";
 
 type Raw = Partial<Record<ConfigKeyName | "aws:region" | "aws:profile", string>>;
 
@@ -76,10 +76,10 @@ describe("loadConfig defaults", () => {
 
 describe("loadConfig rejects bad config, naming the key", () => {
     const cases: [string, Raw, RegExp][] = [
-        ["GPU max below min", { gpuMinSize: "2", gpuMaxSize: "1", gpuDesiredSize: "2" }, /gpuMaxSize \(1\) < gpuMinSize \(2\)/],
+        ["GPU max below min", { gpuProvisioner: "node-group", gpuMinSize: "2", gpuMaxSize: "1", gpuDesiredSize: "2" }, /gpuMaxSize \(1\) < gpuMinSize \(2\)/],
         ["desired outside min..max", { cpuMinSize: "2", cpuDesiredSize: "5", cpuMaxSize: "4" }, /cpuDesiredSize \(5\) must be between cpuMinSize \(2\) and cpuMaxSize \(4\)/],
         ["unknown CPU instance family", { cpuInstanceTypes: '["zz9.large"]' }, /cpuInstanceTypes: 'zz9.large': unknown or unsuitable instance family 'zz9'/],
-        ["CPU family in the GPU group", { gpuInstanceTypes: '["m5.large"]' }, /gpuInstanceTypes: 'm5.large': unknown or unsuitable instance family 'm5'/],
+        ["CPU family in the GPU group", { gpuProvisioner: "node-group", gpuInstanceTypes: '["m5.large"]' }, /gpuInstanceTypes: 'm5.large': unknown or unsuitable instance family 'm5'/],
         ["malformed instance type", { cpuInstanceTypes: '["m5large"]' }, /cpuInstanceTypes: 'm5large' is not an instance type/],
         ["mixed architectures", { cpuInstanceTypes: '["m6g.large","m6i.large"]' }, /cpuInstanceTypes: mixes arm64/],
         ["malformed VPC CIDR", { vpcCidr: "10.0.0.0/33" }, /vpcCidr: '10.0.0.0\/33' is not a valid IPv4 CIDR/],
@@ -122,7 +122,7 @@ describe("loadConfig rejects bad config, naming the key", () => {
         // 3 NAT gateways + 3 NLB addresses = 6 > AWS's default regional quota of 5.
         [
             "more Elastic IPs than the quota",
-            { availabilityZones: "3", natGateways: "onePerAz" },
+            { availabilityZones: "3", natGateways: "onePerAz", preflight: "false" },
             /elasticIpQuota: the stack needs 6 Elastic IPs \(3 for NAT, 3 for the NLB\) but the quota is 5; lower availabilityZones or set natGateways: single/,
         ],
     ];
@@ -142,13 +142,19 @@ describe("loadConfig rejects bad config, naming the key", () => {
         expect(problemsOf({ platform: "local", examples: '["sklearn-iris"]', inferenceServer: "false" })).toEqual([]);
     });
 
-    it("fits the Elastic IP quota: default layout needs 3, a raised quota admits more, local needs none", () => {
-        expect(problemsOf({ ...eks, availabilityZones: "4" })).toEqual([]); // 1 NAT + 4 NLB
-        expect(problemsOf({ ...eks, availabilityZones: "3", natGateways: "onePerAz", elasticIpQuota: "6" })).toEqual([]);
-        expect(problemsOf({ ...eks, availabilityZones: "4", natGateways: "onePerAz", elasticIpQuota: "7" })).toContainEqual(
+    it("without preflight, fits the configured Elastic IP quota: default layout needs 3, a raised quota admits more, local needs none", () => {
+        const offline: Raw = { ...eks, preflight: "false" };
+        expect(problemsOf({ ...offline, availabilityZones: "4" })).toEqual([]); // 1 NAT + 4 NLB
+        expect(problemsOf({ ...offline, availabilityZones: "3", natGateways: "onePerAz", elasticIpQuota: "6" })).toEqual([]);
+        expect(problemsOf({ ...offline, availabilityZones: "4", natGateways: "onePerAz", elasticIpQuota: "7" })).toContainEqual(
             expect.stringMatching(/^elasticIpQuota: the stack needs 8 Elastic IPs/),
         );
-        expect(problemsOf({ platform: "local", availabilityZones: "4", natGateways: "onePerAz", gatewayImage: "gw:dev" })).toEqual([]);
+        expect(problemsOf({ platform: "local", availabilityZones: "4", natGateways: "onePerAz", gatewayImage: "gw:dev", preflight: "false" })).toEqual([]);
+    });
+
+    it("with preflight on (the default) the real quota is read at preview: the configured one is not checked", () => {
+        expect(load(eks).preflight).toBe(true);
+        expect(problemsOf({ ...eks, availabilityZones: "4", natGateways: "onePerAz" })).toEqual([]); // 8 > 5, left to preflight
     });
 
     it("requires aws:region on eks", () => {
@@ -192,6 +198,78 @@ describe("pure helpers", () => {
                 expect(bucketPrefixProblems(prefix)).toEqual([]);
             }),
         );
+    });
+});
+
+describe("GPU capacity: gpuProvisioner and the Karpenter keys", () => {
+    it("defaults to Karpenter on eks: g6/g5/g6e, spot with fallback, 2 GPUs at 8 vCPUs each, no CPU burst pool, preflight on", () => {
+        const cfg = load(eks);
+        expect(cfg.gpuProvisioner).toBe("karpenter");
+        expect(cfg.karpenter).toEqual({ instanceFamilies: ["g6", "g5", "g6e"], spot: true, maxGpus: 2, maxVcpus: 16, consolidateAfter: "10m", cpuBurst: undefined });
+        expect(cfg.preflight).toBe(true);
+        expect(cfg.versions.karpenter).toBe("1.14.1");
+    });
+
+    it("derives the vCPU limit from the GPU limit unless set, and takes an explicit one", () => {
+        expect(load({ ...eks, gpuMaxGpus: "4" }).karpenter.maxVcpus).toBe(32);
+        expect(load({ ...eks, gpuMaxGpus: "4", gpuMaxVcpus: "48" }).karpenter.maxVcpus).toBe(48);
+        expect(load({ ...eks, gpuMaxGpus: "3", gpuMaxVcpus: "0" }).karpenter.maxVcpus).toBe(24);
+    });
+
+    it("keys of the other mode at their declared default are fine: Pulumi hands the program Pulumi.yaml's defaults as values", () => {
+        const declaredDefaults = Object.fromEntries(
+            Object.entries(configKeySpecs)
+                .filter(([, spec]) => spec.default !== undefined)
+                .map(([key, spec]) => [key, Array.isArray(spec.default) ? JSON.stringify(spec.default) : String(spec.default)]),
+        ) as Raw;
+        expect(problemsOf({ ...declaredDefaults, ...eks })).toEqual([]);
+        expect(problemsOf({ ...declaredDefaults, ...eks, gpuProvisioner: "node-group" })).toEqual([]);
+        // ...while a changed value of the other mode is still reported.
+        expect(problemsOf({ ...declaredDefaults, ...eks, gpuInstanceTypes: '["g6.xlarge"]' })).toEqual([
+            expect.stringMatching(/^gpuInstanceTypes: applies to gpuProvisioner: node-group only/),
+        ]);
+    });
+
+    it("reads the CPU burst pool only when it is on", () => {
+        expect(load({ ...eks, cpuBurstPool: "true", cpuBurstMaxVcpus: "32", cpuBurstInstanceFamilies: '["c7i"]' }).karpenter.cpuBurst).toEqual({ instanceFamilies: ["c7i"], maxVcpus: 32 });
+    });
+
+    const cases: [string, Raw, RegExp][] = [
+        ["unknown provisioner", { gpuProvisioner: "autoscaler" }, /^gpuProvisioner: 'autoscaler' is not supported; use one of karpenter, node-group$/],
+        ["node-group key in karpenter mode", { gpuMaxSize: "4" }, /^gpuMaxSize: applies to gpuProvisioner: node-group only \(Karpenter picks sizes from gpuInstanceFamilies/],
+        ["karpenter key in node-group mode", { gpuProvisioner: "node-group", gpuSpot: "false" }, /^gpuSpot: applies to gpuProvisioner: karpenter only/],
+        ["karpenter limit in node-group mode", { gpuProvisioner: "node-group", gpuMaxGpus: "4" }, /^gpuMaxGpus: applies to gpuProvisioner: karpenter only/],
+        ["unknown GPU family", { gpuInstanceFamilies: '["g6","m5"]' }, /^gpuInstanceFamilies: unknown or unsuitable instance family 'm5'/],
+        ["no GPU family", { gpuInstanceFamilies: "[]" }, /^gpuInstanceFamilies: name 1 to 10 instance families \(got 0\)$/],
+        ["repeated GPU family", { gpuInstanceFamilies: '["g6","g6"]' }, /^gpuInstanceFamilies: lists a family twice$/],
+        ["vCPU limit below 4 per GPU", { gpuMaxGpus: "4", gpuMaxVcpus: "12" }, /^gpuMaxVcpus \(12\) must be at least 4 per GPU of gpuMaxGpus \(16\)/],
+        ["family larger than the limits", { gpuInstanceFamilies: '["g6","p4d"]' }, /^gpuInstanceFamilies: p4d's smallest instance \(p4d.24xlarge: 8 GPUs, 96 vCPUs\) exceeds gpuMaxGpus \(2\)/],
+        ["consolidation delay not a duration", { gpuConsolidateAfter: "ten minutes" }, /^gpuConsolidateAfter: 'ten minutes' must be a duration/],
+        ["consolidation delay over a day", { gpuConsolidateAfter: "25h" }, /^gpuConsolidateAfter: '25h' must be a duration .* \(at most 24h\)$/],
+        ["burst pool without GPUs", { gpuEnabled: "false", cpuBurstPool: "true" }, /^cpuBurstPool: needs gpuEnabled: true/],
+        ["Graviton family in the burst pool", { cpuBurstPool: "true", cpuBurstInstanceFamilies: '["m7g"]' }, /^cpuBurstInstanceFamilies: unknown or unsuitable \(non-x86_64\) instance family 'm7g'/],
+        ["small GPU disk with Karpenter", { gpuDiskSizeGiB: "30" }, /^gpuDiskSizeGiB: 30 is too small for Karpenter's GPU nodes/],
+        ["karpenter version outside the table", { karpenterVersion: "1.13.0" }, /^karpenterVersion \(1.13.0\) is not in the compatibility table; allowed: 1.14.1$/],
+        [
+            "node-group size preflight cannot count",
+            { gpuProvisioner: "node-group", gpuInstanceTypes: '["g4dn.metal"]' },
+            /^gpuInstanceTypes: 'g4dn.metal' has no vCPU count preflight knows/,
+        ],
+    ];
+    for (const [what, raw, message] of cases) {
+        it(what, () => {
+            const problems = problemsOf({ ...eks, ...raw });
+            expect(problems.some((p) => message.test(p)), `problems were:\n${problems.join("\n")}`).toBe(true);
+        });
+    }
+
+    it("the same values are fine where they mean something", () => {
+        expect(problemsOf({ ...eks, gpuProvisioner: "node-group", gpuMaxSize: "4", gpuInstanceTypes: '["g5.2xlarge"]' })).toEqual([]);
+        expect(problemsOf({ ...eks, gpuProvisioner: "node-group", gpuInstanceTypes: '["g4dn.metal"]', preflight: "false" })).toEqual([]);
+        expect(problemsOf({ ...eks, gpuInstanceFamilies: '["g6","p4d"]', gpuMaxGpus: "8", gpuMaxVcpus: "96" })).toEqual([]);
+        expect(problemsOf({ ...eks, gpuConsolidateAfter: "1h30m", gpuDiskSizeGiB: "50" })).toEqual([]);
+        // The local platform has no Karpenter; eks-only keys are not judged there.
+        expect(problemsOf({ platform: "local", gatewayImage: "gw:dev", gpuMaxSize: "4" })).toEqual([]);
     });
 });
 
@@ -250,7 +328,8 @@ describe("misspelt and unknown keys", () => {
     it("reports a bad value once, even when other checks involve the key", () => {
         const problems = problemsOf({ ...eks, cpuMinSize: "-2" });
         expect(problems).toEqual(["cpuMinSize: -2 is outside 1..100 (the platform's controllers run on CPU nodes)"]);
-        expect(problemsOf({ ...eks, gpuMinSize: "x", gpuMaxSize: "1" })).toEqual(["gpuMinSize: 'x' is not an integer"]);
+        expect(problemsOf({ ...eks, gpuProvisioner: "node-group", gpuMinSize: "x", gpuMaxSize: "1" })).toEqual(["gpuMinSize: 'x' is not an integer"]);
+        expect(problemsOf({ ...eks, gpuMaxGpus: "0", gpuMaxVcpus: "4" })).toEqual(["gpuMaxGpus: 0 is outside 1..512"]);
     });
 
     it("is a pulumi.RunError, so `pulumi up` shows the message without a stack trace", async () => {
@@ -281,7 +360,12 @@ describe("misspelt and unknown keys", () => {
             modelServiceAccount: cfg.models.serviceAccountName, istioVersion: cfg.versions.istio, knativeVersion: cfg.versions.knative,
             certManagerVersion: cfg.versions.certManager, kserveVersion: cfg.versions.kserve, awsLoadBalancerControllerVersion: cfg.versions.awsLoadBalancerController,
             nvidiaDevicePluginVersion: cfg.versions.nvidiaDevicePlugin, clusterAutoscalerVersion: cfg.versions.clusterAutoscaler,
-            metricsServerVersion: cfg.versions.metricsServer, localIngressIp: cfg.ingress.localIp, localIngressPort: cfg.ingress.localHttpPort,
+            metricsServerVersion: cfg.versions.metricsServer, karpenterVersion: cfg.versions.karpenter, preflight: cfg.preflight,
+            gpuProvisioner: cfg.gpuProvisioner, gpuInstanceFamilies: cfg.karpenter.instanceFamilies, gpuSpot: cfg.karpenter.spot,
+            // 0 stands for "8 per GPU" (Pulumi.yaml needs an integer default); the derived value is checked in the GPU capacity tests.
+            gpuMaxGpus: cfg.karpenter.maxGpus, gpuMaxVcpus: 0, gpuConsolidateAfter: cfg.karpenter.consolidateAfter, cpuBurstPool: cfg.karpenter.cpuBurst !== undefined,
+            cpuBurstInstanceFamilies: load({ ...eks, cpuBurstPool: "true" }).karpenter.cpuBurst?.instanceFamilies,
+            cpuBurstMaxVcpus: load({ ...eks, cpuBurstPool: "true" }).karpenter.cpuBurst?.maxVcpus, localIngressIp: cfg.ingress.localIp, localIngressPort: cfg.ingress.localHttpPort,
             examples: cfg.examples, llmMinReplicas: cfg.llm.minReplicas, inferenceServer: cfg.inferenceServer.enabled, inferenceServerGpu: cfg.inferenceServer.gpu, kubeContext: cfg.local.context,
             ebsCsiDriver: cfg.storage.ebsCsiDriver, modelVolume: cfg.storage.modelVolume,
         };

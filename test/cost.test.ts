@@ -39,10 +39,10 @@ describe("price table", () => {
 });
 
 describe("hand-computed totals", () => {
-    it("default eks config in us-east-2: on-demand CPU at 2..4, GPU at 0..2, one NAT", () => {
+    it("node-group mode in us-east-2: on-demand CPU at 2..4, GPU group at 0..2, one NAT", () => {
         const p = prices.regions["us-east-2"];
         const h = prices.hoursPerMonth;
-        const estimate = estimateCost(config({ "aws:region": "us-east-2" }));
+        const estimate = estimateCost(config({ "aws:region": "us-east-2", gpuProvisioner: "node-group" }));
         // CPU: m6i.large and m5.large; GPU: g5.xlarge (dearest of g5/g6/g4dn) at peak.
         const cpuMin = Math.min(p.instances["m6i.large"], p.instances["m5.large"]);
         const cpuMax = Math.max(p.instances["m6i.large"], p.instances["m5.large"]);
@@ -85,6 +85,57 @@ describe("hand-computed totals", () => {
     });
 });
 
+describe("Karpenter GPU capacity", () => {
+    const p = prices.regions["us-east-2"];
+    const h = prices.hoursPerMonth;
+    // The default eks config: Karpenter, g6/g5/g6e, 2 GPUs, 16 vCPUs, spot with fallback, 100 GiB disks.
+    const pool = { "aws:region": "us-east-2" };
+    const base = estimateCost(config({ ...pool, gpuEnabled: "false" }));
+    const withPool = estimateCost(config(pool));
+
+    it("is the default on eks, derived from config", () => {
+        expect(withPool.lines.map((l) => l.item)).toEqual(expect.arrayContaining(["GPU pool (Karpenter)", "GPU pool root volumes"]));
+        expect(withPool.lines.map((l) => l.item)).not.toContain("GPU nodes");
+    });
+
+    it("costs nothing idle", () => {
+        expect(line(withPool, "GPU pool (Karpenter)").idle).toBe(0);
+        expect(line(withPool, "GPU pool root volumes").idle).toBe(0);
+        expect(withPool.idlePerHour).toBeCloseTo(base.idlePerHour, 10);
+    });
+
+    it("peaks at the pool's GPU limit at the dearest on-demand $/GPU its vCPU limit allows (8 vCPUs per GPU: up to 2xlarge)", () => {
+        // g6e.2xlarge (1 GPU, 8 vCPUs) is the dearest per GPU among g6/g5/g6e .xlarge and .2xlarge in the table.
+        expect(line(withPool, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 2.24208, 10);
+        expect(line(withPool, "GPU pool root volumes").peak).toBeCloseTo((2 * 100 * p.ebsGp3GbMonth) / h, 10);
+        expect(withPool.peakPerHour - base.peakPerHour).toBeCloseTo(2 * 2.24208 + (2 * 100 * p.ebsGp3GbMonth) / h, 10);
+        // With 4 vCPUs per GPU only the xlarge sizes fit: g6e.xlarge.
+        const tight = estimateCost(config({ ...pool, gpuMaxVcpus: "8" }));
+        expect(line(tight, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 1.861, 10);
+    });
+
+    it("shows spot as a range, cheapest to dearest $/GPU at the estimated discount", () => {
+        expect(withPool.gpuPoolSpotPeakRange!.low).toBeCloseTo(2 * 0.8048 * (1 - prices.spotDiscountEstimate), 10);
+        expect(withPool.gpuPoolSpotPeakRange!.high).toBeCloseTo(2 * 2.24208 * (1 - prices.spotDiscountEstimate), 10);
+        expect(formatCostTable(withPool)).toMatch(/GPU pool at its limit on spot: about \$0\.644 \.\. \$1\.794\/h/);
+        const onDemandOnly = estimateCost(config({ ...pool, gpuSpot: "false" }));
+        expect(onDemandOnly.gpuPoolSpotPeakRange).toBeUndefined();
+    });
+
+    it("prices the CPU burst pool by its vCPU limit", () => {
+        const both = estimateCost(config({ ...pool, cpuBurstPool: "true", cpuBurstInstanceFamilies: '["m6i","m5"]', cpuBurstMaxVcpus: "16" }));
+        expect(both.idlePerHour).toBeCloseTo(withPool.idlePerHour, 10);
+        // m6i.large and m5.large: $0.096 for 2 vCPUs.
+        expect(line(both, "CPU burst pool (Karpenter)").peak).toBeCloseTo(16 * (0.096 / 2), 10);
+        expect(line(both, "CPU burst pool (Karpenter)").idle).toBe(0);
+        expect(line(both, "CPU burst pool root volumes").peak).toBeCloseTo((8 * 50 * p.ebsGp3GbMonth) / h, 10);
+    });
+
+    it("refuses families the region's table does not price", () => {
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1" }))).toThrow(/no on-demand price for any size of instance families g6, g6e in eu-west-1/);
+    });
+});
+
 describe("cost properties", () => {
     const base = { "aws:region": "us-east-1" };
     it("idle < peak", () => {
@@ -92,7 +143,7 @@ describe("cost properties", () => {
         expect(e.idlePerHour).toBeLessThan(e.peakPerHour);
     });
     it("an enabled GPU group at zero costs nothing idle", () => {
-        const withGpu = estimateCost(config({ ...base, gpuEnabled: "true" }));
+        const withGpu = estimateCost(config({ ...base, gpuEnabled: "true", gpuProvisioner: "node-group" }));
         const withoutGpu = estimateCost(config({ ...base, gpuEnabled: "false" }));
         expect(line(withGpu, "GPU nodes").idle).toBe(0);
         expect(line(withGpu, "GPU root volumes").idle).toBe(0);
@@ -100,7 +151,7 @@ describe("cost properties", () => {
         expect(withGpu.peakPerHour).toBeGreaterThan(withoutGpu.peakPerHour);
     });
     it("a GPU minimum of one costs a GPU instance idle", () => {
-        const e = estimateCost(config({ ...base, gpuInstanceTypes: '["g4dn.xlarge"]', gpuMinSize: "1", gpuDesiredSize: "1" }));
+        const e = estimateCost(config({ ...base, gpuProvisioner: "node-group", gpuInstanceTypes: '["g4dn.xlarge"]', gpuMinSize: "1", gpuDesiredSize: "1" }));
         expect(line(e, "GPU nodes").idle).toBe(prices.regions["us-east-1"].instances["g4dn.xlarge"]);
     });
     it("onePerAz costs more NAT than single", () => {
@@ -138,8 +189,9 @@ describe("errors", () => {
         expect(() => estimateCost(config({ "aws:region": "us-east-1", cpuInstanceTypes: '["m5a.large"]' }))).toThrow(/instance type 'm5a\.large' in us-east-1/);
         expect(() => instancePrice("us-east-1", "x9.huge")).toThrow(PriceLookupError);
     });
-    it("rejects GPU types the region's table lacks only when the GPU group is enabled", () => {
-        expect(() => estimateCost(config({ "aws:region": "eu-west-1" }))).toThrow(/g6\.xlarge/);
+    it("rejects GPU types the region's table lacks only when GPUs are on", () => {
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1", gpuProvisioner: "node-group" }))).toThrow(/g6\.xlarge/);
+        expect(() => estimateCost(config({ "aws:region": "eu-west-1" }))).toThrow(/instance families g6, g6e/);
         expect(() => estimateCost(config({ "aws:region": "eu-west-1", gpuEnabled: "false" }))).not.toThrow();
     });
     it("rejects bad options", () => {

@@ -39,10 +39,50 @@ describe("blockingItems", () => {
     });
 });
 
+describe("blockingItems with several tags (Karpenter's pools of one cluster)", () => {
+    // DescribeInstances returns Tags per instance (EC2 API reference, Instance.Tags).
+    const condition = {
+        kind: "instances-terminated",
+        tagKey: "eks:eks-cluster-name",
+        tagValue: "demo",
+        alsoTagged: [{ key: "karpenter.sh/nodepool", values: ["gpu", "cpu-burst"] }],
+    } as const;
+    const tags = (cluster: string, pool?: string) => [{ Key: "eks:eks-cluster-name", Value: cluster }, ...(pool ? [{ Key: "karpenter.sh/nodepool", Value: pool }] : [])];
+
+    it("blocks on a live instance of any listed pool of this cluster, naming every tag", () => {
+        expect(
+            blockingItems(condition, {
+                instances: [
+                    { InstanceId: "i-gpu", State: { Name: "running" }, Tags: tags("demo", "gpu") },
+                    { InstanceId: "i-burst", State: { Name: "shutting-down" }, Tags: tags("demo", "cpu-burst") },
+                ],
+            }),
+        ).toEqual([
+            "instance i-gpu tagged eks:eks-cluster-name=demo, karpenter.sh/nodepool=gpu|cpu-burst is running",
+            "instance i-burst tagged eks:eks-cluster-name=demo, karpenter.sh/nodepool=gpu|cpu-burst is shutting-down",
+        ]);
+    });
+
+    it("ignores instances of another cluster, another pool, or no pool (the managed node groups)", () => {
+        expect(
+            blockingItems(condition, {
+                instances: [
+                    { InstanceId: "i-other", State: { Name: "running" }, Tags: tags("other", "gpu") },
+                    { InstanceId: "i-pool", State: { Name: "running" }, Tags: tags("demo", "batch") },
+                    { InstanceId: "i-mng", State: { Name: "running" }, Tags: tags("demo") },
+                ],
+            }),
+        ).toEqual([]);
+    });
+});
+
 describe("deletionConditionProblem", () => {
     it("rejects conditions that cannot be checked", () => {
         expect(deletionConditionProblem({ kind: "addresses-disassociated", allocationIds: ["eipalloc-1", ""] })).toMatch(/empty/);
-        expect(deletionConditionProblem({ kind: "instances-terminated", tagKey: "", tagValue: "x" })).toMatch(/tagKey/);
+        expect(deletionConditionProblem({ kind: "instances-terminated", tagKey: "", tagValue: "x" })).toMatch(/tag key '' must be 1-128 characters/);
+        expect(
+            deletionConditionProblem({ kind: "instances-terminated", tagKey: "eks:eks-cluster-name", tagValue: "c", alsoTagged: [{ key: "karpenter.sh/nodepool", values: [] }] }),
+        ).toMatch(/karpenter.sh\/nodepool needs at least one value/);
         expect(deletionConditionProblem({ kind: "addresses-disassociated", allocationIds: ["eipalloc-1"] })).toBeUndefined();
     });
 });

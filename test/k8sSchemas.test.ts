@@ -1,8 +1,8 @@
 /**
  * Every Kubernetes object the dev and local stacks render (out/<stack>/k8s/*.yaml of the offline
  * synth) validates against its schema: core kinds with kubernetes-models, Istio and Knative kinds with
- * @kubernetes-models/istio and /knative, KServe kinds with the upstream CRDs in /work/shared/schemas
- * (test/crdSchema.ts). Unknown fields are errors: the generated kubernetes-models validators accept
+ * @kubernetes-models/istio and /knative, KServe and Karpenter kinds with the upstream CRDs in
+ * /work/shared/schemas (test/crdSchema.ts). Unknown fields are errors: the generated kubernetes-models validators accept
  * any extra property, so `unknownFields` probes each field (see there). Helm values validate against
  * the charts' values schemas where upstream ships one (Istio gateway, cert-manager).
  *
@@ -100,6 +100,12 @@ const kserveCrdFiles: Record<string, string> = {
     InferenceGraph: "kserve-v0.20.0/serving.kserve.io_inferencegraphs.yaml",
 };
 
+/** CRDs of other groups, by `group/kind` (Karpenter's, aws/karpenter-provider-aws v1.14.1 pkg/apis/crds/). */
+const otherCrdFiles: Record<string, string> = {
+    "karpenter.sh/NodePool": "karpenter-v1.14.1/karpenter.sh_nodepools.yaml",
+    "karpenter.k8s.aws/EC2NodeClass": "karpenter-v1.14.1/karpenter.k8s.aws_ec2nodeclasses.yaml",
+};
+
 type Checker = { source: string; problems(obj: Record<string, unknown>, patch: boolean): string[] } | { skip: string } | { missing: string };
 
 /** Picks the schema for an object by apiVersion/kind. */
@@ -133,6 +139,12 @@ async function checkerFor(apiVersion: string, kind: string): Promise<Checker> {
         const crd = loadCrdValidator(file, apiVersion.split("/")[1]);
         if (!crd) return { skip: skipMessage(file) };
         return { source: file, problems: (obj) => crd.errors(obj) };
+    }
+    const other = otherCrdFiles[`${group}/${kind}`];
+    if (other) {
+        const crd = loadCrdValidator(other, apiVersion.split("/")[1]);
+        if (!crd) return { skip: skipMessage(other) };
+        return { source: other, problems: (obj) => crd.errors(obj) };
     }
     return { missing: `no schema known for ${apiVersion} ${kind}` };
 }

@@ -21,6 +21,8 @@ export interface RecordedResource {
     readonly parent: string;
     /** URNs from `dependsOn` and from outputs used in inputs. */
     readonly dependencies: readonly string[];
+    /** URN of the explicit provider (a `providers`/`provider` option), or "" for the default one. The engine deletes a provider after its resources. */
+    readonly provider: string;
     /** Former URNs given as `aliases` (children inherit their parent's; see test/urnAliases.ts). */
     readonly aliases: readonly string[];
     /** Per-input dependencies (input name → URNs). */
@@ -29,7 +31,15 @@ export interface RecordedResource {
     readonly inputs: Record<string, any>;
     /** State the mock returned (inputs plus computed outputs). */
     readonly state: Record<string, any>;
-    readonly options: { readonly deleteBeforeReplace: boolean; readonly ignoreChanges: readonly string[]; readonly protect: boolean; readonly retainOnDelete: boolean; readonly deletedWith: string };
+    readonly options: {
+        readonly deleteBeforeReplace: boolean;
+        readonly ignoreChanges: readonly string[];
+        readonly protect: boolean;
+        readonly retainOnDelete: boolean;
+        readonly deletedWith: string;
+        /** `customTimeouts` (empty strings where unset). */
+        readonly customTimeouts: { readonly create: string; readonly update: string; readonly delete: string };
+    };
 }
 
 export interface Recorder {
@@ -135,6 +145,10 @@ export function mockOutputs(type: string, name: string, inputs: Record<string, a
             return { id: "0b5b6d3c-1111-2222-3333-444455556666", state: { ...inputs, keyId: "0b5b6d3c-1111-2222-3333-444455556666", arn: arnOf("kms", "key/0b5b6d3c-1111-2222-3333-444455556666") } };
         case "aws:ecr/repository:Repository":
             return { id, state: { ...inputs, name: inputs.name ?? name, repositoryUrl: `${testAccountId}.dkr.ecr.${testRegion}.amazonaws.com/${inputs.name ?? name}`, arn: arnOf("ecr", `repository/${name}`) } };
+        case "aws:sqs/queue:Queue": {
+            const queueName = inputs.name ?? `${name}-1234567`;
+            return { id: `https://sqs.${testRegion}.amazonaws.com/${testAccountId}/${queueName}`, state: { ...inputs, name: queueName, url: `https://sqs.${testRegion}.amazonaws.com/${testAccountId}/${queueName}`, arn: arnOf("sqs", queueName) } };
+        }
         case "aws:eks/nodeGroup:NodeGroup":
             return { id, state: { ...inputs, arn: arnOf("eks", `nodegroup/${name}`), resources: [{ autoscalingGroups: [{ name: `eks-${name}-asg` }] }] } };
         default: {
@@ -167,6 +181,25 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
             return { name: testRegion, region: testRegion, id: testRegion };
         case "aws:ec2/getPrefixList:getPrefixList":
             return { id: "pl-7ba54012", name: inputs.name };
+        case "aws:servicequotas/getServiceQuota:getServiceQuota":
+            // Generous values, so only tests that want a shortfall see one (see `installMocks({ calls })`).
+            return {
+                serviceCode: inputs.serviceCode,
+                quotaCode: inputs.quotaCode,
+                value: inputs.quotaCode === "L-0263D0A3" ? 5 : 256,
+                adjustable: true,
+                globalQuota: false,
+                region: testRegion,
+                id: `${inputs.serviceCode}/${inputs.quotaCode}`,
+            };
+        case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+            // Every requested type (a family pattern `g6.*` as its xlarge and 2xlarge) in every requested zone.
+            const filter = (name: string): string[] => (inputs.filters ?? []).find((f: any) => f.name === name)?.values ?? [];
+            const types = filter("instance-type").flatMap((v) => (v.endsWith(".*") ? [`${v.slice(0, -2)}.xlarge`, `${v.slice(0, -2)}.2xlarge`] : [v]));
+            const zones = filter("location");
+            const rows = types.flatMap((t) => zones.map((z) => [t, z] as const));
+            return { instanceTypes: rows.map((r) => r[0]), locations: rows.map((r) => r[1]), locationTypes: rows.map(() => "availability-zone"), id: testRegion };
+        }
         default:
             return inputs;
     }
@@ -176,7 +209,16 @@ export function mockCall(token: string, inputs: Record<string, any>): Record<str
  * Installs the mocks and returns the recorder. `preview: true` makes outputs of resources unknown
  * the way `pulumi preview` does.
  */
-export async function installMocks(options: { project?: string; stack?: string; preview?: boolean; config?: Record<string, string> } = {}): Promise<Recorder> {
+export async function installMocks(
+    options: {
+        project?: string;
+        stack?: string;
+        preview?: boolean;
+        config?: Record<string, string>;
+        /** Answers for provider functions that differ from `mockCall` (return undefined to fall back to it). */
+        calls?: (token: string, inputs: Record<string, any>) => Record<string, any> | undefined;
+    } = {},
+): Promise<Recorder> {
     const project = options.project ?? "inference-platform";
     const stack = options.stack ?? "test";
     if (options.config) {
@@ -196,7 +238,7 @@ export async function installMocks(options: { project?: string; stack?: string; 
             },
             call: (args: pulumi.runtime.MockCallArgs) => {
                 calls.push({ token: args.token, inputs: args.inputs });
-                return mockCall(args.token, args.inputs);
+                return options.calls?.(args.token, args.inputs) ?? mockCall(args.token, args.inputs);
             },
         },
         project,
@@ -228,6 +270,8 @@ export async function installMocks(options: { project?: string; stack?: string; 
                         custom: req.getCustom(),
                         parent: req.getParent(),
                         dependencies: req.getDependenciesList(),
+                        // A provider reference is `<urn>::<id>`.
+                        provider: String(req.getProvider() ?? "").replace(/::[^:]*$/, ""),
                         aliases: req.getAliasesList().map((a: any) => a.getUrn()).filter((u: string) => u !== ""),
                         propertyDependencies,
                         inputs: unwrapSecrets(rpc.deserializeProperties(req.getObject())),
@@ -238,6 +282,11 @@ export async function installMocks(options: { project?: string; stack?: string; 
                             protect: req.getProtect(),
                             retainOnDelete: req.getRetainondelete(),
                             deletedWith: req.getDeletedwith(),
+                            customTimeouts: {
+                                create: req.getCustomtimeouts()?.getCreate() ?? "",
+                                update: req.getCustomtimeouts()?.getUpdate() ?? "",
+                                delete: req.getCustomtimeouts()?.getDelete() ?? "",
+                            },
                         },
                     });
                 }

@@ -25,6 +25,12 @@ describe("Network", async () => {
         expect(priv.tags.env).toBe("test");
     });
 
+    it("lets Karpenter discover the private subnets only (EC2NodeClass subnetSelectorTerms by karpenter.sh/discovery)", () => {
+        const specs = vpc.inputs.subnetSpecs as { type: string; tags: Record<string, string> }[];
+        expect(specs.find((s) => s.type === "Private")!.tags["karpenter.sh/discovery"]).toBe("c1");
+        expect(specs.find((s) => s.type === "Public")!.tags["karpenter.sh/discovery"]).toBeUndefined();
+    });
+
     it("adds a free S3 gateway endpoint on the private route tables only", async () => {
         const endpoint = rec.one("aws:ec2/vpcEndpoint:VpcEndpoint");
         expect(endpoint.inputs.vpcEndpointType).toBe("Gateway");
@@ -52,7 +58,7 @@ describe("Network", async () => {
 describe("network helpers", () => {
     it("subnetTags differ by kind", () => {
         expect(subnetTags("public", "x")).toEqual({ "kubernetes.io/role/elb": "1", "kubernetes.io/cluster/x": "shared" });
-        expect(subnetTags("private", "x")).toEqual({ "kubernetes.io/role/internal-elb": "1", "kubernetes.io/cluster/x": "shared" });
+        expect(subnetTags("private", "x")).toEqual({ "kubernetes.io/role/internal-elb": "1", "kubernetes.io/cluster/x": "shared", "karpenter.sh/discovery": "x" });
     });
     it("routeTablesOfSubnets keeps only the tables of the given subnets, once each", () => {
         const assoc = [

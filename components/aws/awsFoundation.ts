@@ -1,15 +1,33 @@
 /**
  * The AWS foundation: everything the serving platform and the models stand on when they run on AWS.
  *
- *   Network ─> EksCluster (control plane, node groups ─> Kubernetes provider)
+ *   Preflight (quotas, offerings; invokes at preview) ─> everything below registers only once it passed
+ *   Network ─> EksCluster (control plane, CPU node group [+ GPU node group in node-group mode] ─> Kubernetes provider)
  *                 ├─> LoadBalancerController ─> IngressNlb (EIPs, destroy-time gate) ─> (the gateway Service)
- *                 ├─> DevicePlugin (GPU nodes), ClusterAutoscaler
+ *                 ├─> KarpenterController ─> GpuNodePool (EC2NodeClass, GPU NodePool [+ CPU burst pool], drain gate)
+ *                 │      (karpenter mode)        └─> workloadsReady: the platform and the models wait for the pools
+ *                 ├─> DevicePlugin (GPU nodes, both modes), ClusterAutoscaler (the managed groups; see below)
  *                 ├─> ModelStore (bucket, reader and writer IRSA roles, models namespace and accounts)
  *                 ├─> EbsCsiDriver (add-on, IRSA role, gp3 default StorageClass)
  *                 ├─> MountpointS3Driver (add-on, read-only IRSA role) ─> S3ModelVolume (PV on the model prefix, `models` claim)
  *                 └─> GatewayImage (ECR, when the stack runs the gateway and no image is given)
  *
  * It implements the `Foundation` contract; nothing above it knows it is AWS.
+ *
+ * GPU capacity (`gpuProvisioner`): `karpenter` (default) installs Karpenter and a GPU NodePool, and no
+ * managed GPU group; `node-group` keeps the managed GPU group the Cluster Autoscaler scales from zero.
+ * Either way GPU nodes carry components/common/gpuScheduling.ts's label and taint, and the device plugin runs.
+ *
+ * The Cluster Autoscaler stays in karpenter mode too, for the CPU managed group (the platform's
+ * controllers; Karpenter itself runs there), unless `cpuBurstPool` is on: then Karpenter adds CPU
+ * capacity, and two autoscalers reacting to the same pending pods would race, so the Cluster
+ * Autoscaler is not installed. The two never compete for GPU pods: the autoscaler only knows the
+ * managed groups' Auto Scaling groups, and no managed group has GPUs in karpenter mode.
+ *
+ * Teardown: the serving platform and the models depend on `workloadsReady` (the NodePools), so
+ * destroy deletes InferenceServices and the ingress Service first, then the NodePools (Karpenter
+ * terminates their instances), then waits for those instances (the pools' DeletionGate), then the
+ * controller, the node groups, the cluster and the VPC.
  *
  * Children are named `<name>-<child>`. Each used to be registered at the top of the stack as plain
  * `<child>`; the aliases let an existing stack adopt them here instead of replacing them.
@@ -18,16 +36,19 @@ import * as pulumi from "@pulumi/pulumi";
 import { movedFromStackRoot } from "../common/aliases";
 import type { Capacity, Foundation, FoundationOutputs, IngressExposure, ModelStorage, ModelVolume } from "../common/foundation";
 import { imageRefProblem } from "../common/validation";
-import { defaultVersions, KubernetesVersion, VersionSet } from "../../versions";
+import { chartPins, defaultVersions, KubernetesVersion, VersionSet } from "../../versions";
 import { ClusterAutoscaler } from "./clusterAutoscaler";
 import { DevicePlugin } from "./devicePlugin";
 import { EksCluster, NodeGroupConfig } from "./eksCluster";
 import { GatewayImage } from "./gatewayImage";
+import { GpuNodePool, GpuProvisioner, gpuPoolDefaults, KarpenterPoolsConfig } from "./gpuNodePool";
 import { IngressNlb } from "./ingressNlb";
+import { KarpenterController } from "./karpenter";
 import { LoadBalancerController } from "./loadBalancerController";
 import { BucketEncryption, ModelStore } from "./modelStore";
 import { awsRegionProblem } from "./names";
-import { NatGatewayStrategy, Network } from "./network";
+import { NatGatewayStrategy, Network, vpcAvailabilityZones } from "./network";
+import { GpuCapacityPlan, Preflight } from "./preflight";
 import { S3ModelVolume } from "./s3ModelVolume";
 import { EbsCsiDriver, MountpointS3Driver } from "./storageDrivers";
 
@@ -62,10 +83,26 @@ export interface AwsFoundationArgs {
         /** IAM principals with read-only access (CI previews). */
         readonly previewPrincipalArns: readonly string[];
     };
-    /** The CPU node group (the platform's controllers run here). Required. */
+    /** The CPU node group (the platform's controllers and Karpenter run here). Required. */
     readonly cpuNodes: NodeGroupConfig;
-    /** The GPU node group, scaled from zero by the Cluster Autoscaler; `enabled: false` skips it. Required. */
+    /**
+     * GPU capacity: `enabled: false` makes none. `diskSizeGiB` is the GPU nodes' root volume in both
+     * modes; the rest shapes the managed GPU group of `node-group` mode. Required.
+     */
     readonly gpuNodes: NodeGroupConfig & { readonly enabled: boolean };
+    /**
+     * Who makes GPU nodes: `karpenter` (a NodePool; scale from zero every time, spot with on-demand
+     * fallback, removed when empty) or `node-group` (the managed GPU group and the Cluster
+     * Autoscaler). Default: `karpenter`.
+     */
+    readonly gpuProvisioner?: GpuProvisioner;
+    /** Karpenter's GPU pool (and optional CPU burst pool), in `karpenter` mode. Default: `defaultKarpenterPools`. */
+    readonly karpenter?: KarpenterPoolsConfig;
+    /**
+     * Check the Service Quotas and instance offerings the stack needs before anything else registers
+     * (invokes, so at preview too); a shortfall fails with one message. Default: true.
+     */
+    readonly preflight?: boolean;
     /** The model bucket. Required. */
     readonly modelStore: {
         readonly bucketNamePrefix: string;
@@ -94,6 +131,26 @@ export interface AwsFoundationArgs {
     };
 }
 
+/** Karpenter's pools when `AwsFoundationArgs.karpenter` is unset (the config keys' defaults). */
+export const defaultKarpenterPools: KarpenterPoolsConfig = {
+    instanceFamilies: gpuPoolDefaults.instanceFamilies,
+    spot: true,
+    maxGpus: gpuPoolDefaults.maxGpus,
+    maxVcpus: gpuPoolDefaults.maxGpus * gpuPoolDefaults.vcpusPerGpu,
+    consolidateAfter: gpuPoolDefaults.consolidateAfter,
+    cpuBurst: undefined,
+};
+
+/** What preflight checks GPU capacity against, per mode (undefined: no GPU nodes). */
+export function gpuCapacityPlan(args: Pick<AwsFoundationArgs, "gpuNodes" | "gpuProvisioner" | "karpenter">): GpuCapacityPlan | undefined {
+    if (!args.gpuNodes.enabled) return undefined;
+    if ((args.gpuProvisioner ?? "karpenter") === "node-group") {
+        return { kind: "node-group", instanceTypes: args.gpuNodes.instanceTypes, maxSize: args.gpuNodes.maxSize, capacityType: args.gpuNodes.capacityType };
+    }
+    const pools = args.karpenter ?? defaultKarpenterPools;
+    return { kind: "karpenter", instanceFamilies: pools.instanceFamilies, maxVcpus: pools.maxVcpus, spot: pools.spot };
+}
+
 function problemsOf(args: AwsFoundationArgs): string[] {
     const problems: string[] = [];
     const regionProblem = awsRegionProblem(args.region);
@@ -103,17 +160,28 @@ function problemsOf(args: AwsFoundationArgs): string[] {
         if (imageProblem) problems.push(`gatewayImage.image ${imageProblem}`);
     }
     if (args.cpuNodes.minSize < 1) problems.push(`cpuNodes.minSize (${args.cpuNodes.minSize}) must be at least 1: the platform's controllers run on CPU nodes`);
+    const provisioner = args.gpuProvisioner ?? "karpenter";
+    if (provisioner !== "karpenter" && provisioner !== "node-group") problems.push(`gpuProvisioner '${provisioner}' is not karpenter or node-group`);
+    if (args.karpenter?.cpuBurst && !(provisioner === "karpenter" && args.gpuNodes.enabled)) {
+        problems.push("karpenter.cpuBurst needs gpuProvisioner karpenter with gpuNodes.enabled (Karpenter is installed with the GPU pool)");
+    }
     return problems;
 }
 
 /** EKS, S3 and the AWS controllers, as a `Foundation`. */
 export class AwsFoundation extends pulumi.ComponentResource implements Foundation {
     public readonly platform = "eks";
+    /** Quotas and offerings, checked first; undefined with `preflight: false`. */
+    public readonly preflight: Preflight | undefined;
     public readonly network: Network;
     public readonly cluster: EksCluster;
     public readonly loadBalancerController: LoadBalancerController;
     public readonly ingressNlb: IngressNlb;
-    public readonly clusterAutoscaler: ClusterAutoscaler;
+    /** The managed groups' autoscaler; undefined when Karpenter's CPU burst pool adds CPU capacity instead. */
+    public readonly clusterAutoscaler: ClusterAutoscaler | undefined;
+    /** Karpenter and its pools, in karpenter mode with GPUs on. */
+    public readonly karpenterController: KarpenterController | undefined;
+    public readonly gpuNodePool: GpuNodePool | undefined;
     public readonly devicePlugin: DevicePlugin | undefined;
     public readonly modelStore: ModelStore;
     public readonly gatewayImageBuild: GatewayImage | undefined;
@@ -123,6 +191,7 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
 
     public readonly provider: Foundation["provider"];
     public readonly clusterReady: readonly pulumi.Resource[];
+    public readonly workloadsReady: readonly pulumi.Resource[];
     public readonly kubeletCertificatesVerifiable = true;
     public readonly ingress: IngressExposure;
     public readonly modelStorage: ModelStorage;
@@ -137,7 +206,32 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
         super("inference-platform:aws:AwsFoundation", name, {}, opts);
         const versions = args.versions ?? defaultVersions;
         const tags = args.tags ?? {};
-        const child = (type: string, childName: string) => ({ parent: this, aliases: movedFromStackRoot(type, childName) });
+        const provisioner = args.gpuProvisioner ?? "karpenter";
+        const karpenterMode = args.gpuNodes.enabled && provisioner === "karpenter";
+        const pools = args.karpenter ?? defaultKarpenterPools;
+        const azCount = args.network.availabilityZoneCount;
+
+        // Preflight first: every other child registers only after its checks passed (a child waits for
+        // its parent's registration, which waits for `passed`), so a shortfall stops the preview
+        // before anything is planned.
+        this.preflight =
+            args.preflight ?? true
+                ? new Preflight(
+                      `${name}-preflight`,
+                      {
+                          region: args.region,
+                          availabilityZones: vpcAvailabilityZones(azCount, { parent: this }),
+                          plan: {
+                              gpu: gpuCapacityPlan(args),
+                              natGateways: args.network.natGateways === "onePerAz" ? azCount : 1,
+                              loadBalancerAddresses: azCount,
+                          },
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+        const afterPreflight = this.preflight ? { dependsOn: this.preflight.passed } : {};
+        const child = (type: string, childName: string) => ({ parent: this, aliases: movedFromStackRoot(type, childName), ...afterPreflight });
 
         this.network = new Network(
             `${name}-network`,
@@ -163,7 +257,8 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
                 adminPrincipalArns: args.cluster.adminPrincipalArns,
                 previewPrincipalArns: args.cluster.previewPrincipalArns,
                 cpuNodes: args.cpuNodes,
-                gpuNodes: args.gpuNodes,
+                // The managed GPU group exists in node-group mode only.
+                gpuNodes: { ...args.gpuNodes, enabled: args.gpuNodes.enabled && provisioner === "node-group" },
                 tags,
             },
             child("inference-platform:aws:EksCluster", "cluster"),
@@ -196,25 +291,69 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
                 awsProfile: args.awsProfile,
                 tags,
             },
-            { parent: this },
+            { parent: this, ...afterPreflight },
         );
         this.ingress = this.ingressNlb.exposure;
 
+        if (karpenterMode) {
+            // The policy pack's documented-wildcard exception matches `karpenter` in these names.
+            this.karpenterController = new KarpenterController(
+                `${name}-karpenter`,
+                {
+                    clusterName: this.cluster.clusterName,
+                    clusterEndpoint: this.cluster.cluster.eksCluster.endpoint,
+                    region: args.region,
+                    oidcProvider: this.cluster.oidcProvider,
+                    chart: chartPins(versions).karpenter,
+                    crdChart: chartPins(versions).karpenterCrd,
+                    // On the CPU managed group, which exists before it (never on a node it manages).
+                    waitFor: [this.cluster],
+                    tags,
+                },
+                { parent: this, providers: [this.cluster.provider], ...afterPreflight },
+            );
+            this.gpuNodePool = new GpuNodePool(
+                `${name}-gpu-pool`,
+                {
+                    clusterName: this.cluster.clusterName,
+                    nodeRoleName: this.karpenterController.nodeRoleName,
+                    controller: this.karpenterController,
+                    nodeIdentity: this.karpenterController.nodeIdentity,
+                    region: args.region,
+                    awsProfile: args.awsProfile,
+                    instanceFamilies: pools.instanceFamilies,
+                    spot: pools.spot,
+                    maxGpus: pools.maxGpus,
+                    maxVcpus: pools.maxVcpus,
+                    consolidateAfter: pools.consolidateAfter,
+                    rootVolumeGiB: args.gpuNodes.diskSizeGiB,
+                    cpuBurst: pools.cpuBurst ? { instanceFamilies: pools.cpuBurst.instanceFamilies, maxVcpus: pools.cpuBurst.maxVcpus } : undefined,
+                    tags,
+                },
+                { parent: this, providers: [this.cluster.provider], ...afterPreflight },
+            );
+        }
+        // Workloads wait for Karpenter's pools, so destroy removes them before the pools (see the header).
+        this.workloadsReady = this.gpuNodePool ? [this.cluster, this.gpuNodePool] : [this.cluster];
+
+        // Both modes: the plugin's DaemonSet selects and tolerates GPU nodes, whoever made them.
         this.devicePlugin = args.gpuNodes.enabled
             ? new DevicePlugin(`${name}-nvidia-device-plugin`, { versions, waitFor: [this.cluster] }, inCluster("inference-platform:gpu:DevicePlugin", "nvidia-device-plugin"))
             : undefined;
-        this.clusterAutoscaler = new ClusterAutoscaler(
-            `${name}-cluster-autoscaler`,
-            {
-                clusterName: this.cluster.clusterName,
-                region: args.region,
-                oidcProvider: this.cluster.oidcProvider,
-                kubernetesVersion: args.cluster.kubernetesVersion,
-                versions,
-                waitFor: [this.cluster],
-            },
-            inCluster("inference-platform:cluster:ClusterAutoscaler", "cluster-autoscaler"),
-        );
+        this.clusterAutoscaler = pools.cpuBurst && karpenterMode
+            ? undefined
+            : new ClusterAutoscaler(
+                  `${name}-cluster-autoscaler`,
+                  {
+                      clusterName: this.cluster.clusterName,
+                      region: args.region,
+                      oidcProvider: this.cluster.oidcProvider,
+                      kubernetesVersion: args.cluster.kubernetesVersion,
+                      versions,
+                      waitFor: [this.cluster],
+                  },
+                  inCluster("inference-platform:cluster:ClusterAutoscaler", "cluster-autoscaler"),
+              );
 
         this.modelStore = new ModelStore(
             `${name}-model-store`,
@@ -246,13 +385,13 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
             tags,
         };
         this.ebsCsiDriver = storage.ebsCsiDriver
-            ? new EbsCsiDriver(`${name}-ebs-csi`, { ...addonArgs, clusterNameValue: args.cluster.name, region: args.region }, { parent: this, providers: [this.cluster.provider] })
+            ? new EbsCsiDriver(`${name}-ebs-csi`, { ...addonArgs, clusterNameValue: args.cluster.name, region: args.region }, { parent: this, providers: [this.cluster.provider], ...afterPreflight })
             : undefined;
         this.mountpointS3Driver = storage.modelVolume
             ? new MountpointS3Driver(
                   `${name}-mountpoint-s3`,
                   { ...addonArgs, bucketName: this.modelStorage.bucket, prefix: this.modelStorage.modelPrefix, region: args.region, kmsKeyArn: this.modelStore.kmsKeyArn },
-                  { parent: this },
+                  { parent: this, ...afterPreflight },
               )
             : undefined;
         this.s3ModelVolume = this.mountpointS3Driver
@@ -265,7 +404,7 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
                       namespace: this.modelStorage.namespace,
                       driver: [this.mountpointS3Driver],
                   },
-                  { parent: this, providers: [this.cluster.provider] },
+                  { parent: this, providers: [this.cluster.provider], ...afterPreflight },
               )
             : undefined;
         this.modelVolume = this.s3ModelVolume?.volume;
@@ -276,6 +415,7 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
                 : undefined;
         this.gatewayImage = this.gatewayImageBuild?.imageRef ?? (args.gatewayImage.image !== undefined ? pulumi.output(args.gatewayImage.image) : undefined);
 
+        // GPUs in both modes when on: the managed group or Karpenter's pool, labelled and tainted alike.
         this.capacity = { highAvailability: true, nodeAutoscaling: true, gpu: args.gpuNodes.enabled };
         this.outputs = {
             clusterName: this.cluster.clusterName,
@@ -284,7 +424,7 @@ export class AwsFoundation extends pulumi.ComponentResource implements Foundatio
             modelReaderRoleArn: this.modelStore.readerRole.roleArn,
             modelWriterRoleArn: this.modelStore.writerRole.roleArn,
             loadBalancerControllerRoleArn: this.loadBalancerController.roleArn,
-            clusterAutoscalerRoleArn: this.clusterAutoscaler.roleArn,
+            clusterAutoscalerRoleArn: this.clusterAutoscaler?.roleArn ?? null,
         };
 
         this.registerOutputs({

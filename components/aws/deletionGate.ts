@@ -19,13 +19,32 @@ import * as pulumi from "@pulumi/pulumi";
 export type DeletionCondition =
     /** These Elastic IPs are no longer associated with any network interface (or no longer exist). */
     | { readonly kind: "addresses-disassociated"; readonly allocationIds: readonly string[] }
-    /** No EC2 instance carrying this tag is pending, running, stopping or stopped. */
-    | { readonly kind: "instances-terminated"; readonly tagKey: string; readonly tagValue: string };
+    /**
+     * No EC2 instance carrying this tag (and every `alsoTagged` tag, with any of its values) is
+     * pending, running, shutting down, stopping or stopped.
+     */
+    | {
+          readonly kind: "instances-terminated";
+          readonly tagKey: string;
+          readonly tagValue: string;
+          /** Further tags an instance must carry to count (AND); each matches any of its values. Default: none. */
+          readonly alsoTagged?: readonly TagFilter[];
+      };
+
+/** A tag an instance must carry, with any one of `values`. */
+export interface TagFilter {
+    readonly key: string;
+    readonly values: readonly string[];
+}
 
 /** The EC2 answers a condition is judged on (the subset of the SDK's response shapes we read). */
 export interface Ec2Snapshot {
     readonly addresses?: readonly { readonly AllocationId?: string; readonly AssociationId?: string; readonly NetworkInterfaceId?: string; readonly PublicIp?: string }[];
-    readonly instances?: readonly { readonly InstanceId?: string; readonly State?: { readonly Name?: string } }[];
+    readonly instances?: readonly {
+        readonly InstanceId?: string;
+        readonly State?: { readonly Name?: string };
+        readonly Tags?: readonly { readonly Key?: string; readonly Value?: string }[];
+    }[];
 }
 
 /** Instance states that still hold capacity, an ENI or an address. */
@@ -40,11 +59,21 @@ export function blockingItems(condition: DeletionCondition, snapshot: Ec2Snapsho
                 .filter((a) => a.AllocationId !== undefined && wanted.has(a.AllocationId) && a.AssociationId)
                 .map((a) => `Elastic IP ${a.PublicIp ?? a.AllocationId} (${a.AllocationId}) is still associated with ${a.NetworkInterfaceId ?? a.AssociationId}`);
         }
-        case "instances-terminated":
+        case "instances-terminated": {
+            const filters = instanceTagFilters(condition);
+            const described = filters.map((f) => `${f.key}=${f.values.join("|")}`).join(", ");
             return (snapshot.instances ?? [])
                 .filter((i) => (liveInstanceStates as readonly string[]).includes(i.State?.Name ?? ""))
-                .map((i) => `instance ${i.InstanceId} tagged ${condition.tagKey}=${condition.tagValue} is ${i.State?.Name}`);
+                // EC2 filtered by these tags already; instances whose tags came back are checked again.
+                .filter((i) => i.Tags === undefined || filters.every((f) => i.Tags!.some((t) => t.Key === f.key && f.values.includes(t.Value ?? ""))))
+                .map((i) => `instance ${i.InstanceId} tagged ${described} is ${i.State?.Name}`);
+        }
     }
+}
+
+/** Every tag an `instances-terminated` condition requires (the primary tag first). */
+export function instanceTagFilters(condition: Extract<DeletionCondition, { kind: "instances-terminated" }>): TagFilter[] {
+    return [{ key: condition.tagKey, values: [condition.tagValue] }, ...(condition.alsoTagged ?? [])];
 }
 
 /** Why a condition cannot be checked, or undefined. Checked before anything is created. */
@@ -52,10 +81,14 @@ export function deletionConditionProblem(condition: DeletionCondition): string |
     switch (condition.kind) {
         case "addresses-disassociated":
             return condition.allocationIds.every((id) => id.length > 0) ? undefined : "allocationIds must not contain empty ids";
-        case "instances-terminated":
-            return condition.tagKey.length > 0 && condition.tagKey.length <= 128 && condition.tagValue.length <= 256
-                ? undefined
-                : `tagKey must be 1-128 characters and tagValue at most 256 (got '${condition.tagKey}'='${condition.tagValue}')`;
+        case "instances-terminated": {
+            const problems = instanceTagFilters(condition).flatMap((f) => [
+                ...(f.key.length > 0 && f.key.length <= 128 ? [] : [`tag key '${f.key}' must be 1-128 characters`]),
+                ...(f.values.length > 0 ? [] : [`tag ${f.key} needs at least one value`]),
+                ...f.values.filter((v) => v.length > 256).map((v) => `tag ${f.key} value '${v}' is longer than 256 characters`),
+            ]);
+            return problems.length === 0 ? undefined : problems.join("; ");
+        }
     }
 }
 
@@ -129,7 +162,8 @@ async function readSnapshot(state: GateState): Promise<Ec2Snapshot> {
         const out = await client.send(
             new ec2.DescribeInstancesCommand({
                 Filters: [
-                    { Name: `tag:${condition.tagKey}`, Values: [condition.tagValue] },
+                    // EC2 ANDs filters and ORs the values of one filter.
+                    ...[{ key: condition.tagKey, values: [condition.tagValue] }, ...(condition.alsoTagged ?? [])].map((f) => ({ Name: `tag:${f.key}`, Values: [...f.values] })),
                     { Name: "instance-state-name", Values: [...liveInstanceStates] },
                 ],
                 NextToken: nextToken,

@@ -13,6 +13,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gpuNodeLabel, gpuTaint } from "../common/gpuScheduling";
 import { OidcProvider } from "./irsa";
+import { karpenterDiscoveryTagKey } from "./network";
 import { KubernetesVersion } from "../../versions";
 
 
@@ -224,6 +225,11 @@ export class EksCluster extends pulumi.ComponentResource {
     /** Kubeconfig as JSON (secret: it names the cluster endpoint and the exec credentials). */
     public readonly kubeconfig: pulumi.Output<string>;
     public readonly oidcProvider: OidcProvider;
+    /**
+     * The security group EKS creates for the cluster, which managed nodes without their own groups
+     * get; tagged `karpenter.sh/discovery: <clusterName>` so Karpenter's nodes get it too.
+     */
+    public readonly clusterSecurityGroupId: pulumi.Output<string>;
     public readonly nodeRole: aws.iam.Role;
     public readonly cpuNodeGroup: aws.eks.NodeGroup;
     public readonly gpuNodeGroup: aws.eks.NodeGroup | undefined;
@@ -275,6 +281,13 @@ export class EksCluster extends pulumi.ComponentResource {
         this.clusterName = this.cluster.eksCluster.name;
         this.kubeconfig = pulumi.secret(this.cluster.kubeconfigJson);
         this.oidcProvider = { arn: this.cluster.oidcProviderArn, issuer: this.cluster.oidcIssuer };
+        this.clusterSecurityGroupId = this.cluster.eksCluster.vpcConfig.clusterSecurityGroupId;
+        // EKS owns the group, so the tag is a resource of its own (removed before the cluster goes).
+        new aws.ec2.Tag(
+            `${name}-sg-karpenter-discovery`,
+            { resourceId: this.clusterSecurityGroupId, key: karpenterDiscoveryTagKey, value: this.clusterName },
+            { parent: this },
+        );
 
         this.nodeRole = new aws.iam.Role(
             `${name}-node-role`,

@@ -29,12 +29,37 @@ export interface NetworkArgs {
     readonly tags?: Record<string, string>;
 }
 
-/** Subnet tags that let the AWS Load Balancer Controller discover subnets (public: internet-facing LBs). */
+/** The tag Karpenter's EC2NodeClass selects subnets and security groups by (value: the cluster name). */
+export const karpenterDiscoveryTagKey = "karpenter.sh/discovery";
+
+/**
+ * Subnet tags that let the AWS Load Balancer Controller discover subnets (public: internet-facing LBs),
+ * and, on private subnets only, let Karpenter find where nodes go (`karpenter.sh/discovery`), so its
+ * nodes never land in a public subnet.
+ */
 export function subnetTags(kind: "public" | "private", clusterName: string): Record<string, string> {
     return {
         [kind === "public" ? "kubernetes.io/role/elb" : "kubernetes.io/role/internal-elb"]: "1",
         [`kubernetes.io/cluster/${clusterName}`]: "shared",
+        ...(kind === "private" ? { [karpenterDiscoveryTagKey]: clusterName } : {}),
     };
+}
+
+/**
+ * The zones awsx's Vpc spreads the subnets over when given `numberOfAvailabilityZones`: the first
+ * `count` names `getAvailabilityZones` returns in the provider's region (pulumi/pulumi-awsx v3.8.0
+ * and main of 2026-08-20, awsx/ec2/vpc.ts `getDefaultAzs`). Its `availabilityZoneNames` input is plain
+ * (`"plain": true` in provider/cmd/pulumi-resource-awsx/schema.json), so an invoke's result cannot be
+ * handed to it; whoever needs the zones ahead of the VPC (preflight) reads them by the same rule.
+ */
+export function firstAvailabilityZones(names: readonly string[], count: number): string[] {
+    if (names.length < count) throw new Error(`the region has ${names.length} availability zones (${names.join(", ")}); availabilityZones asks for ${count}`);
+    return names.slice(0, count);
+}
+
+/** The zones the Network's subnets will use (see `firstAvailabilityZones`), from an invoke. */
+export function vpcAvailabilityZones(count: number, opts?: pulumi.InvokeOutputOptions): pulumi.Output<string[]> {
+    return aws.getAvailabilityZonesOutput({}, opts).names.apply((names) => firstAvailabilityZones(names, count));
 }
 
 /** The S3 gateway endpoint's service name in a region. */

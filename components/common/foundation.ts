@@ -145,6 +145,15 @@ export interface Foundation {
     /** What cluster-wide installs wait for (nodes that can run them). */
     readonly clusterReady: readonly pulumi.Resource[];
     /**
+     * What every workload waits for: `clusterReady` plus whatever provides capacity on demand
+     * (on EKS with Karpenter: its NodePools). Because the serving platform and the models depend on
+     * it, `pulumi destroy` deletes them (InferenceServices, the ingress Service and its load
+     * balancer, every pod's owner) before that capacity, so the capacity's own teardown (Karpenter
+     * terminating its instances) is not raced by pods being rescheduled onto new nodes. Equal to
+     * `clusterReady` where capacity is fixed.
+     */
+    readonly workloadsReady: readonly pulumi.Resource[];
+    /**
      * Whether kubelets serve certificates the cluster CA signed (EKS: yes; kind: self-signed), i.e.
      * whether clients of the kubelet API such as metrics-server can verify them.
      */

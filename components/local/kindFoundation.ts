@@ -67,6 +67,8 @@ export class KindFoundation extends pulumi.ComponentResource implements Foundati
 
     public readonly provider: Foundation["provider"];
     public readonly clusterReady: readonly pulumi.Resource[] = [];
+    /** kind's nodes are fixed: nothing beyond the cluster itself. */
+    public readonly workloadsReady: readonly pulumi.Resource[] = [];
     /** kind's kubelets serve self-signed certificates. */
     public readonly kubeletCertificatesVerifiable = false;
     public readonly ingress: IngressExposure;

@@ -102,7 +102,8 @@ export class ModelWorkloads extends pulumi.ComponentResource {
                 gatewayImage: args.foundation.gatewayImage,
                 storage,
                 volume: args.foundation.modelVolume,
-                waitFor: [...args.serving.modelsReady],
+                // The foundation's capacity too, directly: destroy removes the models before it.
+                waitFor: [...args.serving.modelsReady, ...args.foundation.workloadsReady],
                 llm: args.llm
                     ? { model: qwen25Instruct05b, capacity: args.llm.capacity, minReplicas: args.llm.minReplicas, maxRevisionTimeoutSeconds }
                     : undefined,
@@ -124,7 +125,7 @@ export class ModelWorkloads extends pulumi.ComponentResource {
                       gatewayImage: args.foundation.gatewayImage!,
                       gpu: server.gpu,
                       storageEnv: storage.readerEnv,
-                      waitFor: [...args.serving.routingReady, ...(this.examples.seeding ? [this.examples.seeding] : [])],
+                      waitFor: [...args.serving.routingReady, ...args.foundation.workloadsReady, ...(this.examples.seeding ? [this.examples.seeding] : [])],
                   },
                   child("inference-platform:serving:InferenceServer", "clothing"),
               )

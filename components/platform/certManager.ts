@@ -39,6 +39,8 @@ export interface CertManagerArgs {
     readonly namespace?: string;
     /** Container resources. Default: `defaultCertManagerResources`. */
     readonly resources?: CertManagerResources;
+    /** What the release waits for (nodes that can run it); on destroy it goes before them. Default: none. */
+    readonly waitFor?: pulumi.Resource[];
 }
 
 /** Helm values of the cert-manager chart (keys as in the chart's values.yaml of v1.19.6). */
@@ -86,7 +88,7 @@ export class CertManager extends pulumi.ComponentResource {
                 ...helmChartSource(pin),
                 values: certManagerValues(resources),
             },
-            { parent: this },
+            { parent: this, dependsOn: args.waitFor ?? [] },
         );
 
         this.registerOutputs({ release: this.release, namespace });

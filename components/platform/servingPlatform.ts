@@ -7,6 +7,9 @@
  *   Knative (CRDs ─> core ─> net-istio, after istiod; config patches) ─────────────────────┴───┴─> KServe
  *   IngressAuth (after the gateway)
  *
+ * Everything here waits for the foundation's `workloadsReady` (metrics-server, Istio and cert-manager
+ * directly, the rest through them), so destroy removes the platform before the foundation's capacity.
+ *
  * It takes a `Foundation` and never asks which one. Children are named `<name>-<child>`; each used to
  * be registered at the top of the stack as plain `<child>`, and the aliases let an existing stack
  * adopt them here instead of replacing them.
@@ -67,12 +70,12 @@ export class ServingPlatform extends pulumi.ComponentResource {
         // other HPAs) waits for it, so no HPA exists before its metrics do. It needs nothing from Istio.
         this.metricsServer = new MetricsServer(
             `${name}-metrics-server`,
-            { kubeletCertificatesVerifiable: foundation.kubeletCertificatesVerifiable, replicas, versions, waitFor: [...foundation.clusterReady] },
+            { kubeletCertificatesVerifiable: foundation.kubeletCertificatesVerifiable, replicas, versions, waitFor: [...foundation.workloadsReady] },
             child("inference-platform:cluster:MetricsServer", "metrics-server"),
         );
         this.istio = new Istio(
             `${name}-istio`,
-            { versions, waitFor: [...foundation.clusterReady, this.metricsServer], istiodMinReplicas: replicas },
+            { versions, waitFor: [...foundation.workloadsReady, this.metricsServer], istiodMinReplicas: replicas },
             child("inference-platform:mesh:Istio", "istio"),
         );
         this.ingress = new IngressGateway(
@@ -81,7 +84,7 @@ export class ServingPlatform extends pulumi.ComponentResource {
             child("inference-platform:ingress:IngressGateway", "ingress"),
         );
         this.domain = this.ingress.domain;
-        this.certManager = new CertManager(`${name}-cert-manager`, { version: versions.certManager }, child("inference-platform:certManager:CertManager", "cert-manager"));
+        this.certManager = new CertManager(`${name}-cert-manager`, { version: versions.certManager, waitFor: [...foundation.workloadsReady] }, child("inference-platform:certManager:CertManager", "cert-manager"));
         this.knative = new KnativeServing(
             `${name}-knative`,
             { version: versions.knative, domain: this.domain, istio: this.istio, clusterAutoscaler: foundation.capacity.nodeAutoscaling },

@@ -1,4 +1,6 @@
 import { describe, expect, it } from "vitest";
+import { ec2NodeClassManifest, gpuNodePoolManifest } from "../../components/aws/gpuNodePool";
+import { karpenterControllerPolicy } from "../../components/aws/karpenter";
 import { clusterAutoscalerPolicy } from "../../components/aws/clusterAutoscaler";
 import { authPolicies } from "../../components/platform/ingressAuth";
 import { irsaTrustPolicy } from "../../components/aws/irsa";
@@ -177,6 +179,24 @@ const cases: Record<string, Case> = {
         pass: { metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 } },
         fail: { metadataOptions: { httpEndpoint: "enabled", httpTokens: "optional", httpPutResponseHopLimit: 1 } },
         message: /httpTokens must be required/,
+    },
+    "karpenter-nodeclass-hardened": {
+        type: "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass",
+        pass: {
+            spec: {
+                amiSelectorTerms: [{ alias: "al2023@v20260714" }],
+                metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+                blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: "100Gi", volumeType: "gp3", encrypted: true } }],
+            },
+        },
+        fail: { spec: { amiSelectorTerms: [{ alias: "al2023@latest" }], metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 2 }, blockDeviceMappings: [{ deviceName: "/dev/xvda", ebs: { volumeSize: "100Gi" } }] } },
+        message: /\/dev\/xvda must be encrypted[\s\S]*httpTokens must be required[\s\S]*HopLimit is 2[\s\S]*'al2023@latest' is not pinned/,
+    },
+    "karpenter-nodepool-limited": {
+        type: "kubernetes:karpenter.sh/v1:NodePool",
+        pass: { spec: { template: { spec: { taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }] } }, limits: { "nvidia.com/gpu": "2", cpu: "16" } } },
+        fail: { spec: { template: { spec: { taints: [{ key: "nvidia.com/gpu", value: "true", effect: "NoSchedule" }] } }, limits: { cpu: "16" } } },
+        message: /must limit nvidia.com\/gpu/,
     },
     "container-resources": {
         type: "kubernetes:apps/v1:Deployment",
@@ -357,6 +377,26 @@ describe("IAM wildcard details", () => {
         const ebs = JSON.stringify(ebsCsiDriverPolicy({ clusterName: "c", region: "us-east-2" }));
         expect(check({ policy: ebs }, "eks-ebs-csi-ebs-csi-driver-policy")).toEqual([]);
         expect(check({ policy: ebs }, "ebs-irsa-policy").length).toBeGreaterThan(0);
+    });
+    it("accepts Karpenter's reference policy only under the karpenter component's name", () => {
+        const karpenter = JSON.stringify(
+            karpenterControllerPolicy({
+                partition: "aws",
+                region: "us-east-2",
+                accountId: "123456789012",
+                clusterName: "c",
+                nodeRoleArn: "arn:aws:iam::123456789012:role/node",
+                interruptionQueueArn: "arn:aws:sqs:us-east-2:123456789012:q",
+            }),
+        );
+        expect(check({ policy: karpenter }, "karpenter-irsa-policy")).toEqual([]);
+        expect(check({ policy: karpenter }, "gpu-irsa-policy").join()).toMatch(/wildcard resource '\*'/);
+    });
+    it("passes the stack's own Karpenter objects", () => {
+        const nodeClass = ec2NodeClassManifest({ name: "gpu", clusterName: "c", nodeRoleName: "r", amiAlias: "al2023@v20260714", rootVolumeGiB: 100, tags: {} });
+        expect(violations("karpenter-nodeclass-hardened", "kubernetes:karpenter.k8s.aws/v1:EC2NodeClass", nodeClass)).toEqual([]);
+        const pool = gpuNodePoolManifest({ nodeClassName: "gpu", instanceFamilies: ["g6"], spot: true, maxGpus: 2, maxVcpus: 16, consolidateAfter: "10m", expireAfter: "720h" });
+        expect(violations("karpenter-nodepool-limited", "kubernetes:karpenter.sh/v1:NodePool", pool)).toEqual([]);
     });
     it("keeps wildcard actions forbidden for the exceptions", () => {
         expect(check({ policy: allow("*", "*") }, "aws-load-balancer-controller-policy").join()).toMatch(/wildcard action '\*'/);

@@ -29,7 +29,9 @@ Creates a throwaway stack e2e-<time>-<random> (config from the base stack plus e
 runs pulumi up, waits for every example InferenceService to be Ready, calls sklearn-iris (v2, with
 examples/iris-input.json), clothing-transformer (an image URL) and llm (one chat completion with
 examples/chat-input.json, waiting through its cold start), checks the answers, then destroys and
-removes the stack (also on failure and Ctrl-C).
+removes the stack (also on failure and Ctrl-C). On eks it then checks, by the stack's and its
+cluster's tags, that no EC2 instance, load balancer, network interface, Elastic IP or security
+group remains, and fails naming any leftover.
 
 Options:
   --base-stack NAME       stack whose config is copied (default: dev, i.e. Pulumi.dev.yaml)
@@ -191,6 +193,11 @@ export interface E2eDeps {
     /** Waits for readiness and checks the answers; returns report lines; throws on failure. */
     verify(outputs: PlatformOutputs, signal: AbortSignal): Promise<string[]>;
     readonly signals: SignalSource;
+    /**
+     * After a successful destroy: what of the stack is still in AWS (./leftovers.ts), one line each.
+     * Default: not checked (the local platform has no cloud resources).
+     */
+    findLeftovers?(): Promise<string[]>;
     log(line: string): void;
     /** Pulumi's progress output (default: dropped). */
     output?(text: string): void;
@@ -256,7 +263,7 @@ export async function runE2e(options: { readonly stackName: string; readonly kee
             deps.log(`--keep: stack ${stack.name} stays up; remove it with: pulumi destroy --stack ${stack.name} --yes --remove`);
         } else {
             cleaning = true;
-            const cleanupError = await cleanup(stack, deps.log, output);
+            const cleanupError = await cleanup(stack, deps.log, output, deps.findLeftovers);
             if (cleanupError) {
                 failure = failure === undefined
                     ? cleanupError
@@ -275,8 +282,16 @@ function describe(err: unknown): string {
     return err instanceof Error ? err.message : String(err);
 }
 
-/** destroy, then remove only if destroy succeeded (removing a stack with resources would orphan them). */
-async function cleanup(stack: E2eStack, log: (l: string) => void, output: (t: string) => void): Promise<UserError | undefined> {
+/**
+ * destroy, then remove only if destroy succeeded (removing a stack with resources would orphan them),
+ * then look for what the destroy left in AWS: a leftover fails the run, naming each one.
+ */
+async function cleanup(
+    stack: E2eStack,
+    log: (l: string) => void,
+    output: (t: string) => void,
+    findLeftovers?: () => Promise<string[]>,
+): Promise<UserError | undefined> {
     log(`destroying stack ${stack.name} ...`);
     try {
         await stack.destroy({ onOutput: output });
@@ -286,11 +301,23 @@ async function cleanup(stack: E2eStack, log: (l: string) => void, output: (t: st
             `  finish by hand: pulumi destroy --stack ${stack.name} --yes && pulumi stack rm ${stack.name} --yes`,
         );
     }
+    let leftovers: string[] = [];
+    if (findLeftovers) {
+        try {
+            leftovers = await findLeftovers();
+        } catch (err) {
+            leftovers = [`the leftovers check itself failed: ${firstLine(describe(err))}`];
+        }
+        log(leftovers.length === 0 ? "leftovers check: nothing of the stack remains in AWS" : `leftovers check: ${leftovers.length} left behind`);
+    }
     try {
         await stack.workspace.removeStack(stack.name);
         log(`removed stack ${stack.name}`);
     } catch (err) {
         return new UserError(`stack ${stack.name} was destroyed but not removed: ${firstLine(describe(err))} (pulumi stack rm ${stack.name} --yes)`);
+    }
+    if (leftovers.length > 0) {
+        return new UserError(`destroy of stack ${stack.name} left ${leftovers.length} resource(s) behind (delete them by hand):\n  - ${leftovers.join("\n  - ")}`);
     }
     return undefined;
 }

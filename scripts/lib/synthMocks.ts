@@ -181,6 +181,18 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
             case "aws:ec2/launchTemplate:LaunchTemplate":
                 Object.assign(state, { latestVersion: 1, defaultVersion: 1 });
                 break;
+            case "aws:sqs/queue:Queue": {
+                // Karpenter's settings name the queue and its policy validates the queue's ARN: keep both
+                // valid (an auto-name's random suffix as x's, the documentation account).
+                const queueName = inputs.name ?? autoName(type, name, name);
+                Object.assign(state, { name: queueName, arn: `arn:${partitionOf(region)}:sqs:${region ?? "<region>"}:${documentationAccountId}:${queueName}`, url: c("url") });
+                break;
+            }
+            case "aws:iam/role:Role":
+                // Policies that name a role (iam:PassRole) validate its ARN: a real-looking ARN around the
+                // computed name, like the OIDC provider's.
+                Object.assign(state, { name: inputs.name ?? c("name"), arn: `arn:${partitionOf(region)}:iam::${documentationAccountId}:role/${inputs.name ?? c("name")}` });
+                break;
             case "kubernetes:helm.sh/v3:Release": {
                 const releaseName = inputs.name ?? autoName(type, name, name, "-", 8);
                 state.name = releaseName;
@@ -241,6 +253,22 @@ export function createSynthMocks(options: { region?: string } = {}): SynthMocks 
             case "aws:index/getAvailabilityZones:getAvailabilityZones": {
                 const names = ["a", "b", "c"].map((s) => record(`${region}${s}`, `${shortToken(token)}: zones of ${region} (assumed; the account decides)`));
                 return { names, zoneIds: names.map((_, i) => c(`zoneIds[${i}]`)), id: region };
+            }
+            case "aws:servicequotas/getServiceQuota:getServiceQuota": {
+                // Preflight reads these; the account decides them. AWS's default for Elastic IPs is 5;
+                // G/VT vCPU quotas start low on new accounts, so a value the dev stack fits is assumed.
+                const code = String(args.inputs.quotaCode);
+                const value = code === "L-0263D0A3" ? 5 : 64;
+                record(`quota ${code} = ${value}`, `${shortToken(token)}: ec2 ${code} (assumed; the account decides, preflight reads it at preview)`);
+                return { serviceCode: args.inputs.serviceCode, quotaCode: code, value, adjustable: true, globalQuota: false, quotaName: c("quotaName"), id: `${args.inputs.serviceCode}/${code}` };
+            }
+            case "aws:ec2/getInstanceTypeOfferings:getInstanceTypeOfferings": {
+                // Every requested type (a family pattern `g6.*` as its xlarge size) in every requested zone.
+                const filter = (name: string): string[] => (args.inputs.filters ?? []).find((f: { name: string }) => f.name === name)?.values ?? [];
+                const types = filter("instance-type").map((v) => (v.endsWith(".*") ? `${v.slice(0, -2)}.xlarge` : v));
+                const rows = types.flatMap((t) => filter("location").map((z) => [t, z] as const));
+                for (const t of types) record(`offering ${t}`, `${shortToken(token)}: ${t} assumed offered in every zone of the stack (preflight reads the real offerings)`);
+                return { instanceTypes: rows.map((r) => r[0]), locations: rows.map((r) => r[1]), locationTypes: rows.map(() => "availability-zone"), id: c("id") };
             }
             case "aws:ecr/getAuthorizationToken:getAuthorizationToken":
                 return { userName: "AWS", password: c("password"), authorizationToken: c("authorizationToken"), proxyEndpoint: c("proxyEndpoint"), id: c("id") };

@@ -1,6 +1,6 @@
 /**
- * IAM behaviour of the whole stack as `npm run synth` renders it (the dev stack, with SSE-KMS on so
- * the KMS statements are rendered too): every role's access contract, every IRSA trust policy, and
+ * IAM behaviour of the whole stack as `npm run synth` renders it (the dev stack, Karpenter mode, with
+ * SSE-KMS on so the KMS statements are rendered too): every role's access contract, every IRSA trust policy, and
  * every action and condition key of every policy document against AWS's authorization data.
  */
 import { describe, expect, it } from "vitest";
@@ -31,15 +31,16 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
         const covered = new Set([...contracts.map((c) => c.role), ...managedOnly.map((m) => m.role)]);
         expect(stack.roles.filter((r) => !covered.has(r)).map((r) => r.resourceName)).toEqual([]);
         expect(contracts.map((c) => c.title.split(" ").slice(0, -1).join(" ")).sort()).toEqual(
-            ["cluster autoscaler", "ebs csi driver", "load balancer controller", "model reader", "mountpoint s3 csi driver", "seeding writer"],
+            // Karpenter's contract is picked up from the rendered stack (its chart, ServiceAccount, NodeClass and queue).
+            ["cluster autoscaler", "ebs csi driver", "karpenter controller", "load balancer controller", "model reader", "mountpoint s3 csi driver", "seeding writer"],
         );
     });
 
     for (const { title, role, contract } of contracts) describeAccessContract(title, contract, () => stack.access(role));
 
     describe("roles with AWS-managed policies only", () => {
-        it("the node role has exactly the EKS-documented managed policies and no inline policy", () => {
-            expect(managedOnly.length).toBe(1);
+        it("the node roles (managed groups', Karpenter's nodes') have exactly the EKS-documented managed policies and no inline policy", () => {
+            expect(managedOnly.map((m) => m.role.resourceName).sort()).toEqual(["eks-cluster-node-role", "eks-karpenter-node-role"]);
             for (const { role, expectedManagedPolicies } of managedOnly) {
                 expect([...role.managedPolicyArns].sort()).toEqual([...expectedManagedPolicies].sort());
                 expect(role.inlinePolicies).toEqual([]);
@@ -69,7 +70,8 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
 
         it("binds every IRSA role to a ServiceAccount of the stack", () => {
             expect(clusters.length).toBe(1);
-            expect(irsaRoles.length).toBe(6);
+            // Load balancer controller, cluster autoscaler, Karpenter, EBS CSI driver, Mountpoint S3 driver, model reader, model writer.
+            expect(irsaRoles.length).toBe(7);
             for (const role of irsaRoles) expect(stack.bindings.filter((b) => b.roleArn === role.arn).length, role.resourceName).toBeGreaterThan(0);
         });
 
@@ -101,7 +103,7 @@ describe("the dev stack's IAM (synthesized with SSE-KMS)", async () => {
         const documents = policyDocumentsIn(stack.resources);
         it("finds the stack's policy documents (roles, trust, bucket)", () => {
             const kinds = new Set(documents.map((d) => d.where.split(" ")[0]));
-            expect([...kinds].sort()).toEqual(["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:s3/bucketPolicy:BucketPolicy"]);
+            expect([...kinds].sort()).toEqual(["aws:iam/role:Role", "aws:iam/rolePolicy:RolePolicy", "aws:s3/bucketPolicy:BucketPolicy", "aws:sqs/queuePolicy:QueuePolicy"]);
             expect(documents.length).toBeGreaterThanOrEqual(10);
         });
         for (const { where, document } of documents) {

@@ -7,6 +7,7 @@
 import type { AccessContract } from "../contract";
 import type { RenderedRole, RenderedStack } from "../renderedStack";
 import { clusterAutoscalerContract } from "./clusterAutoscaler";
+import { karpenterContract, KarpenterContractFacts } from "./karpenter";
 import { loadBalancerControllerContract } from "./loadBalancerController";
 import { modelReaderContract, notModels, storageInitializerUses } from "./modelReader";
 import { modelWriterContract, seedingUses } from "./modelWriter";
@@ -44,6 +45,8 @@ export const contractClientPins = {
     storageInitializerImage: "kserve/storage-initializer:v0.20.0",
     /** aws-load-balancer-controller chart 1.17.1 = controller v2.17.1. */
     loadBalancerControllerChart: "1.17.1",
+    /** karpenter chart 1.14.1 = controller 1.14.1. */
+    karpenterChart: "1.14.1",
     /** EKS add-on builds package one upstream release: `v<release>-eksbuild.<n>`. */
     ebsCsiDriver: ebsCsiDriverContractVersion,
     mountpointS3CsiDriver: mountpointContractVersion,
@@ -68,11 +71,54 @@ export function clientPinProblems(stack: RenderedStack): string[] {
     }
     const lbc = release(stack, "aws-load-balancer-controller");
     if (lbc && lbc.inputs.version !== contractClientPins.loadBalancerControllerChart) problems.push(`aws-load-balancer-controller chart ${lbc.inputs.version}: contract read at ${contractClientPins.loadBalancerControllerChart}`);
+    const karpenter = release(stack, "/karpenter");
+    if (karpenter && karpenter.inputs.version !== contractClientPins.karpenterChart) problems.push(`karpenter chart ${karpenter.inputs.version}: contract read at ${contractClientPins.karpenterChart}`);
     for (const [addonName, release] of [["aws-ebs-csi-driver", contractClientPins.ebsCsiDriver], ["aws-mountpoint-s3-csi-driver", contractClientPins.mountpointS3CsiDriver]] as const) {
         const a = addon(stack, addonName);
         if (a && !String(a.inputs.addonVersion).startsWith(`${release}-eksbuild.`)) problems.push(`${addonName} ${a.inputs.addonVersion}: contract read at ${release}`);
     }
     return problems;
+}
+
+/**
+ * The Karpenter controller's role and contract facts, from the consumer side: the chart's values (cluster,
+ * queue, ServiceAccount), the GPU EC2NodeClass (node role, AMI alias, tags) and its NodePool. Undefined
+ * when the stack runs no Karpenter.
+ */
+export function karpenterFacts(stack: RenderedStack, kubernetesVersion?: string): { role: RenderedRole; facts: KarpenterContractFacts } | undefined {
+    const chart = release(stack, "/karpenter");
+    if (!chart) return undefined;
+    const values = chart.inputs.values;
+    const role = stack.roleOfServiceAccount(chart.inputs.namespace, values.serviceAccount.name);
+    const nodeClass = stack.byType("kubernetes:karpenter.k8s.aws/v1:EC2NodeClass").find((c) => c.inputs.metadata.name === "gpu");
+    const nodePool = stack.byType("kubernetes:karpenter.sh/v1:NodePool").find((p) => p.inputs.spec.template.spec.nodeClassRef.name === nodeClass?.inputs.metadata.name);
+    if (!nodeClass || !nodePool) throw new Error("the karpenter chart is installed without the GPU EC2NodeClass and NodePool");
+    const nodeRole = stack.roles.find((r) => r.arn.endsWith(`:role/${nodeClass.inputs.spec.role}`));
+    if (!nodeRole) throw new Error(`EC2NodeClass gpu names role ${nodeClass.inputs.spec.role}, which the stack does not create`);
+    // The queue is auto-named `<resource name>-<random>`; a rendered stack without outputs knows only that.
+    const queueName: string = values.settings.interruptionQueue;
+    const queue = stack
+        .byType("aws:sqs/queue:Queue")
+        .find((q) => (q.outputs?.name ?? q.inputs.name) === queueName || (q.outputs === undefined && q.inputs.name === undefined && queueName.startsWith(`${q.name}-`)));
+    if (!queue) throw new Error(`settings.interruptionQueue ${values.settings.interruptionQueue} is not a queue of the stack`);
+    const k8s = kubernetesVersion ?? stack.byType("eks:index:Cluster")[0]?.inputs.version;
+    const release_ = /^al2023@(v\d{8})$/.exec(nodeClass.inputs.spec.amiSelectorTerms[0].alias)?.[1];
+    if (!k8s || !release_) throw new Error("cannot tell the AMI parameter Karpenter reads (Kubernetes version or AL2023 alias missing)");
+    return {
+        role,
+        facts: {
+            clusterName: values.settings.clusterName,
+            region: stack.region,
+            accountId: stack.accountId,
+            nodeRoleArn: nodeRole.arn,
+            interruptionQueueArn: queue.outputs?.arn ?? `arn:aws:sqs:${stack.region}:${stack.accountId}:${values.settings.interruptionQueue}`,
+            nodePool: nodePool.inputs.metadata.name,
+            nodeClass: nodeClass.inputs.metadata.name,
+            nodeClassTags: nodeClass.inputs.spec.tags ?? {},
+            // karpenter-provider-aws v1.14.1 pkg/providers/amifamily/al2023.go `AL2023.resolvePath` (x86_64, nvidia).
+            amiParameter: `/aws/service/eks/optimized-ami/${k8s}/amazon-linux-2023/x86_64/nvidia/amazon-eks-node-al2023-x86_64-nvidia-${k8s}-${release_}/image_id`,
+        },
+    };
 }
 
 export function roleContracts(stack: RenderedStack): RoleContract[] {
@@ -102,6 +148,9 @@ export function roleContracts(stack: RenderedStack): RoleContract[] {
         const role = stack.roleOfServiceAccount(lbc.inputs.namespace, lbc.inputs.values.serviceAccount.name);
         contracts.push({ title: `load balancer controller ${role.resourceName}`, role, contract: loadBalancerControllerContract({ clusterName: lbc.inputs.values.clusterName, region, accountId }) });
     }
+
+    const karpenter = karpenterFacts(stack);
+    if (karpenter) contracts.push({ title: `karpenter controller ${karpenter.role.resourceName}`, role: karpenter.role, contract: karpenterContract(karpenter.facts) });
 
     const ebs = addon(stack, "aws-ebs-csi-driver");
     if (ebs) {
