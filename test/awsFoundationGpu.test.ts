@@ -15,7 +15,7 @@ import { createFoundation } from "../components/foundations";
 import { ModelWorkloads } from "../components/models/modelWorkloads";
 import { ServingPlatform } from "../components/platform/servingPlatform";
 import { loadConfig, StackConfig } from "../config";
-import { installMocks, RecordedResource, Recorder } from "./kit";
+import { descendants, installMocks } from "./kit";
 import { stackConfig } from "./stackFiles";
 
 function devConfig(overrides: Record<string, string> = {}): StackConfig {
@@ -24,18 +24,7 @@ function devConfig(overrides: Record<string, string> = {}): StackConfig {
 }
 
 /** Every resource under the component `root` (children, grandchildren, ...). */
-function tree(rec: Recorder, root: RecordedResource): RecordedResource[] {
-    const out: RecordedResource[] = [];
-    const queue = [root.urn];
-    while (queue.length > 0) {
-        const urn = queue.shift()!;
-        for (const r of rec.resources.filter((x) => x.parent === urn)) {
-            out.push(r);
-            queue.push(r.urn);
-        }
-    }
-    return out;
-}
+const tree = descendants;
 
 describe("the AWS foundation's GPU capacity modes", async () => {
     const rec = await installMocks({ stack: "dev" });
@@ -50,7 +39,8 @@ describe("the AWS foundation's GPU capacity modes", async () => {
         kp: createFoundation("kp", devConfig()) as AwsFoundation,
         burst: createFoundation("burst", devConfig({ cpuBurstPool: "true" })) as AwsFoundation,
         ng: createFoundation("ng", devConfig(nodeGroupOverrides)) as AwsFoundation,
-        nogpu: createFoundation("nogpu", devConfig({ gpuEnabled: "false", gpuInstanceFamilies: "", gpuMaxGpus: "" })) as AwsFoundation,
+        // Without GPUs the GPU examples must go too (the dev stack turns on llm).
+        nogpu: createFoundation("nogpu", devConfig({ gpuEnabled: "false", gpuInstanceFamilies: "", gpuMaxGpus: "", examples: '["sklearn-iris"]' })) as AwsFoundation,
         nopf: createFoundation("nopf", devConfig({ preflight: "false" })) as AwsFoundation,
     };
     // The platform and the models on the Karpenter foundation, as index.ts composes them.

@@ -19,7 +19,7 @@ describe("llmColdStartSection", () => {
     });
 
     it("has one row per GPU model, each the sum of node, image, weights and load; T4 slowest", () => {
-        const lines = llmColdStartSection(config({ examples: '["llm"]', gpuInstanceTypes: '["g6.xlarge","g4dn.xlarge","g6.2xlarge"]' }));
+        const lines = llmColdStartSection(config({ examples: '["llm"]', gpuProvisioner: "node-group", gpuInstanceTypes: '["g6.xlarge","g4dn.xlarge","g6.2xlarge"]' }));
         expect(lines).toContain("## LLM cold start");
         const rows = lines.filter((l) => /^\| NVIDIA/.test(l)).map((l) => l.split("|").slice(1, -1).map((c) => c.trim()));
         expect(rows.map((r) => r[0])).toEqual(["NVIDIA L4 (g6)", "NVIDIA T4 (g4dn)"]);
@@ -33,7 +33,7 @@ describe("llmColdStartSection", () => {
     });
 
     it("counts no node time when the GPU group keeps a node", () => {
-        const lines = llmColdStartSection(config({ examples: '["llm"]', gpuInstanceTypes: '["g5.xlarge"]', gpuMinSize: "1" }));
+        const lines = llmColdStartSection(config({ examples: '["llm"]', gpuProvisioner: "node-group", gpuInstanceTypes: '["g5.xlarge"]', gpuMinSize: "1" }));
         const row = lines.find((l) => l.startsWith("| NVIDIA A10G"))!.split("|").map((c) => c.trim());
         expect(row[2]).toBe("0s");
         expect(lines.join("\n")).toMatch(/GPU nodes come from existing-node/);
