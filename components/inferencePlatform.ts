@@ -10,17 +10,17 @@
  * reference documents both.
  */
 import * as pulumi from "@pulumi/pulumi";
+import type { ClusterSettings, NetworkSettings } from "./aws/awsFoundation";
 import type { NodeGroupConfig } from "./aws/eksCluster";
 import type { GpuProvisioner, KarpenterPoolsConfig } from "./aws/gpuNodePool";
 import type { BucketEncryption } from "./aws/modelStore";
-import type { NatGatewayStrategy } from "./aws/network";
 import type { Foundation } from "./common/foundation";
 import { createFoundation } from "./foundations";
 import type { ExampleName } from "./models/exampleModels";
 import { LlmWorkloadSettings, ModelWorkloads } from "./models/modelWorkloads";
 import type { AuthMode } from "./platform/ingressAuth";
 import { ServingPlatform } from "./platform/servingPlatform";
-import type { KubernetesVersion, VersionSet } from "../versions";
+import type { VersionSet } from "../versions";
 
 /** Where the platform runs: `eks` builds everything on AWS; `local` uses an existing kind cluster. */
 export type Platform = "eks" | "local";
@@ -38,10 +38,7 @@ export interface InferencePlatformArgs {
     /** Tags on every AWS resource (the e2e leftover check finds resources by them). */
     readonly tags: Readonly<Record<string, string>>;
     /** eks: the VPC. */
-    readonly network: {
-        readonly vpcCidr: string;
-        readonly availabilityZoneCount: number;
-        readonly natGateways: NatGatewayStrategy;
+    readonly network: NetworkSettings & {
         /**
          * The account's Elastic IP quota in the region, which NAT gateways and the NLB share; checked
          * at config time only when `preflight` is false (preflight reads the real quota).
@@ -49,14 +46,7 @@ export interface InferencePlatformArgs {
         readonly elasticIpQuota: number;
     };
     /** eks: the control plane and who may use it. */
-    readonly cluster: {
-        readonly name: string;
-        readonly kubernetesVersion: KubernetesVersion;
-        readonly publicAccessCidrs: readonly string[];
-        readonly adminPrincipalArns: readonly string[];
-        /** Principals with read-only cluster access (CI previews). */
-        readonly previewPrincipalArns: readonly string[];
-    };
+    readonly cluster: ClusterSettings;
     /** eks: the CPU node group. */
     readonly cpuNodes: NodeGroupConfig;
     /**

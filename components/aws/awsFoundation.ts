@@ -52,6 +52,28 @@ import { GpuCapacityPlan, Preflight } from "./preflight";
 import { S3ModelVolume } from "./s3ModelVolume";
 import { EbsCsiDriver, MountpointS3Driver } from "./storageDrivers";
 
+/** The VPC's shape. */
+export interface NetworkSettings {
+    /** IPv4 CIDR of the VPC (/16 to /22). */
+    readonly vpcCidr: string;
+    /** Availability zones to spread subnets over (2 to 4); one public subnet, and one NLB address, per zone. */
+    readonly availabilityZoneCount: number;
+    /** `single` NAT gateway or one per zone. */
+    readonly natGateways: NatGatewayStrategy;
+}
+
+/** The EKS control plane and who may use it. */
+export interface ClusterSettings {
+    readonly name: string;
+    readonly kubernetesVersion: KubernetesVersion;
+    /** CIDRs allowed to reach the public API endpoint. */
+    readonly publicAccessCidrs: readonly string[];
+    /** IAM principals made cluster admins (never the creator, which EKS makes admin). */
+    readonly adminPrincipalArns: readonly string[];
+    /** IAM principals with read-only access (CI previews). */
+    readonly previewPrincipalArns: readonly string[];
+}
+
 export interface AwsFoundationArgs {
     /** AWS region of everything. Required. */
     readonly region: string;
@@ -64,25 +86,9 @@ export interface AwsFoundationArgs {
     /** Chart and image versions (from the compatibility table). Default: `defaultVersions`. */
     readonly versions?: VersionSet;
     /** The VPC. Required. */
-    readonly network: {
-        /** IPv4 CIDR of the VPC (/16 to /22). */
-        readonly vpcCidr: string;
-        /** Availability zones to spread subnets over (2 to 4); one public subnet, and one NLB address, per zone. */
-        readonly availabilityZoneCount: number;
-        /** `single` NAT gateway or one per zone. */
-        readonly natGateways: NatGatewayStrategy;
-    };
+    readonly network: NetworkSettings;
     /** The EKS control plane and who may use it. Required. */
-    readonly cluster: {
-        readonly name: string;
-        readonly kubernetesVersion: KubernetesVersion;
-        /** CIDRs allowed to reach the public API endpoint. */
-        readonly publicAccessCidrs: readonly string[];
-        /** IAM principals made cluster admins (never the creator, which EKS makes admin). */
-        readonly adminPrincipalArns: readonly string[];
-        /** IAM principals with read-only access (CI previews). */
-        readonly previewPrincipalArns: readonly string[];
-    };
+    readonly cluster: ClusterSettings;
     /** The CPU node group (the platform's controllers and Karpenter run here). Required. */
     readonly cpuNodes: NodeGroupConfig;
     /**

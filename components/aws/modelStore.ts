@@ -27,6 +27,14 @@ export function bucketArns(bucketName: string, prefix = "") {
     return { bucket: `arn:aws:s3:::${bucketName}`, objects: `arn:aws:s3:::${bucketName}/${prefix}*` };
 }
 
+/**
+ * The KMS statement a role needs to use SSE-KMS objects of the bucket: `actions` on the key, only
+ * when S3 calls KMS on the role's behalf (`kms:ViaService`), never directly.
+ */
+export function kmsThroughS3Statement(kmsKeyArn: string, region: string, actions: string | string[], sid = "DecryptModels"): aws.iam.PolicyStatement {
+    return { Sid: sid, Effect: "Allow", Action: actions, Resource: kmsKeyArn, Condition: { StringEquals: { "kms:ViaService": `s3.${region}.amazonaws.com` } } };
+}
+
 /** Bucket policy: deny every request that does not use TLS (the AWS-recommended statement). */
 export function tlsOnlyBucketPolicy(bucketName: string): aws.iam.PolicyDocument {
     const arns = bucketArns(bucketName);
@@ -81,15 +89,7 @@ export function modelReaderPolicy(args: {
         },
         { Sid: "ReadModels", Effect: "Allow", Action: "s3:GetObject", Resource: arns.objects },
     ];
-    if (args.kmsKeyArn) {
-        statements.push({
-            Sid: "DecryptModels",
-            Effect: "Allow",
-            Action: "kms:Decrypt",
-            Resource: args.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
-        });
-    }
+    if (args.kmsKeyArn) statements.push(kmsThroughS3Statement(args.kmsKeyArn, args.region, "kms:Decrypt"));
     return { Version: "2012-10-17", Statement: statements };
 }
 
@@ -134,15 +134,7 @@ export function modelWriterPolicy(args: {
             Condition: { StringLike: { "s3:prefix": [`${args.modelPrefix}*`] } },
         },
     ];
-    if (args.kmsKeyArn) {
-        statements.push({
-            Sid: "EncryptModels",
-            Effect: "Allow",
-            Action: ["kms:GenerateDataKey", "kms:Decrypt"],
-            Resource: args.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
-        });
-    }
+    if (args.kmsKeyArn) statements.push(kmsThroughS3Statement(args.kmsKeyArn, args.region, ["kms:GenerateDataKey", "kms:Decrypt"], "EncryptModels"));
     return { Version: "2012-10-17", Statement: statements };
 }
 

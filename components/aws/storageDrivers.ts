@@ -37,7 +37,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { platformLabels } from "../common/labels";
 import { IrsaRole, OidcProvider } from "./irsa";
-import { bucketArns } from "./modelStore";
+import { bucketArns, kmsThroughS3Statement } from "./modelStore";
 import { KubernetesVersion, storageDriverAddonVersion, storageDriverAddons } from "../../versions";
 
 /**
@@ -161,15 +161,7 @@ export function mountpointModelReaderPolicy(args: { bucketName: string; prefix: 
         { Sid: "ListModelPrefix", Effect: "Allow", Action: "s3:ListBucket", Resource: arns.bucket, Condition: { StringLike: { "s3:prefix": [`${args.prefix}*`] } } },
         { Sid: "ReadModels", Effect: "Allow", Action: "s3:GetObject", Resource: arns.objects },
     ];
-    if (args.kmsKeyArn) {
-        statements.push({
-            Sid: "DecryptModels",
-            Effect: "Allow",
-            Action: "kms:Decrypt",
-            Resource: args.kmsKeyArn,
-            Condition: { StringEquals: { "kms:ViaService": `s3.${args.region}.amazonaws.com` } },
-        });
-    }
+    if (args.kmsKeyArn) statements.push(kmsThroughS3Statement(args.kmsKeyArn, args.region, "kms:Decrypt"));
     return { Version: "2012-10-17", Statement: statements };
 }
 
