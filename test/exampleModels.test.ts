@@ -15,12 +15,11 @@ import {
     seedModelsFor,
 } from "../components/exampleModels";
 import { renderInferenceService } from "../components/inferenceService";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
+import { loadCrdValidator } from "./crdSchema";
 import { installMocks, promiseOf, testOidcIssuerHost } from "./kit";
+import { describeWithSharedSchemas } from "./shared";
 
-const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
-const crd = loadCrdValidator(crdPath);
-if (!crd) console.warn(skipMessage(crdPath));
+const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 const repoRoot = path.resolve(__dirname, "..");
 const eksBucket = "inference-platform-dev-models-abcd1234";
@@ -30,7 +29,7 @@ const contexts: Record<"eks" | "local", ExampleContext<string>> = {
 };
 const render = (example: ExampleName, backend: "eks" | "local" = "eks") => renderInferenceService(exampleSpec(example, contexts[backend]));
 
-describe.skipIf(!crd)("every example, on both backends, matches the KServe CRD", () => {
+describeWithSharedSchemas("every example, on both backends, matches the KServe CRD", () => {
     for (const backend of ["eks", "local"] as const) {
         for (const example of exampleNames) {
             it(`${example} (${backend})`, () => {

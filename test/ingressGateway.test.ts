@@ -1,13 +1,15 @@
 import * as pulumi from "@pulumi/pulumi";
-import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { ClusterAutoscaler } from "../components/clusterAutoscaler";
 import { DevicePlugin } from "../components/devicePlugin";
 import { IngressGateway, ingressGatewayValues, kindPortMapping } from "../components/ingressGateway";
 import { Istio } from "../components/istio";
 import { LoadBalancerController } from "../components/loadBalancerController";
-import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { describeWithSharedSchemas, readUpstreamJson, readUpstreamYaml, sharedSchemasPresent } from "./shared";
+import { defaultVersions } from "../components/versions";
 import { runPolicies } from "../policy/policies";
+import { newSchemaAjv } from "./jsonSchema";
 import { installMocks, promiseOf, RecordedResource, Recorder, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 const lb = "service.beta.kubernetes.io/aws-load-balancer";
@@ -62,11 +64,11 @@ describe("ingressGatewayValues", () => {
         expect((ingressGatewayValues(localInput) as any).podDisruptionBudget).toBeUndefined();
     });
 
-    describe.skipIf(!schemasPresent)("against the gateway chart's values.schema.json and values.yaml (1.29.1)", () => {
-        const schema = schemasPresent ? readUpstreamJson("istio-1.29.1/gateway.values.schema.json") : {};
+    describeWithSharedSchemas(`against the gateway chart's values.schema.json and values.yaml (${defaultVersions.istio})`, () => {
+        const schema = sharedSchemasPresent ? readUpstreamJson("istio", "gateway.values.schema.json") : {};
         // The schema names the draft with a URL Ajv does not know; the keywords are draft-07 compatible.
         const { $schema: _ignored, ...body } = schema;
-        const validate = new Ajv({ strict: false, allErrors: true }).compile(body);
+        const validate = newSchemaAjv({ allErrors: true }).compile(body);
 
         it.each([
             ["eks", eksInput],
@@ -82,13 +84,12 @@ describe("ingressGatewayValues", () => {
         });
 
         it("uses only value names the chart's values.yaml declares", () => {
-            const declared = readUpstreamYaml("istio-1.29.1/gateway.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
+            const declared = readUpstreamYaml("istio", "gateway.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
             for (const input of [eksInput, localInput]) {
                 expect(undeclaredValuePaths(ingressGatewayValues(input), declared, { freeForm: ["service.ports", "labels"] })).toEqual([]);
             }
         });
     });
-    warnIfSchemasAbsent("the gateway chart schema validation");
 });
 
 describe("kindPortMapping", () => {

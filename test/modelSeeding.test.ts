@@ -364,7 +364,8 @@ describe.skipIf(!python)("seeding scripts", () => {
         fs.rmSync(log, { force: true });
         const out: string[] = [];
         for (const args of [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]]) {
-            out.push(execFileSync(python!, args, { cwd: dir, env, encoding: "utf8" }));
+            // stderr is captured (a failing run's error message carries it) rather than printed into the test log.
+            out.push(execFileSync(python!, args, { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }));
         }
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output: out.join("") };

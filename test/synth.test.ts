@@ -1,7 +1,7 @@
 /**
- * The offline synth (scripts/synth.ts): the dev stack is synthesized in this process (Pulumi's mock
- * runtime allows one program per process); the CLI runs in child processes for a second dev run
- * (determinism across processes), the local stack and a bad config.
+ * The offline synth (scripts/synth.ts): the dev stack is synthesized in this process; the CLI runs in
+ * child processes for a second dev run (determinism across processes), the local stack (both shared
+ * with other test files through test/synthOnce.ts) and a bad config.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,6 +14,7 @@ import { flattenStackConfig } from "../scripts/lib/synthConfig";
 import { buildModel, renderManifest } from "../scripts/lib/synthModel";
 import { orderingWarnings } from "../scripts/lib/synthPlan";
 import type { Registration } from "../scripts/lib/synthRecorder";
+import { synthCliOnce } from "./synthOnce";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -48,8 +49,8 @@ describe("offline synth", async () => {
         badStack,
         ["config:", "  aws:region: us-east-2", "  inference-platform:vpcCidr: 10.0.0.1/16", "  inference-platform:cpuMinSize: 0", "  inference-platform:examples: [sklearn-iris, nope]", ""].join("\n"),
     );
-    const devCli = runSynthCli(["--stack", "dev", "--out", path.join(tmp, "dev"), "--quiet"]);
-    const localCli = runSynthCli(["--stack", "local", "--out", path.join(tmp, "local")]);
+    const devCli = synthCliOnce("dev");
+    const localCli = synthCliOnce("local");
     const badCli = runSynthCli(["--stack-file", badStack, "--out", path.join(tmp, "broken")]);
 
     const progress: string[] = [];
@@ -66,7 +67,7 @@ describe("offline synth", async () => {
 
     it("is deterministic: a run in another process writes byte-identical files", () => {
         expect(devRun.code, devRun.stderr).toBe(0);
-        const written = readTree(path.join(tmp, "dev"));
+        const written = readTree(devRun.dir);
         expect(Object.keys(written).sort()).toEqual(Object.keys(dev.files).sort());
         // The gateway image tag hashes gateway/ sources: an edit between the two runs changes it
         // legitimately (an input change, not non-determinism), so it is compared as a pattern only.
@@ -185,7 +186,7 @@ describe("offline synth", async () => {
 
     it("synthesizes the local stack without a single AWS resource", () => {
         expect(localRun.code, localRun.stderr).toBe(0);
-        const local = JSON.parse(fs.readFileSync(path.join(tmp, "local", "resources.json"), "utf8")).resources as ResourceRow[];
+        const local = JSON.parse(fs.readFileSync(path.join(localRun.dir, "resources.json"), "utf8")).resources as ResourceRow[];
         expect(local.length).toBeGreaterThan(0);
         expect(local.filter((r) => /^(aws|awsx|eks):/.test(r.type)).map((r) => r.type)).toEqual([]);
         expect(localRun.stderr).toMatch(/synth: wrote .*local/);

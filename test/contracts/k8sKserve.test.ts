@@ -15,13 +15,12 @@
  * The local stack (MinIO) is built under mocks as index.ts builds it; eks annotations come from the
  * exported builder the ModelStore component uses.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { kserveResourcesValues } from "../../components/kserve";
 import { kserveIrsaServiceAccountAnnotations } from "../../components/modelStore";
-import { readUpstreamYaml, schemasDir, schemasPresent, warnIfSchemasAbsent } from "../chartValues";
+import { defaultVersions } from "../../components/versions";
+import { describeWithSharedSchemas, readUpstreamText, readUpstreamYaml, sharedSchemasPresent } from "../shared";
 import { synthesize } from "../../scripts/lib/synth";
 import { plainValue } from "../../scripts/lib/synthRecorder";
 import { cite, Source } from "./upstream";
@@ -134,9 +133,9 @@ describe("inferenceservice-config: every value we set reaches a field the KServe
         expect(controllerReads.ingress.fields).not.toContain("ingressDomainSuffix");
     });
 
-    describe.skipIf(!schemasPresent)("against the ConfigMap and values files of v0.20.0", () => {
+    describeWithSharedSchemas(`against the ConfigMap and values files of ${defaultVersions.kserve}`, () => {
         const configMap = () =>
-            parse(fs.readFileSync(path.join(schemasDir, "kserve-v0.20.0/inferenceservice-config.configmap.yaml"), "utf8")) as { data: Record<string, string> };
+            parse(readUpstreamText("kserve", "inferenceservice-config.configmap.yaml")) as { data: Record<string, string> };
 
         it("upstream's own ConfigMap carries every field we write, under the same key", () => {
             const data = configMap().data;
@@ -147,11 +146,10 @@ describe("inferenceservice-config: every value we set reaches a field the KServe
         });
 
         it("every chart value we set exists in the chart's values.yaml", () => {
-            const upstream = readUpstreamYaml("kserve-v0.20.0/kserve-resources.values.yaml");
+            const upstream = readUpstreamYaml("kserve", "kserve-resources.values.yaml");
             for (const { value } of chartTemplate) expect(get(upstream, value), value).not.toBeUndefined();
         });
     });
-    warnIfSchemasAbsent("the inferenceservice-config data check");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -256,8 +254,8 @@ describe("local: the MinIO credentials Secret and the models ServiceAccount, as 
         expect(release.inputs.values.kserve.storage.s3.secretAccessKeyName).toBeUndefined();
         // plainValue masks secret values but keeps the keys.
         const keys = Object.keys((plainValue(secrets[0].inputs.stringData ?? secrets[0].inputs.data) ?? {}) as object);
-        if (schemasPresent) {
-            const defaults = (readUpstreamYaml("kserve-v0.20.0/kserve-resources.values.yaml") as any).kserve.storage.s3;
+        if (sharedSchemasPresent) {
+            const defaults = (readUpstreamYaml("kserve", "kserve-resources.values.yaml") as any).kserve.storage.s3;
             expect(keys).toContain(defaults.accessKeyIdName);
             expect(keys).toContain(defaults.secretAccessKeyName);
         }
