@@ -172,11 +172,14 @@ export function hoistRepeatedSubschemas(root: Schema, minimumJsonLength = 300): 
             }
         }
     };
+    // Top-down: a repeat's children were counted at its first occurrence, so they are not counted
+    // again (they end up once, inside the shared definition).
     const count = (s: Schema): void => {
-        const json = JSON.stringify(s);
-        if (json.length >= minimumJsonLength) {
+        if (JSON.stringify(s).length >= minimumJsonLength) {
             const key = keyOf(s);
-            seen.set(key, (seen.get(key) ?? 0) + 1);
+            const n = (seen.get(key) ?? 0) + 1;
+            seen.set(key, n);
+            if (n > 1) return;
         }
         eachChild(s, count);
     };

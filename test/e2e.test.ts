@@ -242,7 +242,8 @@ describe("readiness polling against a local API server", () => {
     it("times out naming what is not Ready and why", async () => {
         reset({ readyAfter: 1_000_000 });
         const k = client();
-        await expect(waitForReady({ names: ["sklearn-iris", "missing-one"], list: (s) => k.listInferenceServices("models", s), intervalMs: 5, timeoutMs: 60 }))
+        // 400 ms leaves room for several polls on a busy machine (60 ms sometimes allowed only one).
+        await expect(waitForReady({ names: ["sklearn-iris", "missing-one"], list: (s) => k.listInferenceServices("models", s), intervalMs: 5, timeoutMs: 400 }))
             .rejects.toThrow(/not Ready after .*sklearn-iris: Ready=False \(PredictorNotReady\): Revision not ready; missing-one: not found/);
         expect(polls).toBeGreaterThan(1);
     });
