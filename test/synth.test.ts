@@ -166,12 +166,43 @@ describe("offline synth", async () => {
         const roles = resources.filter((r) => r.type === "aws:iam/role:Role");
         expect(roles.length).toBeGreaterThan(0);
         for (const role of roles) {
-            expect(plan).toContain(`### ${role.name} (\`aws:iam/role:Role\` assumeRolePolicy)`);
-            expect(plan).toContain(JSON.stringify(JSON.parse(role.inputs.assumeRolePolicy), null, 2));
+            // Folded: <details><summary>name (type key, n statements)</summary> ... the document ... </details>
+            const summaryLine = `<summary><code>${role.name}</code> (<code>aws:iam/role:Role</code> assumeRolePolicy, `;
+            expect(plan).toContain(summaryLine);
+            const folded = plan.slice(plan.lastIndexOf("<details>", plan.indexOf(summaryLine)), plan.indexOf("</details>", plan.indexOf(summaryLine)));
+            expect(folded).toContain(JSON.stringify(JSON.parse(role.inputs.assumeRolePolicy), null, 2));
         }
         for (const key of Object.keys(dev.outputs)) expect(plan).toContain(`| \`${key}\` |`);
         expect(plan).toMatch(/## Cost estimate\n\n```text\nCost estimate for stack 'dev'/);
         expect(plan).toMatch(/\| total +\| +\$\d+\.\d{3} \| +\$\d+\.\d{3} \|/);
+    });
+
+    it("opens plan.md with a summary of what the resources create: region, Kubernetes version, network, node groups, charts, models", () => {
+        const sections = [...plan.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+        expect(sections[0]).toBe("Summary");
+        const summary = plan.slice(plan.indexOf("## Summary"), plan.indexOf(`## ${sections[1]}`));
+        const cluster = resources.find((r) => r.type === "eks:index:Cluster")!;
+        const vpc = resources.find((r) => r.type === "awsx:ec2:Vpc")!;
+        expect(summary).toContain(`region \`${dev.config.region}\``);
+        expect(summary).toContain(`Kubernetes **${cluster.inputs.version}**`);
+        for (const cidr of cluster.inputs.publicAccessCidrs) expect(summary).toContain(`\`${cidr}\``);
+        expect(summary).toContain(`\`${vpc.inputs.cidrBlock}\`, ${vpc.inputs.numberOfAvailabilityZones} AZs, NAT ${vpc.inputs.natGateways.strategy}`);
+        for (const group of resources.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup")) {
+            const { minSize, desiredSize, maxSize } = group.inputs.scalingConfig;
+            expect(summary).toMatch(new RegExp(`\\| \`${group.name}\` \\| ${group.inputs.instanceTypes.join(", ")} \\| ${group.inputs.capacityType} \\| ${minSize} / ${desiredSize} / ${maxSize} \\| \\d+ GiB`));
+        }
+        for (const r of resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) expect(summary).toContain(`| \`${r.inputs.version}\` |`);
+        for (const r of resources.filter((x) => x.type === "kubernetes:serving.kserve.io/v1beta1:InferenceService")) {
+            expect(summary).toContain(`\`${r.inputs.metadata.namespace}/${r.inputs.metadata.name}\``);
+        }
+        expect(summary).toMatch(/\*\*\$\d+\.\d{3}\/h idle\*\*, \$\d+\.\d{3}\/h at peak/);
+        expect(dev.summary.cluster?.kubernetesVersion).toBe(cluster.inputs.version);
+    });
+
+    it("pretty-prints long outputs instead of one long table cell", () => {
+        expect(Math.max(...plan.split("\n").map((l) => l.length))).toBeLessThan(400);
+        expect(plan).toContain("| `examples` | (below: ");
+        expect(plan).toContain(JSON.stringify(dev.outputs.examples, null, 2).split("\n")[1]);
     });
 
     it("captures the program's exports as outputs.json", async () => {
