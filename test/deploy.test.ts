@@ -351,6 +351,24 @@ describe("the deploy flow with a fake workspace", () => {
     });
 });
 
+describe("the README's first deploy", () => {
+    const readme = fs.readFileSync(path.resolve(__dirname, "../README.md"), "utf8");
+    const scripts = JSON.parse(fs.readFileSync(path.resolve(__dirname, "../package.json"), "utf8")).scripts as Record<string, string>;
+
+    it("opens with the deploy command, then the test command", () => {
+        const first = /```sh\n([\s\S]*?)```/.exec(readme)![1].split("\n").filter(Boolean).map((l) => l.replace(/\s+#.*$/, ""));
+        expect(first).toEqual(["npm run deploy -- --stack dev", "npm ci && npm test"]);
+        expect(scripts.deploy).toMatch(/scripts\/deploy\.ts$/);
+    });
+
+    it("documents every option the command has", () => {
+        const section = readme.slice(readme.indexOf("## First deploy"), readme.indexOf("\n## ", readme.indexOf("## First deploy") + 1));
+        for (const flag of ["--preview", "--destroy", "--yes", "PULUMI_CONFIG_PASSPHRASE", "PULUMI_BACKEND_URL", ".pulumi-state", "pulumi up", "allowScripts"]) {
+            expect(section, flag).toContain(flag);
+        }
+    });
+});
+
 describe("arguments and outputs", () => {
     it("parses flags and rejects bad combinations with exit code 2", () => {
         expect(parseDeployArgs(["--stack", "dev", "--yes"])).toMatchObject({ stack: "dev", yes: true, preview: false });

@@ -19,7 +19,7 @@ import * as path from "node:path";
 import * as YAML from "yaml";
 import { UserError } from "./http";
 import { automationErrorSummary } from "./stackOutputs";
-import { Backend, chooseBackend, passphraseProblem } from "./deployBackend";
+import { Backend, chooseBackend, localStateDir, passphraseProblem } from "./deployBackend";
 import { OutputValue, renderDeployOutputs } from "./deployOutputs";
 import { changingSteps, describeChanges, DeployProgress, formatElapsed } from "./deployProgress";
 
@@ -195,7 +195,7 @@ export async function runDeploy(options: DeployOptions, deps: DeployDeps): Promi
     if (backend.kind === "local") {
         const problem = passphraseProblem(deps.env);
         if (problem) throw new UserError(problem, 2);
-        deps.makeDir(path.join(deps.root, ".pulumi-state"));
+        deps.makeDir(path.join(deps.root, localStateDir));
     }
     if (facts.platform === "eks") {
         const source = await deps.checkAwsCredentials(facts.region).catch((err) => {
