@@ -13,6 +13,9 @@
  */
 import { ErrorObject, ValidateFunction } from "ajv";
 import { createHash } from "node:crypto";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { inject } from "vitest";
 import * as YAML from "yaml";
 import { newSchemaAjv } from "./jsonSchema";
 import { readUpstreamText, sharedSchemasPresent, UpstreamComponent, upstreamPath } from "./shared";
@@ -131,11 +134,34 @@ export function readCrd(component: UpstreamComponent, file: string): Schema {
     const at = upstreamPath(component, file);
     let crd = cache.get(at);
     if (!crd) {
-        const docs = YAML.parseAllDocuments(readUpstreamText(component, file)).map((d) => d.toJS() as Schema);
-        crd = docs.find((d) => d?.kind === "CustomResourceDefinition");
-        if (!crd) throw new Error(`${at}: no CustomResourceDefinition`);
+        crd = fromRunCache(at, () => {
+            const docs = YAML.parseAllDocuments(readUpstreamText(component, file)).map((d) => d.toJS() as Schema);
+            const found = docs.find((d) => d?.kind === "CustomResourceDefinition");
+            if (!found) throw new Error(`${at}: no CustomResourceDefinition`);
+            return found;
+        });
         cache.set(at, crd);
     }
+    return crd;
+}
+
+/**
+ * Parsing a 2 MB CRD takes the `yaml` package over a second; the other worker of the same
+ * `npm test` run reads the first one's JSON instead (test/globalSetup.ts's run directory).
+ */
+function fromRunCache(file: string, parse: () => Schema): Schema {
+    let runDir: string | undefined;
+    try {
+        runDir = inject("runDir");
+    } catch {
+        runDir = undefined; // outside a vitest run
+    }
+    if (!runDir) return parse();
+    const cached = path.join(runDir, `crd-${createHash("sha1").update(file).digest("hex").slice(0, 16)}.json`);
+    if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, "utf8")) as Schema;
+    const crd = parse();
+    fs.writeFileSync(`${cached}.${process.pid}.tmp`, JSON.stringify(crd));
+    fs.renameSync(`${cached}.${process.pid}.tmp`, cached);
     return crd;
 }
 
