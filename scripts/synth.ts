@@ -92,6 +92,15 @@ async function main(): Promise<number> {
         process.stderr.write(`synth: ${(err as Error).message}\n`);
         return 2;
     }
+    if (args.diff) {
+        // Checked before the synth: no point running it when the comparison cannot happen.
+        const { diffBaseProblem } = await import("./lib/planDiff");
+        const problem = diffBaseProblem(path.resolve(args.diff));
+        if (problem) {
+            process.stderr.write(`synth: ${problem}\n`);
+            return 2;
+        }
+    }
     // Most of a synth is loading @pulumi/* (the SDK alone pulls in TypeScript and npm's arborist);
     // V8's on-disk code cache roughly halves that on the second run.
     nodeModule.enableCompileCache?.(path.join(repoRoot, "node_modules", ".cache", "synth-compile"));
@@ -110,10 +119,8 @@ async function main(): Promise<number> {
                 `in ${((performance.now() - started) / 1000).toFixed(2)} s, peak RSS ${Math.round(process.resourceUsage().maxRSS / 1024)} MiB`,
         );
         if (diffBase) {
-            const { diffPlans, readSynthDir, renderDiff } = await import("./lib/planDiff");
-            const changes = diffPlans(readSynthDir(diffBase), readSynthDir(outDir));
-            const label = (dir: string) => path.relative(process.cwd(), dir) || ".";
-            process.stdout.write(renderDiff(changes, { title: `Plan diff: ${result.stack} (${label(diffBase)} → ${label(outDir)})` }));
+            const { synthDiffReport } = await import("./lib/planDiff");
+            process.stdout.write(synthDiffReport(diffBase, outDir, result.stack, (dir) => path.relative(process.cwd(), dir) || "."));
         }
         return 0;
     } catch (err) {

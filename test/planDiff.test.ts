@@ -1,16 +1,17 @@
 /**
  * plan.md's infrastructure summary (scripts/lib/planSummary.ts) and `npm run synth -- --diff`
- * (scripts/lib/planDiff.ts): pure functions over resources.json rows, then the CLI on two real synths
- * of the dev stack, one with `kubernetesVersion` and the CPU group's `maxSize` changed.
+ * (scripts/lib/planDiff.ts): pure functions over resources.json rows, then two real synths of the dev
+ * stack (the CLI's, and one here with `kubernetesVersion` and the CPU group's `maxSize` changed).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import * as YAML from "yaml";
-import { diffPlans, readSynthDir, renderDiff, snapshotOf } from "../scripts/lib/planDiff";
+import { diffBaseProblem, diffPlans, readSynthDir, renderDiff, snapshotOf, synthDiffReport } from "../scripts/lib/planDiff";
 import { placeholderResourceName, renderSummary, ResourceRow, summarizePlan, summaryFacts } from "../scripts/lib/planSummary";
+import { synthesize, writeSynth } from "../scripts/lib/synth";
 import { runSynthCli } from "../scripts/lib/synthCli";
+import { readStackConfigFile } from "../scripts/lib/synthConfig";
 import { synthCliOnce } from "./synthOnce";
 
 const urn = (type: string, name: string) => `urn:pulumi:dev::inference-platform::${type}::${name}`;
@@ -173,34 +174,39 @@ describe("diffPlans", () => {
 describe("npm run synth -- --diff on two real synths of the dev stack", async () => {
     const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "plan-diff-"));
     afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
-    // The head stack: dev with a newer Kubernetes minor and a larger CPU group.
-    const devFile = YAML.parse(fs.readFileSync(path.resolve(__dirname, "../Pulumi.dev.yaml"), "utf8"));
-    const baseVersion = String(devFile.config["inference-platform:kubernetesVersion"]);
-    const baseMax = Number(devFile.config["inference-platform:cpuMaxSize"]);
+    // Base: the dev stack as the synth CLI writes it (shared with other files). Head: dev with a newer
+    // Kubernetes minor and a larger CPU group, synthesized here and written the way the CLI writes it.
+    const input = readStackConfigFile({ root: path.resolve(__dirname, ".."), stack: "dev" });
+    const key = (name: string) => `${input.project}:${name}`;
+    const baseVersion = input.config[key("kubernetesVersion")];
+    const baseMax = Number(input.config[key("cpuMaxSize")]);
     const headVersion = baseVersion === "1.35" ? "1.34" : "1.35";
     const headMax = baseMax + 2;
-    fs.writeFileSync(
-        path.join(tmp, "Pulumi.dev.yaml"),
-        YAML.stringify({ config: { ...devFile.config, "inference-platform:kubernetesVersion": headVersion, "inference-platform:cpuMaxSize": headMax } }),
-    );
     const base = await synthCliOnce("dev");
-    const head = await runSynthCli(["--stack-file", path.join(tmp, "Pulumi.dev.yaml"), "--out", path.join(tmp, "head"), "--diff", base.dir, "--quiet"]);
+    const head = await synthesize({
+        config: { ...input, config: { ...input.config, [key("kubernetesVersion")]: headVersion, [key("cpuMaxSize")]: String(headMax) } },
+        program: () => import("../index"),
+    });
+    const headDir = path.join(tmp, "head");
+    writeSynth(headDir, head.files);
+    // What `npm run synth -- --stack dev --out <head> --diff <base>` prints after writing <head>.
+    const report = synthDiffReport(base.dir, headDir, "dev");
     const cpuGroup = readSynthDir(base.dir).summary.nodeGroups.find((g) => g.pool === "cpu")!;
 
     it("prints the new Kubernetes version and the new size, and what carries them", () => {
         expect(base.code, base.stderr).toBe(0);
-        expect(head.code, head.stderr).toBe(0);
-        expect(head.stdout).toContain(`- Kubernetes version: \`${baseVersion}\` → \`${headVersion}\``);
-        expect(head.stdout).toContain(`- node group ${cpuGroup.name}: size (min/desired/max): \`${cpuGroup.minSize}/${cpuGroup.desiredSize}/${baseMax}\` → \`${cpuGroup.minSize}/${cpuGroup.desiredSize}/${headMax}\``);
-        expect(head.stdout).toContain(`- eks:index:Cluster cluster-eks: \`version\`: \`${baseVersion}\` → \`${headVersion}\``);
-        expect(head.stdout).toContain(`- aws:eks/nodeGroup:NodeGroup ${cpuGroup.name}: \`scalingConfig.maxSize\`: \`${baseMax}\` → \`${headMax}\``);
-        expect(head.stdout).not.toContain("Resources added");
-        expect(head.stdout).not.toContain("Resources removed");
+        expect(report).toContain(`### Plan diff: dev (${base.dir} → ${headDir})`);
+        expect(report).toContain(`- Kubernetes version: \`${baseVersion}\` → \`${headVersion}\``);
+        expect(report).toContain(`- node group ${cpuGroup.name}: size (min/desired/max): \`${cpuGroup.minSize}/${cpuGroup.desiredSize}/${baseMax}\` → \`${cpuGroup.minSize}/${cpuGroup.desiredSize}/${headMax}\``);
+        expect(report).toContain(`- eks:index:Cluster cluster-eks: \`version\`: \`${baseVersion}\` → \`${headVersion}\``);
+        expect(report).toContain(`- aws:eks/nodeGroup:NodeGroup ${cpuGroup.name}: \`scalingConfig.maxSize\`: \`${baseMax}\` → \`${headMax}\``);
+        expect(report).not.toContain("Resources added");
+        expect(report).not.toContain("Resources removed");
     });
 
     it("and both plans' summaries show them", () => {
         const basePlan = fs.readFileSync(path.join(base.dir, "plan.md"), "utf8");
-        const headPlan = fs.readFileSync(path.join(tmp, "head", "plan.md"), "utf8");
+        const headPlan = fs.readFileSync(path.join(headDir, "plan.md"), "utf8");
         const summaryOf = (plan: string) => plan.slice(plan.indexOf("## Summary"), plan.indexOf("\n## ", plan.indexOf("## Summary") + 1));
         expect(summaryOf(basePlan)).toContain(`Kubernetes **${baseVersion}**`);
         expect(summaryOf(headPlan)).toContain(`Kubernetes **${headVersion}**`);
@@ -208,8 +214,18 @@ describe("npm run synth -- --diff on two real synths of the dev stack", async ()
         expect(summaryOf(headPlan)).toMatch(new RegExp(`\\| \`${cpuGroup.name}\` \\|[^\\n]*\\| ${cpuGroup.minSize} / ${cpuGroup.desiredSize} / ${headMax} \\|`));
     });
 
-    it("refuses to diff an out dir against itself or a directory that is no synth output", async () => {
+    it("refuses a directory that is no synth output, and finds nothing between a synth and itself", async () => {
         expect(() => readSynthDir(tmp)).toThrow(/is not a synth output directory \(no resources\.json\)/);
+        expect(diffBaseProblem(tmp)).toMatch(/not a synth output directory/);
+        expect(diffBaseProblem(base.dir)).toBeUndefined();
         expect(diffPlans(readSynthDir(base.dir), readSynthDir(base.dir))).toEqual([]);
+    });
+
+    it("the CLI takes --diff and checks its directory before synthesizing (exit 2, nothing written)", async () => {
+        const run = await runSynthCli(["--stack", "dev", "--out", path.join(tmp, "never"), "--diff", path.join(tmp, "missing")]);
+        expect(run.code).toBe(2);
+        expect(run.stderr).toMatch(/--diff .*missing: not a synth output directory \(no resources\.json\)/);
+        expect(run.stderr).not.toMatch(/resources registered/);
+        expect(fs.existsSync(path.join(tmp, "never"))).toBe(false);
     });
 });

@@ -137,6 +137,17 @@ export function diffPlans(base: SynthSnapshot, head: SynthSnapshot): PlanChange[
     return changes;
 }
 
+/** What `npm run synth -- --diff <baseDir>` prints after writing `outDir`. */
+export function synthDiffReport(baseDir: string, outDir: string, stack: string, label: (dir: string) => string = (d) => d): string {
+    return renderDiff(diffPlans(readSynthDir(baseDir), readSynthDir(outDir)), { title: `Plan diff: ${stack} (${label(baseDir)} → ${label(outDir)})` });
+}
+
+/** Why `dir` cannot be a `--diff` base, or undefined when it can (checked before the synth runs). */
+export function diffBaseProblem(dir: string): string | undefined {
+    if (!fs.existsSync(path.join(dir, "resources.json"))) return `--diff ${dir}: not a synth output directory (no resources.json); run npm run synth there first`;
+    return undefined;
+}
+
 const clip = (s: string | undefined, max = 160) => (s === undefined ? "(none)" : s.length > max ? `${s.slice(0, max - 1)}…` : s);
 const tick = (s: string | undefined, max?: number) => (s === undefined ? "(none)" : `\`${clip(s, max).replace(/`/g, "'")}\``);
 

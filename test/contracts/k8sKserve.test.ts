@@ -21,7 +21,7 @@ import { kserveResourcesValues } from "../../components/kserve";
 import { kserveIrsaServiceAccountAnnotations } from "../../components/modelStore";
 import { defaultVersions } from "../../components/versions";
 import { describeWithSharedSchemas, readUpstreamText, readUpstreamYaml, sharedSchemasPresent } from "../shared";
-import { synthesize } from "../../scripts/lib/synth";
+import { synthCliFiles } from "../synthOnce";
 import { plainValue } from "../../scripts/lib/synthRecorder";
 import { cite, Source } from "./upstream";
 
@@ -208,10 +208,10 @@ describe("eks: the models ServiceAccount's annotations (IRSA)", () => {
 });
 
 describe("local: the MinIO credentials Secret and the models ServiceAccount, as index.ts builds them", async () => {
-    // The offline synth runs index.ts under mocks that give generated values (passwords) a placeholder,
-    // so every key of the Secret is visible.
-    const { model } = await synthesize({ stack: "local", program: () => import("../../index") });
-    const byType = (type: string) => model.registrations.filter((r) => r.type === type) as { inputs: any }[];
+    // The offline synth (the CLI's output, shared with other test files) runs index.ts under mocks that
+    // give generated values (passwords) a placeholder, so every key of the Secret is visible.
+    const resources = JSON.parse((await synthCliFiles("local"))["resources.json"]).resources as { type: string; inputs: any }[];
+    const byType = (type: string) => resources.filter((r) => r.type === type);
     const secrets = byType("kubernetes:core/v1:Secret").filter((s) => Object.keys(s.inputs.metadata?.annotations ?? {}).some((k) => k.startsWith("serving.kserve.io/s3")));
     const serviceAccounts = byType("kubernetes:core/v1:ServiceAccount");
 
