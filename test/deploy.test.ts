@@ -55,10 +55,10 @@ const events = (sequence = upSequence): { at: number; event: EngineEvent }[] =>
     sequence.map(([s, body], i) => ({ at: t0 + s * 1000, event: { sequence: i, timestamp: Math.floor(t0 / 1000) + s, ...body } as EngineEvent }));
 
 /** Feeds events to a tracker on a fake clock; returns what was written. */
-function replay(options: { tty: boolean; plannedSteps?: number; tickEvery?: number; heartbeatMs?: number }) {
+function replay(options: { tty: boolean; plannedSteps?: number; tickEvery?: number; heartbeatMs?: number; operation?: "preview" | "update" }) {
     let clock = t0;
     const out: string[] = [];
-    const progress = new DeployProgress({ operation: "update", plannedSteps: options.plannedSteps, tty: options.tty, columns: 200, write: (s) => out.push(s), now: () => clock, heartbeatMs: options.heartbeatMs });
+    const progress = new DeployProgress({ operation: options.operation ?? "update", plannedSteps: options.plannedSteps, tty: options.tty, columns: 200, write: (s) => out.push(s), now: () => clock, heartbeatMs: options.heartbeatMs });
     const statusAt = new Map<number, string>();
     for (const { at, event } of events()) {
         while (options.tickEvery && clock + options.tickEvery < at) {
@@ -123,6 +123,13 @@ describe("deploy progress from engine events", () => {
             "",
         ]);
         expect(out).not.toContain("downloading plugin"); // ephemeral diagnostics stay off
+    });
+
+    it("a preview prints no line per planned step (they are plans, not changes), only warnings and errors", () => {
+        const { out, statusAt } = replay({ tty: false, operation: "preview" });
+        expect(out.split("\n").filter(Boolean).every((l) => /^(warning|error|failed):/.test(l))).toBe(true);
+        expect(replay({ tty: true, operation: "preview" }).statusAt.get(2)).toBe("[0/2] 2s planning create awsx:ec2:Vpc network-vpc (0s) +1 more");
+        expect(statusAt.size).toBeGreaterThan(0);
     });
 
     it("without a preview, the total is the steps seen so far", () => {

@@ -108,7 +108,8 @@ export class DeployProgress {
                 this.line(`failed: ${verb(finished.op, 0)} ${shortUrn(finished.urn)}`);
             } else {
                 this.done += 1;
-                if (!this.options.tty) {
+                // A preview's steps are plans, not changes: no line each (the summary follows).
+                if (!this.options.tty && this.options.operation !== "preview") {
                     const took = step ? ` (${formatElapsed(at - step.startedAt)})` : "";
                     this.line(`${this.prefix(at)} ${verb(finished.op, 1)} ${shortUrn(finished.urn)}${took}`);
                 }
@@ -163,7 +164,8 @@ export class DeployProgress {
         if (this.inFlight.size === 0) return "waiting for the program";
         const [urn, step] = [...this.inFlight.entries()].reduce((a, b) => (b[1].startedAt < a[1].startedAt ? b : a));
         const others = this.inFlight.size - 1;
-        return `${verb(step.op, 0)} ${shortUrn(urn)} (${formatElapsed(at - step.startedAt)})${others > 0 ? ` +${others} more` : ""}`;
+        const doing = this.options.operation === "preview" ? `planning ${step.op}` : verb(step.op, 0);
+        return `${doing} ${shortUrn(urn)} (${formatElapsed(at - step.startedAt)})${others > 0 ? ` +${others} more` : ""}`;
     }
 
     /** The status line: `[12/57] 3m12s creating aws:eks/... cluster-gpu (1m05s) +3 more`. */
