@@ -1,16 +1,11 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
-import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { containerResourcesProblems } from "../components/common/resources";
 import { CertManager, certManagerValues, defaultCertManagerResources } from "../components/platform/certManager";
+import { defaultVersions } from "../versions";
+import { newSchemaAjv } from "./jsonSchema";
 import { installMocks } from "./kit";
+import { describeWithSharedSchemas, readUpstreamJson, readUpstreamText } from "./shared";
 
-const schemaDir = path.resolve(__dirname, "../../shared/schemas/cert-manager-v1.19.6");
-const schemaFile = path.join(schemaDir, "values.schema.json");
-const valuesFile = path.join(schemaDir, "values.yaml");
-const haveSchema = fs.existsSync(schemaFile);
-if (!haveSchema) console.warn(`certManager.test: ${schemaFile} is absent; skipping the upstream values-schema checks`);
 
 describe("certManagerValues", () => {
     it("installs and keeps the CRDs", () => {
@@ -39,10 +34,10 @@ describe("certManagerValues", () => {
     });
 });
 
-describe.skipIf(!haveSchema)("certManagerValues against the chart's values.schema.json (v1.19.6)", () => {
+describeWithSharedSchemas(`certManagerValues against the chart's values.schema.json (${defaultVersions.certManager})`, () => {
     it("validates", () => {
-        const schema = JSON.parse(fs.readFileSync(schemaFile, "utf8"));
-        const ajv = new Ajv({ strict: false, allErrors: true });
+        const schema = readUpstreamJson("certManager", "values.schema.json");
+        const ajv = newSchemaAjv({ allErrors: true });
         const validate = ajv.compile(schema);
         const ok = validate(certManagerValues());
         expect(validate.errors ?? []).toEqual([]);
@@ -50,13 +45,13 @@ describe.skipIf(!haveSchema)("certManagerValues against the chart's values.schem
     });
 
     it("the schema is strict enough to catch a misspelt key", () => {
-        const schema = JSON.parse(fs.readFileSync(schemaFile, "utf8"));
-        const validate = new Ajv({ strict: false }).compile(schema);
+        const schema = readUpstreamJson("certManager", "values.schema.json");
+        const validate = newSchemaAjv().compile(schema);
         expect(validate({ ...certManagerValues(), crd: { enabled: true } })).toBe(false);
     });
 
     it("the chart does not install CRDs unless told to (so setting crds.enabled matters)", () => {
-        const text = fs.readFileSync(valuesFile, "utf8");
+        const text = readUpstreamText("certManager", "values.yaml");
         expect(text).toMatch(/^crds:\n(?:\s*#.*\n|\s*\n)*\s+enabled: false$/m);
     });
 });

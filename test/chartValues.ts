@@ -1,27 +1,7 @@
 /**
- * Test helper: checks Helm values against the upstream chart files in /work/shared/schemas, read in
- * place (never copied). Tests skip with a message when that folder is absent.
+ * Test helper: checks Helm values against the upstream chart's values.yaml (read from
+ * ../shared/schemas through test/shared.ts).
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { parse } from "yaml";
-
-export const schemasDir = path.resolve(__dirname, "../../shared/schemas");
-export const schemasPresent = fs.existsSync(schemasDir);
-
-/** Warns once per file why chart-file checks are skipped. */
-export function warnIfSchemasAbsent(what: string): void {
-    if (!schemasPresent) console.warn(`skipping ${what}: upstream chart files not found at ${schemasDir}`);
-}
-
-export function readUpstreamYaml(relative: string): Record<string, unknown> {
-    return parse(fs.readFileSync(path.join(schemasDir, relative), "utf8")) as Record<string, unknown>;
-}
-
-export function readUpstreamJson(relative: string): any {
-    return JSON.parse(fs.readFileSync(path.join(schemasDir, relative), "utf8"));
-}
-
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /**

@@ -4,7 +4,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { ClusterAutoscaler, clusterAutoscalerPolicy, clusterAutoscalerValues } from "../components/aws/clusterAutoscaler";
 import { clusterAutoscalerImageTag, clusterAutoscalerImageTags, KubernetesVersion, supportedKubernetesVersions } from "../versions";
-import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { itWithSharedSchemas, readUpstreamYaml } from "./shared";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 type Statement = { Sid?: string; Effect: string; Action: string[]; Resource: string | string[]; Condition?: any };
@@ -136,13 +137,12 @@ describe("clusterAutoscalerValues", () => {
         expect(values.resources).toMatchObject({ requests: { cpu: expect.any(String), memory: expect.any(String) }, limits: { memory: expect.any(String) } });
     });
 
-    it.skipIf(!schemasPresent)("uses only value names the chart's values.yaml declares", () => {
-        const upstream = readUpstreamYaml("cluster-autoscaler-chart-9.59.0/values.yaml");
+    itWithSharedSchemas("uses only value names the chart's values.yaml declares", () => {
+        const upstream = readUpstreamYaml("clusterAutoscaler", "values.yaml");
         // extraArgs is a map of command-line flags, free-form by design.
         expect(undeclaredValuePaths(values, upstream, { freeForm: ["extraArgs"] })).toEqual([]);
         expect(undeclaredValuePaths({ ...values, autoDiscovery: { clustername: "x" } }, upstream, { freeForm: ["extraArgs"] })).toEqual(["autoDiscovery.clustername"]);
     });
-    warnIfSchemasAbsent("the cluster-autoscaler values check");
 });
 
 describe("ClusterAutoscaler component", async () => {

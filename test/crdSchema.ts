@@ -1,6 +1,6 @@
 /**
  * Validates Kubernetes objects against a CRD's openAPIV3Schema, read in place from
- * /work/shared/schemas (never copied into the repo).
+ * ../shared/schemas (test/shared.ts; never copied into the repo).
  *
  * The API server prunes fields a structural schema does not declare; a field we set that would be
  * pruned is a bug, so unknown fields are errors here, except under
@@ -8,16 +8,17 @@
  * is checked against the ObjectMeta fields manifests in this repo use.
  *
  * Usage:
- *   const crd = loadCrdValidator("kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml");
- *   describe.skipIf(!crd)(...); crd?.errors(obj) // [] when valid
+ *   const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
+ *   describeWithSharedSchemas(...); crd?.errors(obj) // [] when valid
  */
-import Ajv, { ErrorObject, ValidateFunction } from "ajv";
+import { ErrorObject, ValidateFunction } from "ajv";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { inject } from "vitest";
 import * as YAML from "yaml";
-
-/** Where the upstream schema files live (a sibling of the repo). */
-export const schemasDir = path.resolve(__dirname, "../../shared/schemas");
+import { newSchemaAjv } from "./jsonSchema";
+import { readUpstreamText, sharedSchemasPresent, UpstreamComponent, upstreamPath } from "./shared";
 
 export interface CrdValidator {
     /** `group/version` and kind the validator was built for. */
@@ -75,25 +76,6 @@ export function closeSchema(schema: Schema, isRoot = true): Schema {
     return out;
 }
 
-function newAjv(): Ajv {
-    const ajv = new Ajv({ allErrors: true, strict: false });
-    ajv.addVocabulary([
-        "x-kubernetes-preserve-unknown-fields",
-        "x-kubernetes-int-or-string",
-        "x-kubernetes-list-type",
-        "x-kubernetes-list-map-keys",
-        "x-kubernetes-map-type",
-        "x-kubernetes-embedded-resource",
-        "x-kubernetes-validations",
-    ]);
-    ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && n >= -(2 ** 31) && n < 2 ** 31 });
-    ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
-    ajv.addFormat("date-time", /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/);
-    ajv.addFormat("byte", /^[A-Za-z0-9+/]*={0,2}$/);
-    ajv.addFormat("double", { type: "number", validate: () => true });
-    return ajv;
-}
-
 function describe(error: ErrorObject): string {
     const where = error.instancePath || "/";
     if (error.keyword === "additionalProperties") {
@@ -105,34 +87,32 @@ function describe(error: ErrorObject): string {
     return `${where}: ${error.message}`;
 }
 
-const cache = new Map<string, CrdValidator | undefined>();
-
 /**
- * Builds a validator for the CRD in `relativePath` (under `schemasDir`). `version` picks the CRD
- * version (default: the storage version). Returns undefined when the schema folder is absent so the
- * caller can skip; throws when the folder exists but the file or version does not (a typo, not a skip).
+ * Builds a validator for the CRD in `file` of `component`'s upstream folder (the pinned version).
+ * `version` picks the CRD version (default: the storage version). Returns undefined when
+ * ../shared/schemas is absent so the caller can skip; throws when it is there but the file or version
+ * is not (a typo or a missing pin, not a skip).
+ *
+ * Validators are cached for the whole worker process (test files share workers): the KServe
+ * InferenceService CRD alone is 2 MB of YAML.
  */
-export function loadCrdValidator(relativePath: string, version?: string): CrdValidator | undefined {
-    const key = `${relativePath}@${version ?? ""}`;
-    if (cache.has(key)) return cache.get(key);
-    if (!fs.existsSync(schemasDir)) {
-        cache.set(key, undefined);
-        return undefined;
-    }
-    const file = path.join(schemasDir, relativePath);
-    const docs = YAML.parseAllDocuments(fs.readFileSync(file, "utf8")).map((d) => d.toJS() as Schema);
-    const crd = docs.find((d) => d?.kind === "CustomResourceDefinition");
-    if (!crd) throw new Error(`${file}: no CustomResourceDefinition`);
+export function loadCrdValidator(component: UpstreamComponent, file: string, version?: string): CrdValidator | undefined {
+    if (!sharedSchemasPresent) return undefined;
+    const key = `${upstreamPath(component, file)}@${version ?? ""}`;
+    const cache = processCache().validators;
+    const cached = cache.get(key);
+    if (cached) return cached;
+    const crd = readCrd(component, file);
     const versions = crd.spec.versions as Schema[];
     const chosen = version ? versions.find((v) => v.name === version) : versions.find((v) => v.storage);
-    if (!chosen) throw new Error(`${file}: no version ${version ?? "(storage)"}; has ${versions.map((v) => v.name).join(", ")}`);
+    if (!chosen) throw new Error(`${upstreamPath(component, file)}: no version ${version ?? "(storage)"}; has ${versions.map((v) => v.name).join(", ")}`);
     const apiVersion = `${crd.spec.group}/${chosen.name}`;
     const kind = crd.spec.names.kind as string;
     const root = closeSchema(chosen.schema.openAPIV3Schema);
     root.required = [...new Set([...(root.required ?? []), "apiVersion", "kind", "metadata"])];
     root.properties.apiVersion = { type: "string", const: apiVersion };
     root.properties.kind = { type: "string", const: kind };
-    const validate: ValidateFunction = newAjv().compile(root);
+    const validate: ValidateFunction = newSchemaAjv({ allErrors: true, inlineRefs: false }).compile(hoistRepeatedSubschemas(root));
     const validator: CrdValidator = {
         apiVersion,
         kind,
@@ -145,7 +125,120 @@ export function loadCrdValidator(relativePath: string, version?: string): CrdVal
     return validator;
 }
 
-/** The message callers log when they skip because the schemas are absent. */
-export function skipMessage(relativePath: string): string {
-    return `skipping CRD validation: ${path.join(schemasDir, relativePath)} is absent (the shared schema folder is not mounted)`;
+/**
+ * The CustomResourceDefinition in `file` of `component`'s upstream folder, parsed (cached per
+ * process; treat it as read-only). Throws when the file holds none.
+ */
+export function readCrd(component: UpstreamComponent, file: string): Schema {
+    const cache = processCache().crds;
+    const at = upstreamPath(component, file);
+    let crd = cache.get(at);
+    if (!crd) {
+        crd = fromRunCache(at, () => {
+            const docs = YAML.parseAllDocuments(readUpstreamText(component, file)).map((d) => d.toJS() as Schema);
+            const found = docs.find((d) => d?.kind === "CustomResourceDefinition");
+            if (!found) throw new Error(`${at}: no CustomResourceDefinition`);
+            return found;
+        });
+        cache.set(at, crd);
+    }
+    return crd;
+}
+
+/**
+ * Parsing a 2 MB CRD takes the `yaml` package over a second; the other worker of the same
+ * `npm test` run reads the first one's JSON instead (test/globalSetup.ts's run directory).
+ */
+function fromRunCache(file: string, parse: () => Schema): Schema {
+    let runDir: string | undefined;
+    try {
+        runDir = inject("runDir");
+    } catch {
+        runDir = undefined; // outside a vitest run
+    }
+    if (!runDir) return parse();
+    const cached = path.join(runDir, `crd-${createHash("sha1").update(file).digest("hex").slice(0, 16)}.json`);
+    if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, "utf8")) as Schema;
+    const crd = parse();
+    fs.writeFileSync(`${cached}.${process.pid}.tmp`, JSON.stringify(crd));
+    fs.renameSync(`${cached}.${process.pid}.tmp`, cached);
+    return crd;
+}
+
+/** One cache per process, kept across test files (and their module resets) in a shared worker. */
+function processCache(): { crds: Map<string, Schema>; validators: Map<string, CrdValidator> } {
+    const slot = Symbol.for("inference-platform.test.crdCache");
+    const holder = globalThis as unknown as Record<symbol, ReturnType<typeof processCache> | undefined>;
+    return (holder[slot] ??= { crds: new Map(), validators: new Map() });
+}
+
+/** Keywords whose value is a schema, a list of schemas, or a map of name to schema. */
+const schemaKeywords = new Set(["additionalProperties", "items", "additionalItems", "not", "contains", "propertyNames", "if", "then", "else"]);
+const schemaListKeywords = new Set(["anyOf", "allOf", "oneOf", "items"]);
+const schemaMapKeywords = new Set(["properties", "patternProperties", "definitions", "dependencies"]);
+
+/**
+ * The same schema with every subschema that occurs more than once (and is not tiny) moved to
+ * `definitions` and referenced by `$ref`: a CRD repeats the container and pod schemas dozens of
+ * times (KServe: once per model server), and Ajv compiles each occurrence unless it is shared. What
+ * the schema accepts, and where errors point in the instance, do not change; only `schemaPath` does.
+ * Pair with Ajv's `inlineRefs: false`, which keeps each definition one compiled function.
+ */
+export function hoistRepeatedSubschemas(root: Schema, minimumJsonLength = 300): Schema {
+    const seen = new Map<string, number>();
+    const keyOf = (s: Schema) => createHash("sha1").update(JSON.stringify(s)).digest("base64url").slice(0, 16);
+    const eachChild = (s: Schema, visit: (child: Schema) => unknown): void => {
+        for (const [keyword, value] of Object.entries(s)) {
+            if (schemaMapKeywords.has(keyword) && value && typeof value === "object" && !Array.isArray(value)) {
+                for (const child of Object.values(value)) if (child && typeof child === "object" && !Array.isArray(child)) visit(child as Schema);
+            } else if (schemaListKeywords.has(keyword) && Array.isArray(value)) {
+                for (const child of value) if (child && typeof child === "object") visit(child as Schema);
+            } else if (schemaKeywords.has(keyword) && value && typeof value === "object" && !Array.isArray(value)) {
+                visit(value as Schema);
+            }
+        }
+    };
+    // Top-down: a repeat's children were counted at its first occurrence, so they are not counted
+    // again (they end up once, inside the shared definition).
+    const count = (s: Schema): void => {
+        if (JSON.stringify(s).length >= minimumJsonLength) {
+            const key = keyOf(s);
+            const n = (seen.get(key) ?? 0) + 1;
+            seen.set(key, n);
+            if (n > 1) return;
+        }
+        eachChild(s, count);
+    };
+    eachChild(root, count);
+
+    const definitions: Record<string, Schema> = {};
+    const rewrite = (s: Schema): Schema => {
+        const out: Schema = {};
+        for (const [keyword, value] of Object.entries(s)) {
+            if (schemaMapKeywords.has(keyword) && value && typeof value === "object" && !Array.isArray(value)) {
+                out[keyword] = Object.fromEntries(Object.entries(value).map(([name, child]) => [name, child && typeof child === "object" && !Array.isArray(child) ? replace(child as Schema) : child]));
+            } else if (schemaListKeywords.has(keyword) && Array.isArray(value)) {
+                out[keyword] = value.map((child) => (child && typeof child === "object" ? replace(child as Schema) : child));
+            } else if (schemaKeywords.has(keyword) && value && typeof value === "object" && !Array.isArray(value)) {
+                out[keyword] = replace(value as Schema);
+            } else {
+                out[keyword] = value;
+            }
+        }
+        return out;
+    };
+    const replace = (s: Schema): Schema => {
+        if (JSON.stringify(s).length < minimumJsonLength) return rewrite(s);
+        const key = keyOf(s);
+        if ((seen.get(key) ?? 0) < 2) return rewrite(s);
+        if (!(key in definitions)) {
+            definitions[key] = {}; // reserved first: a definition never contains itself (schemas here are trees)
+            definitions[key] = rewrite(s);
+        }
+        return { $ref: `#/definitions/${key}` };
+    };
+    const hoisted = rewrite(root);
+    if (Object.keys(definitions).length === 0) return hoisted;
+    if (hoisted.definitions) throw new Error("hoistRepeatedSubschemas: the root schema already has definitions");
+    return { ...hoisted, definitions };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { DevicePlugin, devicePluginValues } from "../components/aws/devicePlugin";
-import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { itWithSharedSchemas, readUpstreamYaml } from "./shared";
 import { installMocks, FakeCluster } from "./kit";
 
 type Toleration = { key?: string; operator?: string; value?: string; effect?: string };
@@ -55,15 +56,14 @@ describe("devicePluginValues", () => {
         expect(values.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } });
     });
 
-    it.skipIf(!schemasPresent)("uses only value names the chart's values.yaml declares", () => {
-        const upstream = readUpstreamYaml("nvidia-device-plugin-v0.18.2/values.yaml");
+    itWithSharedSchemas("uses only value names the chart's values.yaml declares", () => {
+        const upstream = readUpstreamYaml("nvidiaDevicePlugin", "values.yaml");
         // `nfd.enabled` is read by the chart's dependency condition (Chart.yaml), not declared in values.yaml;
         // the default affinity is replaced wholesale.
         expect(undeclaredValuePaths(values, upstream, { extra: ["nfd.enabled"], freeForm: ["affinity"] })).toEqual([]);
         // The upstream default affinity is the one this overrides: it really does admit NFD-labelled nodes.
         expect(schedulesOn({ affinity: upstream.affinity }, { "feature.node.kubernetes.io/pci-10de.present": "true" })).toBe(true);
     });
-    warnIfSchemasAbsent("the nvidia-device-plugin values check");
 });
 
 describe("DevicePlugin component", async () => {

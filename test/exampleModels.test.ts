@@ -19,12 +19,11 @@ import {
 } from "../components/models/exampleModels";
 import { renderInferenceService } from "../components/models/inferenceService";
 import { LlmExampleSettings, qwen25Instruct05b } from "../components/models/llm";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
+import { loadCrdValidator } from "./crdSchema";
 import { installMocks, promiseOf } from "./kit";
+import { describeWithSharedSchemas } from "./shared";
 
-const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
-const crd = loadCrdValidator(crdPath);
-if (!crd) console.warn(skipMessage(crdPath));
+const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 const repoRoot = path.resolve(__dirname, "..");
 
@@ -60,7 +59,7 @@ const contexts: Record<"eks" | "local", ExampleContext<string>> = {
 };
 const render = (example: ExampleName, backend: "eks" | "local" = "eks") => renderInferenceService(exampleSpec(example, contexts[backend]));
 
-describe.skipIf(!crd)("every example, on both backends, matches the KServe CRD", () => {
+describeWithSharedSchemas("every example, on both backends, matches the KServe CRD", () => {
     for (const backend of ["eks", "local"] as const) {
         for (const example of exampleNames) {
             it(`${example} (${backend})`, () => {

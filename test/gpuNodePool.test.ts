@@ -3,8 +3,6 @@
  * CEL rules we rely on, read from the CRD files), schedulable for every GPU workload the stack runs,
  * and wired so destroy drains them before the controller goes.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import {
@@ -22,15 +20,15 @@ import { exampleSpec, plainInterpolate } from "../components/models/exampleModel
 import { tfServingDeployment } from "../components/models/inferenceServer";
 import { renderInferenceService } from "../components/models/inferenceService";
 import { karpenterAmiReleaseKubernetesVersions, karpenterPins, supportedKubernetesVersions } from "../versions";
-import { loadCrdValidator, schemasDir, skipMessage } from "./crdSchema";
+import { loadCrdValidator } from "./crdSchema";
+import { describeWithSharedSchemas, readUpstreamText } from "./shared";
 import { pendingPodOf, whyNotSchedulable } from "./karpenterScheduling";
 import { FakeCluster, installMocks, testAccountId, testOidcIssuerHost } from "./kit";
 
-const nodeClassCrd = "karpenter-v1.14.1/karpenter.k8s.aws_ec2nodeclasses.yaml";
-const nodePoolCrd = "karpenter-v1.14.1/karpenter.sh_nodepools.yaml";
-const nodeClassValidator = loadCrdValidator(nodeClassCrd);
-const nodePoolValidator = loadCrdValidator(nodePoolCrd);
-if (!nodeClassValidator) console.warn(skipMessage(nodeClassCrd));
+const nodeClassCrd = "karpenter.k8s.aws_ec2nodeclasses.yaml";
+const nodePoolCrd = "karpenter.sh_nodepools.yaml";
+const nodeClassValidator = loadCrdValidator("karpenter", nodeClassCrd);
+const nodePoolValidator = loadCrdValidator("karpenter", nodePoolCrd);
 
 const gpuClass = ec2NodeClassManifest({
     name: "gpu",
@@ -43,12 +41,12 @@ const gpuClass = ec2NodeClassManifest({
 const gpuPool = gpuNodePoolManifest({ nodeClassName: "gpu", instanceFamilies: ["g6", "g5", "g6e"], spot: true, maxGpus: 2, maxVcpus: 16, consolidateAfter: "10m", expireAfter: "720h" });
 const burstPool = cpuBurstNodePoolManifest({ nodeClassName: "cpu-burst", instanceFamilies: ["m6i", "m7i", "c6i"], spot: true, maxVcpus: 16, consolidateAfter: "10m", expireAfter: "720h" });
 
-/** The CEL rules of a CRD's openAPIV3Schema (`x-kubernetes-validations`), as text, read in place. */
-function celRules(relative: string): string[] {
-    return [...fs.readFileSync(path.join(schemasDir, relative), "utf8").matchAll(/rule: (.+)$/gm)].map((m) => m[1]);
+/** The CEL rules of a Karpenter CRD's openAPIV3Schema (`x-kubernetes-validations`), as text, read in place. */
+function celRules(file: string): string[] {
+    return [...readUpstreamText("karpenter", file).matchAll(/rule: (.+)$/gm)].map((m) => m[1]);
 }
 
-describe.skipIf(!nodeClassValidator)("against the Karpenter v1.14.1 CRDs", () => {
+describeWithSharedSchemas("against the Karpenter v1.14.1 CRDs", () => {
     it("the EC2NodeClass and both NodePools validate against their structural schemas", () => {
         expect(nodeClassValidator!.errors(gpuClass)).toEqual([]);
         expect(nodePoolValidator!.errors(gpuPool)).toEqual([]);

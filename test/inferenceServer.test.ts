@@ -204,8 +204,7 @@ describe("gateway Deployment", () => {
         expect(c.livenessProbe.httpGet).toEqual({ path: "/v2/health/live", port: "http" });
     });
 
-    const gatewayConfig = path.resolve(__dirname, "../gateway/src/config.ts");
-    it.skipIf(!fs.existsSync(gatewayConfig))("is accepted by the gateway's own argument parser", async () => {
+    it("is accepted by the gateway's own argument parser", async () => {
         const { parseConfig } = await import("../gateway/src/config");
         const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
         const { config } = parseConfig(c.args, env);

@@ -10,12 +10,12 @@ import {
     renderInferenceService,
     storageUriProblem,
 } from "../components/models/inferenceService";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
+import { defaultVersions } from "../versions";
+import { loadCrdValidator } from "./crdSchema";
 import { installMocks, promiseOf } from "./kit";
+import { describeWithSharedSchemas } from "./shared";
 
-const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
-const crd = loadCrdValidator(crdPath);
-if (!crd) console.warn(skipMessage(crdPath));
+const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 const base: InferenceServiceSpec = {
     name: "m",
@@ -154,7 +154,7 @@ describe("validation errors", () => {
     });
 });
 
-describe.skipIf(!crd)("rendered manifests match the KServe v0.20.0 CRD", () => {
+describeWithSharedSchemas(`rendered manifests match the KServe ${defaultVersions.kserve} CRD`, () => {
     const edgeCases: [string, InferenceServiceSpec][] = [
         ["minimal", base],
         ["sklearn v2", withModel({ protocolVersion: "v2" })],

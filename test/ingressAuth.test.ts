@@ -1,8 +1,5 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import Ajv from "ajv";
 import { parseAllDocuments } from "yaml";
 import { AuthorizationPolicy as AuthorizationPolicyModel, RequestAuthentication as RequestAuthenticationModel } from "@kubernetes-models/istio/security.istio.io/v1";
 import {
@@ -15,7 +12,10 @@ import {
     istioPathMatches,
     kubeflowPatches,
 } from "../components/platform/ingressAuth";
+import { defaultVersions } from "../versions";
+import { newSchemaAjv } from "./jsonSchema";
 import { installMocks } from "./kit";
+import { describeWithSharedSchemas, readUpstreamText, sharedSchemasPresent } from "./shared";
 
 const jwtOpts = { jwtIssuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/.well-known/jwks.json" };
 /** The models' `validate()` (their base class's types do not resolve under this tsconfig's module resolution). */
@@ -288,13 +288,8 @@ describe("every mode", () => {
     });
 });
 
-const schemas = path.resolve(__dirname, "../../shared/schemas");
-const crdFile = path.join(schemas, "istio-1.29.1/crd-all.gen.yaml");
-const haveCrds = fs.existsSync(crdFile);
-if (!haveCrds) console.warn(`skipping Istio CRD checks: ${crdFile} not found (needs /work/shared/schemas)`);
-
-describe.skipIf(!haveCrds)("against Istio 1.29.1's CRDs", () => {
-    const crds = haveCrds ? parseAllDocuments(fs.readFileSync(crdFile, "utf8")).map((d) => d.toJS()) : [];
+describeWithSharedSchemas(`against Istio ${defaultVersions.istio}'s CRDs`, () => {
+    const crds = sharedSchemasPresent ? parseAllDocuments(readUpstreamText("istio", "crd-all.gen.yaml")).map((d) => d.toJS()) : [];
     const schemaOf = (kind: string) =>
         crds.find((c) => c?.spec?.names?.kind === kind)?.spec.versions.find((v: any) => v.name === "v1").schema.openAPIV3Schema;
 
@@ -305,7 +300,7 @@ describe.skipIf(!haveCrds)("against Istio 1.29.1's CRDs", () => {
     });
 
     it("every object and patch validates against the CRD's openAPIV3Schema", () => {
-        const ajv = new Ajv({ strict: false, allErrors: true, validateFormats: false });
+        const ajv = newSchemaAjv({ allErrors: true });
         const validators = {
             AuthorizationPolicy: ajv.compile(schemaOf("AuthorizationPolicy")),
             RequestAuthentication: ajv.compile(schemaOf("RequestAuthentication")),

@@ -1,5 +1,4 @@
 import * as pulumi from "@pulumi/pulumi";
-import Ajv from "ajv";
 import { describe, expect, it } from "vitest";
 import { ClusterAutoscaler } from "../components/aws/clusterAutoscaler";
 import { DevicePlugin } from "../components/aws/devicePlugin";
@@ -8,8 +7,11 @@ import { kindPortMapping } from "../components/local/kindCluster";
 import { gatewayReadiness, IngressGateway, ingressGatewayValues } from "../components/platform/ingressGateway";
 import { Istio } from "../components/platform/istio";
 import { LoadBalancerController } from "../components/aws/loadBalancerController";
-import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { describeWithSharedSchemas, readUpstreamJson, readUpstreamYaml, sharedSchemasPresent } from "./shared";
+import { defaultVersions } from "../versions";
 import { runPolicies } from "../policy/policies";
+import { newSchemaAjv } from "./jsonSchema";
 import { descendants, FakeCluster, installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
 
 const lb = "service.beta.kubernetes.io/aws-load-balancer";
@@ -79,11 +81,11 @@ describe("ingressGatewayValues", () => {
         expect((ingressGatewayValues(localInput) as any).podDisruptionBudget).toBeUndefined();
     });
 
-    describe.skipIf(!schemasPresent)("against the gateway chart's values.schema.json and values.yaml (1.29.1)", () => {
-        const schema = schemasPresent ? readUpstreamJson("istio-1.29.1/gateway.values.schema.json") : {};
+    describeWithSharedSchemas(`against the gateway chart's values.schema.json and values.yaml (${defaultVersions.istio})`, () => {
+        const schema = sharedSchemasPresent ? readUpstreamJson("istio", "gateway.values.schema.json") : {};
         // The schema names the draft with a URL Ajv does not know; the keywords are draft-07 compatible.
         const { $schema: _ignored, ...body } = schema;
-        const validate = new Ajv({ strict: false, allErrors: true }).compile(body);
+        const validate = newSchemaAjv({ allErrors: true }).compile(body);
 
         it.each([
             ["eks", eksInput],
@@ -99,13 +101,12 @@ describe("ingressGatewayValues", () => {
         });
 
         it("uses only value names the chart's values.yaml declares", () => {
-            const declared = readUpstreamYaml("istio-1.29.1/gateway.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
+            const declared = readUpstreamYaml("istio", "gateway.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
             for (const input of [eksInput, localInput]) {
                 expect(undeclaredValuePaths(ingressGatewayValues(input), declared, { freeForm: ["service.ports", "labels"] })).toEqual([]);
             }
         });
     });
-    warnIfSchemasAbsent("the gateway chart schema validation");
 });
 
 describe("kindPortMapping", () => {

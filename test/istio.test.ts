@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { Istio, istioBaseValues, istiodValues } from "../components/platform/istio";
-import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { itWithSharedSchemas, readUpstreamYaml } from "./shared";
 import { installMocks, FakeCluster } from "./kit";
 
 describe("istio values", () => {
@@ -21,13 +22,12 @@ describe("istio values", () => {
     });
 
     // Istio charts declare user-settable values under `_internal_defaults_do_not_set`, set at the top level.
-    it.skipIf(!schemasPresent)("uses only value names istiod's and base's values.yaml declare", () => {
-        const istiod = readUpstreamYaml("istio-1.29.1/istiod.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
+    itWithSharedSchemas("uses only value names istiod's and base's values.yaml declare", () => {
+        const istiod = readUpstreamYaml("istio", "istiod.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
         expect(undeclaredValuePaths(istiodValues({ minReplicas: 1 }), istiod, { freeForm: ["resources"] })).toEqual([]);
-        const base = readUpstreamYaml("istio-1.29.1/base.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
+        const base = readUpstreamYaml("istio", "base.values.yaml")._internal_defaults_do_not_set as Record<string, unknown>;
         expect(undeclaredValuePaths(istioBaseValues(), base)).toEqual([]);
     });
-    warnIfSchemasAbsent("the istio values checks");
 });
 
 describe("Istio component", async () => {

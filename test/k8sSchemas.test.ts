@@ -2,29 +2,22 @@
  * Every Kubernetes object the dev and local stacks render (out/<stack>/k8s/*.yaml of the offline
  * synth) validates against its schema: core kinds with kubernetes-models, Istio and Knative kinds with
  * @kubernetes-models/istio and /knative, KServe and Karpenter kinds with the upstream CRDs in
- * /work/shared/schemas (test/crdSchema.ts). Unknown fields are errors: the generated kubernetes-models validators accept
+ * ../shared/schemas (test/crdSchema.ts). Unknown fields are errors: the generated kubernetes-models validators accept
  * any extra property, so `unknownFields` probes each field (see there). Helm values validate against
  * the charts' values schemas where upstream ships one (Istio gateway, cert-manager).
  *
- * dev is synthesized in this process, local in a child process (one mock runtime per process).
+ * Both stacks come from the synth CLI (test/synthOnce.ts: one run per stack, shared with other files).
  * `K8S_SCHEMA_DIRS=out/x,out/y npx vitest run test/k8sSchemas.test.ts` also checks those synth outputs.
  */
-import Ajv from "ajv";
-import * as fs from "node:fs";
-import * as os from "node:os";
 import * as path from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as YAML from "yaml";
-import { readTree, runSynthCli } from "../scripts/lib/synthCli";
-import { synthesize } from "../scripts/lib/synth";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
+import { readTree } from "../scripts/lib/synthCli";
+import { loadCrdValidator } from "./crdSchema";
+import { newSchemaAjv } from "./jsonSchema";
+import { itWithSharedSchemas, readUpstreamJson, sharedSchemasPresent, UpstreamComponent } from "./shared";
+import { synthCliFiles } from "./synthOnce";
 
-const schemasDir = path.resolve(__dirname, "../../shared/schemas");
-const schemasPresent = fs.existsSync(schemasDir);
-if (!schemasPresent) console.warn(`skipping KServe CRD and Helm values-schema checks: ${schemasDir} is absent (the shared schema folder is not mounted)`);
-
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "k8s-schemas-"));
-afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
 interface AjvLikeError {
     instancePath: string;
@@ -94,19 +87,20 @@ function modelValidator(ModelClass: new (data: any) => object): Validate {
 }
 
 const kserveCrdFiles: Record<string, string> = {
-    InferenceService: "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml",
-    ServingRuntime: "kserve-v0.20.0/serving.kserve.io_servingruntimes.yaml",
-    ClusterServingRuntime: "kserve-v0.20.0/serving.kserve.io_clusterservingruntimes.yaml",
-    InferenceGraph: "kserve-v0.20.0/serving.kserve.io_inferencegraphs.yaml",
+    InferenceService: "serving.kserve.io_inferenceservices.yaml",
+    ServingRuntime: "serving.kserve.io_servingruntimes.yaml",
+    ClusterServingRuntime: "serving.kserve.io_clusterservingruntimes.yaml",
+    InferenceGraph: "serving.kserve.io_inferencegraphs.yaml",
 };
 
 /** CRDs of other groups, by `group/kind` (Karpenter's, aws/karpenter-provider-aws v1.14.1 pkg/apis/crds/). */
 const otherCrdFiles: Record<string, string> = {
-    "karpenter.sh/NodePool": "karpenter-v1.14.1/karpenter.sh_nodepools.yaml",
-    "karpenter.k8s.aws/EC2NodeClass": "karpenter-v1.14.1/karpenter.k8s.aws_ec2nodeclasses.yaml",
+    "karpenter.sh/NodePool": "karpenter.sh_nodepools.yaml",
+    "karpenter.k8s.aws/EC2NodeClass": "karpenter.k8s.aws_ec2nodeclasses.yaml",
 };
 
-type Checker = { source: string; problems(obj: Record<string, unknown>, patch: boolean): string[] } | { skip: string } | { missing: string };
+/** `skip`: the schema is in ../shared/schemas, which is absent. */
+type Checker = { source: string; problems(obj: Record<string, unknown>, patch: boolean): string[] } | { skip: true } | { missing: string };
 
 /** Picks the schema for an object by apiVersion/kind. */
 async function checkerFor(apiVersion: string, kind: string): Promise<Checker> {
@@ -136,30 +130,30 @@ async function checkerFor(apiVersion: string, kind: string): Promise<Checker> {
     }
     if (group === "serving.kserve.io" && kserveCrdFiles[kind]) {
         const file = kserveCrdFiles[kind];
-        const crd = loadCrdValidator(file, apiVersion.split("/")[1]);
-        if (!crd) return { skip: skipMessage(file) };
+        const crd = loadCrdValidator("kserve", file, apiVersion.split("/")[1]);
+        if (!crd) return { skip: true };
         return { source: file, problems: (obj) => crd.errors(obj) };
     }
     const other = otherCrdFiles[`${group}/${kind}`];
     if (other) {
-        const crd = loadCrdValidator(other, apiVersion.split("/")[1]);
-        if (!crd) return { skip: skipMessage(other) };
+        const crd = loadCrdValidator("karpenter", other, apiVersion.split("/")[1]);
+        if (!crd) return { skip: true };
         return { source: other, problems: (obj) => crd.errors(obj) };
     }
     return { missing: `no schema known for ${apiVersion} ${kind}` };
 }
 
 /** Values schema of a chart, when upstream ships one. */
-const valuesSchemas: Record<string, string> = {
-    gateway: "istio-1.29.1/gateway.values.schema.json",
-    "cert-manager": "cert-manager-v1.19.6/values.schema.json",
+const valuesSchemas: Record<string, [UpstreamComponent, string]> = {
+    gateway: ["istio", "gateway.values.schema.json"],
+    "cert-manager": ["certManager", "values.schema.json"],
 };
 
-function valuesValidator(file: string): (values: unknown) => string[] {
-    const schema = JSON.parse(fs.readFileSync(path.join(schemasDir, file), "utf8"));
+function valuesValidator([component, file]: [UpstreamComponent, string]): (values: unknown) => string[] {
+    const schema = readUpstreamJson(component, file);
     // Helm's own meta-schema URIs (`http://json-schema.org/schema#`) are unknown to ajv; the keywords used are draft-07.
     delete schema.$schema;
-    const validate = new Ajv({ allErrors: true, strict: false }).compile(schema);
+    const validate = newSchemaAjv({ allErrors: true }).compile(schema);
     return (values) => (validate(values) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : ""}`));
 }
 
@@ -185,11 +179,8 @@ function fromFiles(stack: string, files: Record<string, string>): Rendered {
 }
 
 describe("Kubernetes objects of the synthesized stacks", async () => {
-    const localCli = runSynthCli(["--stack", "local", "--out", path.join(tmp, "local"), "--quiet"]);
-    const dev = await synthesize({ stack: "dev", program: () => import("../index") });
-    const localRun = await localCli;
-    if (localRun.code !== 0) throw new Error(`synth of the local stack failed:\n${localRun.stderr}`);
-    const stacks = [fromFiles("dev", dev.files), fromFiles("local", readTree(path.join(tmp, "local")))];
+    const [dev, local] = await Promise.all([synthCliFiles("dev"), synthCliFiles("local")]);
+    const stacks = [fromFiles("dev", dev), fromFiles("local", local)];
     // K8S_SCHEMA_DIRS=out/a,out/b also checks earlier synth outputs (e.g. of other stacks).
     for (const dir of (process.env.K8S_SCHEMA_DIRS ?? "").split(",").filter(Boolean)) {
         stacks.push(fromFiles(dir, readTree(path.resolve(__dirname, "..", dir))));
@@ -224,10 +215,10 @@ describe("Kubernetes objects of the synthesized stacks", async () => {
                 expect(stack.manifests.length).toBeGreaterThan(0);
             });
 
-            it.each(stack.manifests.map((m) => [m.file, m] as const))("%s validates", async (_file, m) => {
+            it.for(stack.manifests.map((m) => [m.file, m] as const))("%s validates", async ([, m], context) => {
                 const checker = await checkerFor(String(m.obj.apiVersion), String(m.obj.kind));
                 if ("skip" in checker) {
-                    console.warn(checker.skip);
+                    context.skip();
                     return;
                 }
                 if ("missing" in checker) throw new Error(`${m.file}: ${checker.missing}`);
@@ -235,7 +226,7 @@ describe("Kubernetes objects of the synthesized stacks", async () => {
             });
 
             const withSchema = stack.releases.filter((r) => valuesSchemas[r.chart]);
-            it.skipIf(!schemasPresent || withSchema.length === 0).each(withSchema.map((r) => [r.name, r] as const))(
+            it.skipIf(!sharedSchemasPresent || withSchema.length === 0).each(withSchema.map((r) => [r.name, r] as const))(
                 "Helm values of %s validate against the chart's values schema",
                 (_name, r) => {
                     expect(valuesValidator(valuesSchemas[r.chart])(r.values)).toEqual([]);
@@ -244,7 +235,7 @@ describe("Kubernetes objects of the synthesized stacks", async () => {
         });
     }
 
-    it.skipIf(!schemasPresent)("the values-schema check rejects a value the chart does not declare", () => {
+    itWithSharedSchemas("the values-schema check rejects a value the chart does not declare", () => {
         const check = valuesValidator(valuesSchemas.gateway);
         expect(check({ service: { type: "NodePort" } })).toEqual([]);
         expect(check({ servce: { type: "NodePort" } }).join("\n")).toMatch(/servce/);

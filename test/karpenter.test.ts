@@ -12,10 +12,11 @@ import {
     karpenterControllerPolicy,
     karpenterValues,
 } from "../components/aws/karpenter";
-import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
 import { catalogProblems } from "./iam/catalog";
 import type { PolicyDocument } from "./iam/evaluator";
-import { canonicalStatement, readReference, referenceControllerPolicies, referencePresent, resolve } from "./karpenterReference";
+import { canonicalStatement, readReference, referenceControllerPolicies, resolve } from "./karpenterReference";
+import { describeWithSharedSchemas, itWithSharedSchemas, readUpstreamYaml, sharedSchemasPresent } from "./shared";
 import { FakeCluster, installMocks, promiseOf, testAccountId, testOidcIssuerHost } from "./kit";
 
 const facts = {
@@ -30,8 +31,8 @@ const policy = karpenterControllerPolicy(facts);
 const statements = () => policy.Statement as unknown as Record<string, any>[];
 
 describe("karpenterControllerPolicy", () => {
-    describe.skipIf(!referencePresent)("against the reference CloudFormation (v1.14.1)", () => {
-        const reference = referencePresent ? referenceControllerPolicies(facts) : {};
+    describeWithSharedSchemas("against the reference CloudFormation (v1.14.1)", () => {
+        const reference = sharedSchemasPresent ? referenceControllerPolicies(facts) : {};
 
         it("has the six controller policies of the reference", () => {
             expect(Object.keys(reference).sort()).toEqual([
@@ -52,7 +53,6 @@ describe("karpenterControllerPolicy", () => {
             expect(statements()).toHaveLength(theirs.length);
         });
     });
-    warnIfSchemasAbsent("the Karpenter reference CloudFormation comparison");
 
     it("lets the controller pass only the node role, and only to EC2", () => {
         const passRole = statements().filter((s) => [s.Action].flat().some((a: string) => a.startsWith("iam:Pass")));
@@ -82,8 +82,8 @@ describe("karpenterControllerPolicy", () => {
     });
 });
 
-describe.skipIf(!referencePresent)("interruption queue and rules against the reference CloudFormation", () => {
-    const template = referencePresent ? readReference() : { Resources: {} };
+describeWithSharedSchemas("interruption queue and rules against the reference CloudFormation", () => {
+    const template = sharedSchemasPresent ? readReference() : { Resources: {} };
     const resources = Object.values(template.Resources) as { Type: string; Properties: Record<string, any> }[];
 
     it("has the reference's queue policy", () => {
@@ -131,8 +131,8 @@ describe("karpenterValues", () => {
         expect((values.controller as any).env).toContainEqual({ name: "AWS_REGION", value: "us-east-2" });
     });
 
-    it.skipIf(!schemasPresent)("uses only value names the chart's values.yaml (v1.14.1) declares", () => {
-        const upstream = readUpstreamYaml("karpenter-v1.14.1/karpenter.values.yaml");
+    itWithSharedSchemas("uses only value names the chart's values.yaml (v1.14.1) declares", () => {
+        const upstream = readUpstreamYaml("karpenter", "karpenter.values.yaml");
         // nodeSelector and affinity are free-form maps with a non-empty default; podLabels is empty upstream.
         expect(undeclaredValuePaths(values, upstream, { freeForm: ["nodeSelector", "affinity"] })).toEqual([]);
         expect(undeclaredValuePaths({ ...values, settings: { clustername: "x" } }, upstream, { freeForm: ["nodeSelector", "affinity"] })).toEqual(["settings.clustername"]);

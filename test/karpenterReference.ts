@@ -3,13 +3,10 @@
  * website/content/en/preview/getting-started/getting-started-with-karpenter/cloudformation.yaml), read
  * in place from the shared schema folder, with its `!Sub` placeholders filled in for one deployment.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { parse } from "yaml";
-import { schemasDir, schemasPresent } from "./chartValues";
+import { readUpstreamText } from "./upstreamFiles";
 
-export const referenceFile = "karpenter-v1.14.1/cloudformation.yaml";
-export const referencePresent = schemasPresent && fs.existsSync(path.join(schemasDir, referenceFile));
+const referenceFile = "cloudformation.yaml";
 
 /** What the template's parameters and pseudo parameters stand for in one deployment. */
 export interface ReferenceFacts {
@@ -26,7 +23,7 @@ type Tagged = { readonly tag: string; readonly value: unknown };
 /** The template with `!Sub`, `!GetAtt` and `!Ref` kept as `{ tag, value }` so they can be resolved per deployment. */
 export function readReference(): { Resources: Record<string, { Type: string; Properties: Record<string, any> }> } {
     const keep = (tag: string) => ({ tag, resolve: (value: unknown) => ({ tag, value }) as Tagged });
-    const text = fs.readFileSync(path.join(schemasDir, referenceFile), "utf8");
+    const text = readUpstreamText("karpenter", referenceFile);
     return parse(text, { customTags: [keep("!Sub"), keep("!GetAtt"), keep("!Ref")] }) as any;
 }
 

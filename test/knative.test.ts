@@ -1,5 +1,3 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
@@ -13,17 +11,13 @@ import {
     knativeFeatureFlags,
     validateDomain,
 } from "../components/platform/knative";
+import { defaultVersions } from "../versions";
 import { installMocks } from "./kit";
+import { describeWithSharedSchemas, readUpstreamText, UpstreamComponent } from "./shared";
 
-const schemas = path.resolve(__dirname, "../../shared/schemas");
-const servingDir = path.join(schemas, "knative-serving-v1.21.1");
-const netIstioDir = path.join(schemas, "net-istio-v1.21.1");
-const haveUpstream = fs.existsSync(servingDir) && fs.existsSync(netIstioDir);
-if (!haveUpstream) console.warn(`knative.test: ${servingDir} or ${netIstioDir} is absent; skipping the upstream ConfigMap key checks`);
 
 /** Keys documented in a Knative ConfigMap's `_example` block. */
-function exampleKeys(file: string): Set<string> {
-    const configMap = parse(fs.readFileSync(file, "utf8"));
+function exampleKeys(configMap: { data: { _example: string } }): Set<string> {
     return new Set(Object.keys(parse(configMap.data._example) ?? {}));
 }
 
@@ -80,33 +74,34 @@ describe("Knative ConfigMap value builders", () => {
     });
 });
 
-describe.skipIf(!haveUpstream)("keys exist in the upstream ConfigMaps' _example blocks (knative-v1.21.1)", () => {
-    const cases: [string, string, Record<string, string>][] = [
-        ["config-features", path.join(servingDir, "features.yaml"), knativeFeatureFlags()],
-        ["config-autoscaler", path.join(servingDir, "autoscaler.yaml"), knativeAutoscalerConfig()],
-        ["config-deployment", path.join(servingDir, "deployment.yaml"), knativeDeploymentConfig({ clusterAutoscaler: true })],
-        ["config-istio", path.join(netIstioDir, "400-config-istio.yaml"), istioGatewaysConfig("a.b.svc.cluster.local", "c.d.svc.cluster.local")],
+describeWithSharedSchemas(`keys exist in the upstream ConfigMaps' _example blocks (${defaultVersions.knative})`, () => {
+    const cases: [string, [UpstreamComponent, string], Record<string, string>][] = [
+        ["config-features", ["knativeServing", "features.yaml"], knativeFeatureFlags()],
+        ["config-autoscaler", ["knativeServing", "autoscaler.yaml"], knativeAutoscalerConfig()],
+        ["config-deployment", ["knativeServing", "deployment.yaml"], knativeDeploymentConfig({ clusterAutoscaler: true })],
+        ["config-istio", ["netIstio", "400-config-istio.yaml"], istioGatewaysConfig("a.b.svc.cluster.local", "c.d.svc.cluster.local")],
     ];
-    for (const [configMap, file, data] of cases) {
+    for (const [configMap, [component, file], data] of cases) {
         it(configMap, () => {
-            const keys = exampleKeys(file);
-            expect(parse(fs.readFileSync(file, "utf8")).metadata.name).toBe(configMap);
+            const upstream = parse(readUpstreamText(component, file));
+            const keys = exampleKeys(upstream);
+            expect(upstream.metadata.name).toBe(configMap);
             for (const key of Object.keys(data)) expect(keys.has(key), `${configMap}: ${key}`).toBe(true);
         });
     }
 
     it("features use the values upstream documents (enabled/disabled)", () => {
-        const text = fs.readFileSync(path.join(servingDir, "features.yaml"), "utf8");
+        const text = readUpstreamText("knativeServing", "features.yaml");
         for (const key of Object.keys(knativeFeatureFlags())) expect(text).toContain(`${key}: "disabled"`);
     });
 
     it("our progress deadline is longer than upstream's default", () => {
-        const example = parse(parse(fs.readFileSync(path.join(servingDir, "deployment.yaml"), "utf8")).data._example);
+        const example = parse(parse(readUpstreamText("knativeServing", "deployment.yaml")).data._example);
         expect(seconds(knativeDeploymentConfig({ clusterAutoscaler: false })["progress-deadline"])).toBeGreaterThan(seconds(example["progress-deadline"]));
     });
 
     it("config-domain's example has the same shape (domain -> empty value or selector)", () => {
-        const example = parse(parse(fs.readFileSync(path.join(servingDir, "domain.yaml"), "utf8")).data._example);
+        const example = parse(parse(readUpstreamText("knativeServing", "domain.yaml")).data._example);
         expect(example["example.com"]).toBe("");
         expect(Object.values(domainConfig("example.com"))).toEqual([""]);
     });

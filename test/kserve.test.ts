@@ -1,15 +1,12 @@
-import * as fs from "node:fs";
-import * as path from "node:path";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Kserve, kserveResourcesValues, kserveRuntimeConfigsValues, kserveS3Problems } from "../components/platform/kserve";
+import { defaultVersions } from "../versions";
 import { installMocks } from "./kit";
+import { describeWithSharedSchemas, readUpstreamText } from "./shared";
 
-const kserveDir = path.resolve(__dirname, "../../shared/schemas/kserve-v0.20.0");
-const haveUpstream = fs.existsSync(path.join(kserveDir, "kserve-resources.values.yaml"));
-if (!haveUpstream) console.warn(`kserve.test: ${kserveDir} is absent; skipping the upstream values key checks`);
 
 /** Paths in `ours` that the upstream values do not have (descends while upstream has a non-empty map). */
 function unknownPaths(ours: unknown, upstream: unknown, prefix = ""): string[] {
@@ -67,8 +64,8 @@ describe("kserveResourcesValues", () => {
     });
 });
 
-describe.skipIf(!haveUpstream)("values keys exist in the upstream charts (v0.20.0)", () => {
-    const resourcesUpstream = () => parse(fs.readFileSync(path.join(kserveDir, "kserve-resources.values.yaml"), "utf8"));
+describeWithSharedSchemas(`values keys exist in the upstream charts (${defaultVersions.kserve})`, () => {
+    const resourcesUpstream = () => parse(readUpstreamText("kserve", "kserve-resources.values.yaml"));
     it("kserve-resources", () => {
         expect(unknownPaths(awsValues(), resourcesUpstream())).toEqual([]);
     });
@@ -76,7 +73,7 @@ describe.skipIf(!haveUpstream)("values keys exist in the upstream charts (v0.20.
         expect(unknownPaths({ kserve: { controller: { deploymentmode: "Knative" } } }, resourcesUpstream())).toEqual(["kserve.controller.deploymentmode"]);
     });
     it("kserve-runtime-configs", () => {
-        const upstream = parse(fs.readFileSync(path.join(kserveDir, "kserve-runtime-configs.values.yaml"), "utf8"));
+        const upstream = parse(readUpstreamText("kserve", "kserve-runtime-configs.values.yaml"));
         expect(unknownPaths(kserveRuntimeConfigsValues(), upstream)).toEqual([]);
         expect(upstream.kserve.servingruntime.enabled).toBe(false); // so setting it matters
     });
@@ -84,7 +81,7 @@ describe.skipIf(!haveUpstream)("values keys exist in the upstream charts (v0.20.
         expect(resourcesUpstream().kserve.controller.deploymentMode).toBe("Knative");
     });
     it("the gateway we name is the one KServe's inferenceservice-config documents for Istio", () => {
-        const text = fs.readFileSync(path.join(kserveDir, "inferenceservice-config.configmap.yaml"), "utf8");
+        const text = readUpstreamText("kserve", "inferenceservice-config.configmap.yaml");
         expect(text).toContain(`"ingressGateway" : "${awsValues().kserve.controller.gateway.ingressGateway.gateway}"`);
     });
 });

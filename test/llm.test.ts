@@ -40,14 +40,11 @@ import {
     sizeVllm,
 } from "../components/models/llm";
 import { maxRevisionTimeoutSeconds } from "../components/platform/knative";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
-import { readUpstreamYaml, schemasPresent, warnIfSchemasAbsent } from "./chartValues";
+import { loadCrdValidator } from "./crdSchema";
+import { describeWithSharedSchemas, itWithSharedSchemas, readUpstreamYaml } from "./shared";
 import { schedulingProblems } from "./scheduling";
 
-const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
-const crd = loadCrdValidator(crdPath);
-if (!crd) console.warn(skipMessage(crdPath));
-warnIfSchemasAbsent("the llm runtime checks against kserve-runtime-configs.values.yaml");
+const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 const settings = (over: Partial<LlmExampleSettings> & { types?: string[] } = {}): LlmExampleSettings => ({
     model: qwen25Instruct05b,
@@ -69,7 +66,7 @@ const render = (s: LlmExampleSettings = settings()) =>
     );
 const flag = (args: readonly string[] | undefined, name: string) => args?.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 
-describe.skipIf(!crd)("the llm InferenceService matches the KServe v0.20.0 CRD", () => {
+describeWithSharedSchemas("the llm InferenceService matches the KServe v0.20.0 CRD", () => {
     it.each([[0], [1]])("with minReplicas %i", (minReplicas) => {
         expect(crd!.errors(render(settings({ minReplicas })))).toEqual([]);
     });
@@ -88,8 +85,8 @@ describe("the llm runtime, as the kserve-runtime-configs chart installs it", () 
         // Protocol left to the runtime (it declares v2 and v1; the OpenAI routes are added for generative models).
         expect(p.model.protocolVersion).toBeUndefined();
     });
-    it.skipIf(!schemasPresent)("the chart values enable that runtime, with the image whose `-gpu` tag we select", () => {
-        const values = readUpstreamYaml("kserve-v0.20.0/kserve-runtime-configs.values.yaml") as any;
+    itWithSharedSchemas("the chart values enable that runtime, with the image whose `-gpu` tag we select", () => {
+        const values = readUpstreamYaml("kserve", "kserve-runtime-configs.values.yaml") as any;
         const hf = values.kserve.servingruntime.huggingfaceserver;
         expect(hf.disabled).toBe(false);
         expect(hf.image).toBe("kserve/huggingfaceserver");

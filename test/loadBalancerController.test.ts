@@ -6,7 +6,8 @@ import {
     loadBalancerControllerPolicy,
     loadBalancerControllerValues,
 } from "../components/aws/loadBalancerController";
-import { readUpstreamJson, readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { describeWithSharedSchemas, itWithSharedSchemas, readUpstreamJson, readUpstreamYaml, sharedSchemasPresent, upstreamFolders } from "./shared";
 import { installMocks, promiseOf, testAccountId, testOidcIssuerHost, FakeCluster } from "./kit";
 
 type Statement = { Effect: string; Action: string | string[]; Resource: string | string[]; Condition?: Record<string, Record<string, string | string[]>> };
@@ -60,8 +61,8 @@ describe("loadBalancerControllerPolicy", () => {
         expect(() => loadBalancerControllerPolicy("azure")).toThrow(/not an AWS partition/);
     });
 
-    describe.skipIf(!schemasPresent)("against upstream docs/install/iam_policy.json (v2.17.1)", () => {
-        const upstream = schemasPresent ? readUpstreamJson("aws-load-balancer-controller-v2.17.1/iam_policy.json") : undefined;
+    describeWithSharedSchemas(`against upstream docs/install/iam_policy.json (${upstreamFolders().awsLoadBalancerController})`, () => {
+        const upstream = sharedSchemasPresent ? readUpstreamJson("awsLoadBalancerController", "iam_policy.json") : undefined;
 
         it("grants exactly the upstream action set", () => {
             expect([...actionsOf({ Statement: statements(policy) })].sort()).toEqual([...actionsOf(upstream)].sort());
@@ -73,7 +74,6 @@ describe("loadBalancerControllerPolicy", () => {
             expect(ours).toEqual(theirs);
         });
     });
-    warnIfSchemasAbsent("the upstream IAM policy comparison");
 });
 
 describe("loadBalancerControllerValues", () => {
@@ -111,8 +111,8 @@ describe("loadBalancerControllerValues", () => {
         expect(values.resources).toMatchObject({ requests: { cpu: expect.any(String) }, limits: { memory: expect.any(String) } });
     });
 
-    it.skipIf(!schemasPresent)("uses only value names the chart's values.yaml declares", () => {
-        const upstream = readUpstreamYaml("aws-load-balancer-controller-v2.17.1/values.yaml");
+    itWithSharedSchemas("uses only value names the chart's values.yaml declares", () => {
+        const upstream = readUpstreamYaml("awsLoadBalancerController", "values.yaml");
         expect(undeclaredValuePaths(values, upstream, { freeForm: ["securityContext", "resources"] })).toEqual([]);
         // The helper itself must catch a misspelt key.
         expect(undeclaredValuePaths({ ...values, clustername: "x" }, upstream)).toContain("clustername");

@@ -17,7 +17,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import * as YAML from "yaml";
 import { kserveResourcesValues } from "../components/platform/kserve";
 import {
     bucketNameProblems,
@@ -34,6 +33,7 @@ import {
 import { ModelSeeding } from "../components/models/modelSeeding";
 import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
+import { itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool } from "./shared";
 
 /** The kit leaves secret-wrapped inputs as `{ <secret signature>: ..., value }`; unwrap them. */
 const secretSig = "4dabf18193072939515e22adb298388d";
@@ -42,7 +42,6 @@ function plain(value: any): any {
     return value;
 }
 
-const schemasDir = path.resolve(__dirname, "../../shared/schemas");
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "local-model-store-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
@@ -275,13 +274,13 @@ describe("KServe v0.20.0 reads the Secret the way we write it", () => {
         }
     });
 
-    it.skipIf(!fs.existsSync(path.join(schemasDir, "kserve-v0.20.0/kserve-resources.values.yaml")))(
+    itWithSharedSchemas(
         "the Secret's data keys are the ones KServe's chart configures, and our KServe values keep them",
         () => {
             // charts/kserve-resources values.yaml (v0.20.0): kserve.storage.s3.accessKeyIdName / secretAccessKeyName
             // feed inferenceservice-config's credentials.s3.s3AccessKeyIDName / s3SecretAccessKeyName;
             // mountSecretCredential treats a Secret as S3 when it has the secret-key key.
-            const chart = YAML.parse(fs.readFileSync(path.join(schemasDir, "kserve-v0.20.0/kserve-resources.values.yaml"), "utf8"));
+            const chart = readUpstreamYaml("kserve", "kserve-resources.values.yaml") as any;
             const keys = { accessKeyId: chart.kserve.storage.s3.accessKeyIdName, secretAccessKey: chart.kserve.storage.s3.secretAccessKeyName };
             const localValues = kserveResourcesValues({ domain: "127.0.0.1.sslip.io" }) as any;
             expect(localValues.kserve.storage.s3.accessKeyIdName).toBeUndefined();
@@ -291,9 +290,6 @@ describe("KServe v0.20.0 reads the Secret the way we write it", () => {
             expect(storeEnv.find((e) => e.name === "AWS_SECRET_ACCESS_KEY")!.valueFrom).toEqual({ secretKeyRef: { name: "creds", key: keys.secretAccessKey } });
         },
     );
-    if (!fs.existsSync(path.join(schemasDir, "kserve-v0.20.0/kserve-resources.values.yaml"))) {
-        console.warn(`skipping the KServe chart key-name check: ${schemasDir}/kserve-v0.20.0 is absent (the shared schema folder is not mounted)`);
-    }
 });
 
 describe("bucket policy under versitygw v1.7.0's evaluation", () => {
@@ -330,8 +326,8 @@ describe("setup scripts (run against stand-ins for boto3 and the versitygw CLI)"
     const fixtures = path.resolve(__dirname, "fixtures");
     const python = ["python3", "python"].find((p) => spawnSync(p, ["--version"]).status === 0);
     const shell = spawnSync("sh", ["-c", "exit 0"]).status === 0;
-    if (!python) console.warn("skipping the create-bucket.py runs: no python3 on PATH");
-    if (!shell) console.warn("skipping the create-user.sh runs: no sh on PATH");
+    if (!python) noteSkippedForMissingTool("the create-bucket.py runs", "python3");
+    if (!shell) noteSkippedForMissingTool("the create-user.sh runs", "sh");
     const scripts = setupScripts();
     const policy = JSON.stringify(modelsBucketPolicy("models"));
 

@@ -2,10 +2,10 @@ import { describe, expect, it } from "vitest";
 import { defaultMetricsServerResources, MetricsServer, metricsServerReleaseName, metricsServerValues } from "../components/platform/metricsServer";
 import { defaultVersions } from "../versions";
 import { runPolicies } from "../policy/policies";
-import { readUpstreamYaml, schemasPresent, undeclaredValuePaths, warnIfSchemasAbsent } from "./chartValues";
+import { undeclaredValuePaths } from "./chartValues";
+import { describeWithSharedSchemas, readUpstreamYaml } from "./shared";
 import { FakeCluster, installMocks } from "./kit";
 
-const upstreamValuesFile = "metrics-server-chart-3.13.1/values.yaml";
 // As the serving platform sets them: EKS (CA-signed kubelet certificates, HA), kind (self-signed, one node).
 const eks = () => metricsServerValues({ kubeletCertificatesVerifiable: true, replicas: 2 }) as any;
 const local = () => metricsServerValues({ kubeletCertificatesVerifiable: false, replicas: 1 }) as any;
@@ -62,8 +62,8 @@ describe("metricsServerValues", () => {
         ).toThrow(/resources.requests.cpu: 'lots'/);
     });
 
-    describe.skipIf(!schemasPresent)("against the chart's values.yaml (chart 3.13.1)", () => {
-        const upstream = () => readUpstreamYaml(upstreamValuesFile) as any;
+    describeWithSharedSchemas(`against the chart's values.yaml (chart ${defaultVersions.metricsServer})`, () => {
+        const upstream = () => readUpstreamYaml("metricsServer", "values.yaml") as any;
 
         it("uses only value names the chart declares", () => {
             // `resources` is passed through whole (templates/deployment.yaml: `toYaml .Values.resources`); the
@@ -104,7 +104,6 @@ describe("metricsServerValues", () => {
             expect(upstream().replicas).toBe(1);
         });
     });
-    warnIfSchemasAbsent("the metrics-server values check");
 });
 
 describe("MetricsServer component", async () => {

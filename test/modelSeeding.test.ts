@@ -15,6 +15,7 @@ import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/
 import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
+import { noteSkippedForMissingTool } from "./shared";
 
 // ---- IAM decisions come from a real evaluator (test/iam/evaluator.ts) ----
 interface Request {
@@ -277,7 +278,7 @@ describe("ModelSeeding with the model store's writer account", async () => {
 
 // ---- the Python scripts, run against stand-ins for boto3, google-cloud-storage and tensorflow ----
 const python = spawnSync("python3", ["--version"]).status === 0 ? "python3" : undefined;
-if (!python) console.warn("skipping seeding script tests: python3 is not installed");
+if (!python) noteSkippedForMissingTool("the seeding script tests", "python3");
 
 describe.skipIf(!python)("seeding scripts compile", () => {
     it("python3 -m py_compile accepts seed.py and convert.py (and rejects a broken script)", () => {
@@ -392,16 +393,18 @@ describe.skipIf(!python)("seeding scripts", () => {
         SEED_PLAN_DIR: path.join(dir, "work", "plan"),
         SEED_OUT_DIR: path.join(dir, "work", "out"),
     };
-    /** One Job run: a fresh emptyDir, then plan, convert, copy. Returns the S3 calls made. */
+    /**
+     * One Job run: a fresh emptyDir, then plan, convert, copy, each in its own process, stopping at the
+     * first failure (test/fixtures/run_steps.py). Returns the S3 calls made.
+     */
     const runJob = () => {
         fs.rmSync(path.join(dir, "work"), { recursive: true, force: true });
         fs.rmSync(log, { force: true });
-        const out: string[] = [];
-        for (const args of [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]]) {
-            out.push(execFileSync(python!, args, { cwd: dir, env, encoding: "utf8" }));
-        }
+        const steps = [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]].flatMap((step) => ["--", ...step]);
+        // stderr is captured (a failing run's error message carries it) rather than printed into the test log.
+        const output = execFileSync(python!, [path.join(__dirname, "fixtures", "run_steps.py"), ...steps], { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
-        return { calls, output: out.join("") };
+        return { calls, output };
     };
     const objects = () => JSON.parse(fs.readFileSync(state, "utf8"))[bucketName] as Record<string, string>;
 

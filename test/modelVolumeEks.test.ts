@@ -8,13 +8,12 @@
 import { describe, expect, it } from "vitest";
 import { sklearnRuntime } from "../versions";
 import { kservePvcMount, sklearnServerModelExtensions } from "./contracts/kservePvc";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
+import { loadCrdValidator } from "./crdSchema";
+import { itWithSharedSchemas } from "./shared";
 import { installMocks } from "./kit";
 import { stackConfig } from "./stackFiles";
 
-const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
-const crd = loadCrdValidator(crdPath);
-if (!crd) console.warn(skipMessage(crdPath));
+const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 describe("pvc:// on the dev stack (eks)", async () => {
     const rec = await installMocks({ stack: "dev", config: stackConfig("dev") });
@@ -27,7 +26,7 @@ describe("pvc:// on the dev stack (eks)", async () => {
     const job = rec.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes("seeding"))!;
     const mountpointAddon = rec.byType("aws:eks/addon:Addon").find((a) => a.inputs.addonName === "aws-mountpoint-s3-csi-driver")!;
 
-    it.skipIf(!crd)("the example InferenceService matches the KServe v0.20.0 CRD", () => {
+    itWithSharedSchemas("the example InferenceService matches the KServe v0.20.0 CRD", () => {
         expect(crd!.errors(manifest)).toEqual([]);
     });
 

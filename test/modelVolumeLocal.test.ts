@@ -10,13 +10,12 @@ import { PersistentVolumeClaim } from "kubernetes-models/v1/PersistentVolumeClai
 import { describe, expect, it } from "vitest";
 import { sklearnRuntime } from "../versions";
 import { kservePvcMount } from "./contracts/kservePvc";
-import { loadCrdValidator, skipMessage } from "./crdSchema";
+import { loadCrdValidator } from "./crdSchema";
+import { itWithSharedSchemas } from "./shared";
 import { installMocks } from "./kit";
 import { stackConfig } from "./stackFiles";
 
-const crdPath = "kserve-v0.20.0/serving.kserve.io_inferenceservices.yaml";
-const crd = loadCrdValidator(crdPath);
-if (!crd) console.warn(skipMessage(crdPath));
+const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 // kubernetes-models' Model.validate() is not visible through its type re-exports here.
 const validate = (Model: new (o: never) => unknown, obj: unknown) => (new Model(obj as never) as { validate(): void }).validate();
@@ -31,7 +30,7 @@ describe("pvc:// on the local stack (kind)", async () => {
     const loader = rec.one("kubernetes:core/v1:Pod", "model-volume-loader");
     const job = rec.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name.includes("seeding"))!;
 
-    it.skipIf(!crd)("the example InferenceService matches the KServe v0.20.0 CRD", () => {
+    itWithSharedSchemas("the example InferenceService matches the KServe v0.20.0 CRD", () => {
         expect(crd!.errors(manifest)).toEqual([]);
     });
 

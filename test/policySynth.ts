@@ -1,15 +1,15 @@
 /**
- * Runs the policy pack over a synthesized stack (one stack per test file: Pulumi's mock runtime is
- * process-wide).
+ * Runs the policy pack over a synthesized stack (the synth CLI's resources.json, shared with other
+ * test files through test/synthOnce.ts).
  */
 import { describe, expect, it } from "vitest";
 import { runPolicies } from "../policy/policies";
-import { synthesize } from "../scripts/lib/synth";
+import { synthCliFiles } from "./synthOnce";
 
 export function describePolicyCheckOfSynth(stack: string): void {
     describe(`the synthesized ${stack} stack passes the policy pack`, async () => {
-        const result = await synthesize({ stack, program: () => import("../index") });
-        const resources = JSON.parse(result.files["resources.json"]).resources as { type: string; name: string; inputs: Record<string, unknown> }[];
+        const files = await synthCliFiles(stack);
+        const resources = JSON.parse(files["resources.json"]).resources as { type: string; name: string; inputs: Record<string, unknown> }[];
         const violations = runPolicies(resources.map((r) => ({ type: r.type, name: r.name, inputs: r.inputs })));
 
         it("has no mandatory violation", () => {

@@ -316,9 +316,8 @@ describe("runPredict through an ingress address with a Host header", () => {
     });
 
     it("the CLI exits non-zero without a stack trace on bad input", async () => {
-        const tsx = path.resolve(__dirname, "../node_modules/.bin/tsx");
         const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-            execFile(tsx, [path.resolve(__dirname, "../scripts/predict.ts"), "--url", "http://a.b.example.com", "--input", path.join(dir, "bad.json")], (err, _stdout, stderr) => {
+            execFile(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../scripts/predict.ts"), "--url", "http://a.b.example.com", "--input", path.join(dir, "bad.json")], { cwd: path.resolve(__dirname, "..") }, (err, _stdout, stderr) => {
                 resolve({ code: err ? (err as NodeJS.ErrnoException & { code: number }).code : 0, stderr });
             });
         });

@@ -1,7 +1,7 @@
 /**
- * The offline synth (scripts/synth.ts): the dev stack is synthesized in this process (Pulumi's mock
- * runtime allows one program per process); the CLI runs in child processes for a second dev run
- * (determinism across processes), the local stack and a bad config.
+ * The offline synth (scripts/synth.ts): the dev stack is synthesized in this process; the CLI runs in
+ * child processes for a second dev run (determinism across processes), the local stack (both shared
+ * with other test files through test/synthOnce.ts) and a bad config.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -14,6 +14,7 @@ import { flattenStackConfig } from "../scripts/lib/synthConfig";
 import { buildModel, renderManifest } from "../scripts/lib/synthModel";
 import { orderingWarnings } from "../scripts/lib/synthPlan";
 import type { Registration } from "../scripts/lib/synthRecorder";
+import { synthCliOnce } from "./synthOnce";
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "synth-test-"));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -48,8 +49,8 @@ describe("offline synth", async () => {
         badStack,
         ["config:", "  aws:region: us-east-2", "  inference-platform:vpcCidr: 10.0.0.1/16", "  inference-platform:cpuMinSize: 0", "  inference-platform:examples: [sklearn-iris, nope]", ""].join("\n"),
     );
-    const devCli = runSynthCli(["--stack", "dev", "--out", path.join(tmp, "dev"), "--quiet"]);
-    const localCli = runSynthCli(["--stack", "local", "--out", path.join(tmp, "local")]);
+    const devCli = synthCliOnce("dev");
+    const localCli = synthCliOnce("local");
     const badCli = runSynthCli(["--stack-file", badStack, "--out", path.join(tmp, "broken")]);
 
     const progress: string[] = [];
@@ -66,7 +67,7 @@ describe("offline synth", async () => {
 
     it("is deterministic: a run in another process writes byte-identical files", () => {
         expect(devRun.code, devRun.stderr).toBe(0);
-        const written = readTree(path.join(tmp, "dev"));
+        const written = readTree(devRun.dir);
         expect(Object.keys(written).sort()).toEqual(Object.keys(dev.files).sort());
         // The gateway image tag hashes gateway/ sources: an edit between the two runs changes it
         // legitimately (an input change, not non-determinism), so it is compared as a pattern only.
@@ -165,12 +166,43 @@ describe("offline synth", async () => {
         const roles = resources.filter((r) => r.type === "aws:iam/role:Role");
         expect(roles.length).toBeGreaterThan(0);
         for (const role of roles) {
-            expect(plan).toContain(`### ${role.name} (\`aws:iam/role:Role\` assumeRolePolicy)`);
-            expect(plan).toContain(JSON.stringify(JSON.parse(role.inputs.assumeRolePolicy), null, 2));
+            // Folded: <details><summary>name (type key, n statements)</summary> ... the document ... </details>
+            const summaryLine = `<summary><code>${role.name}</code> (<code>aws:iam/role:Role</code> assumeRolePolicy, `;
+            expect(plan).toContain(summaryLine);
+            const folded = plan.slice(plan.lastIndexOf("<details>", plan.indexOf(summaryLine)), plan.indexOf("</details>", plan.indexOf(summaryLine)));
+            expect(folded).toContain(JSON.stringify(JSON.parse(role.inputs.assumeRolePolicy), null, 2));
         }
         for (const key of Object.keys(dev.outputs)) expect(plan).toContain(`| \`${key}\` |`);
         expect(plan).toMatch(/## Cost estimate\n\n```text\nCost estimate for stack 'dev'/);
         expect(plan).toMatch(/\| total +\| +\$\d+\.\d{3} \| +\$\d+\.\d{3} \|/);
+    });
+
+    it("opens plan.md with a summary of what the resources create: region, Kubernetes version, network, node groups, charts, models", () => {
+        const sections = [...plan.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+        expect(sections[0]).toBe("Summary");
+        const summary = plan.slice(plan.indexOf("## Summary"), plan.indexOf(`## ${sections[1]}`));
+        const cluster = resources.find((r) => r.type === "eks:index:Cluster")!;
+        const vpc = resources.find((r) => r.type === "awsx:ec2:Vpc")!;
+        expect(summary).toContain(`region \`${dev.config.region}\``);
+        expect(summary).toContain(`Kubernetes **${cluster.inputs.version}**`);
+        for (const cidr of cluster.inputs.publicAccessCidrs) expect(summary).toContain(`\`${cidr}\``);
+        expect(summary).toContain(`\`${vpc.inputs.cidrBlock}\`, ${vpc.inputs.numberOfAvailabilityZones} AZs, NAT ${vpc.inputs.natGateways.strategy}`);
+        for (const group of resources.filter((r) => r.type === "aws:eks/nodeGroup:NodeGroup")) {
+            const { minSize, desiredSize, maxSize } = group.inputs.scalingConfig;
+            expect(summary).toMatch(new RegExp(`\\| \`${group.name}\` \\| ${group.inputs.instanceTypes.join(", ")} \\| ${group.inputs.capacityType} \\| ${minSize} / ${desiredSize} / ${maxSize} \\| \\d+ GiB`));
+        }
+        for (const r of resources.filter((x) => x.type === "kubernetes:helm.sh/v3:Release")) expect(summary).toContain(`| \`${r.inputs.version}\` |`);
+        for (const r of resources.filter((x) => x.type === "kubernetes:serving.kserve.io/v1beta1:InferenceService")) {
+            expect(summary).toContain(`\`${r.inputs.metadata.namespace}/${r.inputs.metadata.name}\``);
+        }
+        expect(summary).toMatch(/\*\*\$\d+\.\d{3}\/h idle\*\*, \$\d+\.\d{3}\/h at peak/);
+        expect(dev.summary.cluster?.kubernetesVersion).toBe(cluster.inputs.version);
+    });
+
+    it("pretty-prints long outputs instead of one long table cell", () => {
+        expect(Math.max(...plan.split("\n").map((l) => l.length))).toBeLessThan(400);
+        expect(plan).toContain("| `examples` | (below: ");
+        expect(plan).toContain(JSON.stringify(dev.outputs.examples, null, 2).split("\n")[1]);
     });
 
     it("captures the program's exports as outputs.json", async () => {
@@ -185,7 +217,7 @@ describe("offline synth", async () => {
 
     it("synthesizes the local stack without a single AWS resource", () => {
         expect(localRun.code, localRun.stderr).toBe(0);
-        const local = JSON.parse(fs.readFileSync(path.join(tmp, "local", "resources.json"), "utf8")).resources as ResourceRow[];
+        const local = JSON.parse(fs.readFileSync(path.join(localRun.dir, "resources.json"), "utf8")).resources as ResourceRow[];
         expect(local.length).toBeGreaterThan(0);
         expect(local.filter((r) => /^(aws|awsx|eks):/.test(r.type)).map((r) => r.type)).toEqual([]);
         expect(localRun.stderr).toMatch(/synth: wrote .*local/);

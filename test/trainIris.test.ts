@@ -15,14 +15,15 @@ import { describe, expect, it } from "vitest";
 import { seedCatalog } from "../components/models/exampleModels";
 import { modelSeedingProblems, seedingPodSpec, seedingScripts, seedManifest } from "../components/models/modelSeeding";
 import { defaultVersions, sklearnRuntime } from "../versions";
+import { noteSkippedForMissingTool } from "./shared";
 
 const { "train_iris.py": trainScript, "seed.py": seedScript } = seedingScripts();
 /** The interpreter itself (not a version manager's shim, which costs a second per start), if python3 runs. */
 const python = ((r) => (r.status === 0 ? r.stdout.trim() : undefined))(spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }));
-if (!python) console.warn("skipping train_iris.py tests: python3 is not installed");
+if (!python) noteSkippedForMissingTool("the train_iris.py tests", "python3");
 /** A Python that can import scikit-learn and joblib (the PATH one, or Debian's), if any. */
 const sklearnPython = [python, "/usr/bin/python3"].find((p) => p !== undefined && spawnSync(p, ["-c", "import sklearn, joblib"]).status === 0);
-if (!sklearnPython) console.warn("skipping the real training run: no python3 with scikit-learn (apt-get install python3-sklearn)");
+if (!sklearnPython) noteSkippedForMissingTool("the real training run", "python3 with scikit-learn (apt-get install python3-sklearn)");
 
 describe("the pinned runtime", () => {
     it("is KServe's sklearn server image of the pinned KServe", () => {

@@ -1,9 +1,7 @@
 import { describe, expect, it } from "vitest";
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { helmChartSource } from "../components/common/charts";
 import { allowedVersions, chartPins, checkVersionSet, defaultVersions, karpenterPins, supportedKubernetesVersions } from "../versions";
-import { schemasDir } from "./chartValues";
+import { itWithSharedSchemas, readUpstreamText } from "./shared";
 
 describe("versions", () => {
     it("an https repository goes in repositoryOpts; an OCI chart is referenced in full", () => {
@@ -33,17 +31,15 @@ describe("versions", () => {
 });
 
 describe("Karpenter pins", () => {
-    const compatibility = path.join(schemasDir, "karpenter-v1.14.1/compatibility.md");
-
     it("installs the CRD chart at the controller's version, from public ECR, and pins the AMI release", () => {
         expect(karpenterPins.crdChart.version).toBe(karpenterPins.chart.version);
         expect(helmChartSource(karpenterPins.chart)).toEqual({ chart: "oci://public.ecr.aws/karpenter/karpenter", version: "1.14.1" });
         expect(karpenterPins.amiAlias).toMatch(/^al2023@v\d{8}$/);
     });
 
-    it.skipIf(!fs.existsSync(compatibility))("supports every Kubernetes version the stack allows (upstream compatibility matrix)", () => {
+    itWithSharedSchemas("supports every Kubernetes version the stack allows (upstream compatibility matrix)", () => {
         // The generated table: a "Kubernetes" row of minors and a "karpenter" row of "\>= x.y" minimums.
-        const rows = fs.readFileSync(compatibility, "utf8").split("\n").filter((l) => /^\|\s*(Kubernetes|karpenter)\s*\|/.test(l));
+        const rows = readUpstreamText("karpenter", "compatibility.md").split("\n").filter((l) => /^\|\s*(Kubernetes|karpenter)\s*\|/.test(l));
         const cells = (row: string) => row.split("|").slice(2, -1).map((c) => c.trim());
         const minors = cells(rows.find((r) => r.includes("Kubernetes"))!);
         const minimums = cells(rows.find((r) => r.includes("karpenter"))!).map((c) => c.replace(/^\\?>=\s*/, ""));

@@ -12,7 +12,7 @@ const dir = path.join(root, ".github/workflows");
 const files = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
 const packageScripts: Record<string, string> = JSON.parse(readFileSync(path.join(root, "package.json"), "utf8")).scripts ?? {};
 
-interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; name?: string }
+interface Step { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; name?: string; if?: string; "continue-on-error"?: boolean; "working-directory"?: string }
 interface Job { if?: string; permissions?: Record<string, string> | string; steps: Step[]; concurrency?: unknown; "runs-on": string }
 interface Workflow { name: string; on: Record<string, any>; permissions?: Record<string, string> | string; concurrency?: { group: string; "cancel-in-progress": boolean }; jobs: Record<string, Job>; env?: Record<string, string> }
 
@@ -21,6 +21,8 @@ const texts: Record<string, string> = Object.fromEntries(files.map((f) => [f, re
 
 const allJobs = () => Object.entries(workflows).flatMap(([file, wf]) => Object.entries(wf.jobs).map(([name, job]) => ({ file, name, job })));
 const usesAws = (job: Job) => job.steps.some((s) => s.uses?.startsWith("aws-actions/configure-aws-credentials@"));
+/** A step that writes a PR comment: Pulumi's `comment-on-pr`, or this repo's sticky comment script. */
+const commentsOnPr = (job: Job) => pulumiStep(job)?.with?.["comment-on-pr"] === true || job.steps.some((s) => /\bnpm run pr:comment\b/.test(s.run ?? ""));
 const pulumiStep = (job: Job) => job.steps.find((s) => s.uses?.startsWith("pulumi/actions@"));
 const runs = (wf: Workflow) => Object.values(wf.jobs).flatMap((j) => j.steps.map((s) => s.run ?? "")).join("\n");
 /** Effective permissions of a job (job-level replaces top-level). */
@@ -66,7 +68,7 @@ describe("workflow files", () => {
         for (const { file, name, job } of allJobs()) {
             const p = permissionsOf(workflows[file], job);
             expect(typeof p, `${file}:${name}`).toBe("object");
-            const comments = pulumiStep(job)?.with?.["comment-on-pr"] === true;
+            const comments = commentsOnPr(job);
             for (const [scope, level] of Object.entries(p as Record<string, string>)) {
                 if (scope === "id-token") continue;
                 if (scope === "pull-requests" && level === "write") expect(comments, `${file}:${name} has pull-requests: write without commenting`).toBe(true);
@@ -134,8 +136,42 @@ describe("ci.yml", () => {
         expect(String(steps[upload].with?.path).replace(/\/$/, "")).toBe("out");
     });
     it("uses no cloud credentials", () => {
-        expect(usesAws(wf.jobs.check)).toBe(false);
+        for (const job of Object.values(wf.jobs)) expect(usesAws(job)).toBe(false);
         expect(texts["ci.yml"]).not.toMatch(/secrets\./);
+    });
+
+    describe("plan job (pull requests)", () => {
+        const job = wf.jobs.plan;
+        const steps = job.steps;
+        const runOf = (pattern: RegExp) => steps.findIndex((s) => pattern.test(s.run ?? ""));
+        it("runs on pull requests only, with contents: read and pull-requests: write for its comment", () => {
+            expect(job.if).toBe("github.event_name == 'pull_request'");
+            expect(job.permissions).toEqual({ contents: "read", "pull-requests": "write" });
+        });
+        it("checks out the base branch's commit beside this one, neither keeping the token", () => {
+            const checkouts = steps.filter((s) => s.uses?.startsWith("actions/checkout@"));
+            expect(checkouts).toHaveLength(2);
+            for (const c of checkouts) expect(c.with?.["persist-credentials"]).toBe(false);
+            expect(checkouts[1].with).toMatchObject({ ref: "${{ github.event.pull_request.base.sha }}", path: "base" });
+        });
+        it("synthesizes dev and local on both sides, the base side allowed to fail", () => {
+            const base = steps.find((s) => s.name?.startsWith("Synth the base branch"))!;
+            expect(base["continue-on-error"]).toBe(true);
+            expect(base["working-directory"]).toBe("base");
+            for (const stack of ["dev", "local"]) {
+                expect(base.run).toContain(`npm run synth -- --stack ${stack} --out ../plan/base/${stack}`);
+                expect(runs(wf)).toContain(`npm run synth -- --stack ${stack} --out plan/head/${stack}`);
+            }
+        });
+        it("writes the report (diff + summary per stack) to the job summary, then the sticky comment, same-repo PRs only", () => {
+            const report = runOf(/npm run plan:report -- --head plan\/head --base plan\/base --stacks dev,local .*--out plan\/report\.md/);
+            expect(report).toBeGreaterThan(runOf(/--out plan\/head\/local/));
+            expect(steps[report].run).toMatch(/cat plan\/report\.md >> "\$GITHUB_STEP_SUMMARY"/);
+            const comment = runOf(/^npm run pr:comment -- --body-file plan\/report\.md$/);
+            expect(comment).toBeGreaterThan(report);
+            expect(steps[comment].if).toMatch(/head\.repo\.full_name == github\.repository/);
+            expect(steps[comment].env).toEqual({ GITHUB_TOKEN: "${{ github.token }}" });
+        });
     });
 });
 

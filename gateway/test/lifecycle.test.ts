@@ -141,9 +141,12 @@ describe("graceful shutdown", () => {
 
     it("main.ts: SIGTERM drains, exits 0, logs JSON; a bad config exits 2 with one message", async () => {
         const slow = await startStubTfServing({ scores, delayMs: 500 });
-        const tsx = path.resolve(__dirname, "../../node_modules/.bin/tsx");
+        // node with tsx's loader (the tsx CLI would add a second process that relays the signal).
+        const node = (args: string[]) => [process.execPath, ["--import", "tsx", ...args]] as const;
+        const repoRoot = path.resolve(__dirname, "../..");
         const main = path.resolve(__dirname, "../src/main.ts");
-        const child = spawn(tsx, [main, "--http_port", "0"], {
+        const child = spawn(...node([main, "--http_port", "0"]), {
+            cwd: repoRoot,
             env: { ...process.env, TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8", LOG_LEVEL: "info" },
             stdio: ["ignore", "pipe", "pipe"],
         });
@@ -161,7 +164,12 @@ describe("graceful shutdown", () => {
                 });
             });
             const inflight = postJson(`http://127.0.0.1:${port}/predict`, { url: `${images.url}/ok.png` });
-            await new Promise((r) => setTimeout(r, 200));
+            // SIGTERM once the request is surely in flight: TF Serving (500 ms slow) has received it. A
+            // fixed sleep raced the request on a busy machine.
+            for (const started = Date.now(); slow.calls.length === 0; ) {
+                if (Date.now() - started > 20_000) throw new Error("the request never reached TF Serving");
+                await new Promise((r) => setTimeout(r, 10));
+            }
             child.kill("SIGTERM");
             const res = await inflight;
             expect(res.status).toBe(200);
@@ -175,7 +183,7 @@ describe("graceful shutdown", () => {
             await slow.close();
         }
 
-        const bad = spawn(tsx, [main, "--protocol", "carrier-pigeon"], { env: { ...process.env, TF_SERVING_HOST: "x:1" }, stdio: ["ignore", "pipe", "pipe"] });
+        const bad = spawn(...node([main, "--protocol", "carrier-pigeon"]), { cwd: repoRoot, env: { ...process.env, TF_SERVING_HOST: "x:1" }, stdio: ["ignore", "pipe", "pipe"] });
         let err = "";
         bad.stderr.on("data", (d) => (err += d));
         const badCode = await new Promise<number | null>((r) => bad.on("exit", (c) => r(c)));

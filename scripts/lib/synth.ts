@@ -11,6 +11,8 @@ import * as path from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import * as YAML from "yaml";
 import { ConfigError, loadConfig, StackConfig } from "../../config";
+import { CostEstimate, estimateCost } from "../../cost/estimate";
+import { PlanSummary, ResourceRow, summarizePlan } from "./planSummary";
 import { readStackConfigFile, StackConfigInput } from "./synthConfig";
 import { createSynthMocks, MadeUpValue } from "./synthMocks";
 import { buildModel, manifestFileName, Model, renderManifest, sortKeys, stableJson } from "./synthModel";
@@ -51,6 +53,8 @@ export interface SynthResult {
     readonly files: Record<string, string>;
     readonly madeUpValues: readonly MadeUpValue[];
     readonly warnings: readonly string[];
+    /** The infrastructure summary plan.md opens with. */
+    readonly summary: PlanSummary;
     readonly timings: { readonly programMs: number; readonly renderMs: number };
 }
 
@@ -161,14 +165,30 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         ].filter((l): l is string => l !== undefined);
         files[`k8s/${file}`] = `${header.join("\n")}\n${YAML.stringify(manifest, { lineWidth: 0, aliasDuplicateObjects: false })}`;
     }
+    const rows = resourcesJson(model, manifestFiles);
     files["resources.json"] = stableJson({
         project: input.project,
         stack: input.stack,
+        // The default AWS provider's region (aws:region): not a resource input, but where they all go.
+        region: stackConfig.platform === "eks" ? stackConfig.region : undefined,
         placeholders: "<computed:TYPE:NAME.PROPERTY> = known only after deploy; <secret> = secret value; see plan.md for documentation values (192.0.2.x, xxxxxxxx suffixes)",
-        resources: resourcesJson(model, manifestFiles),
+        resources: rows,
     });
     files["outputs.json"] = stableJson(outputs);
     const madeUpValues = mocks.madeUpValues();
+    let cost: CostEstimate | { error: string };
+    try {
+        cost = estimateCost(stackConfig);
+    } catch (err) {
+        cost = { error: (err as Error).message };
+    }
+    // From the rows as written (plain values), so `--diff` can summarize an out dir the same way.
+    const summary = summarizePlan(JSON.parse(stableJson(rows)) as ResourceRow[], {
+        project: input.project,
+        stack: input.stack,
+        region: stackConfig.region,
+        cost: "error" in cost ? undefined : { idlePerHour: cost.idlePerHour, peakPerHour: cost.peakPerHour },
+    });
     files["plan.md"] = renderPlan({
         project: input.project,
         stack: input.stack,
@@ -181,12 +201,14 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
         madeUpValues,
         calls: mocks.calls(),
         warnings,
+        summary,
+        cost,
     });
     // Absolute paths (Docker build contexts, chart paths) would differ between checkouts.
     for (const [file, content] of Object.entries(files)) files[file] = content.split(root).join("<repo>");
     const renderMs = performance.now() - renderStart;
     log(`rendered ${manifestFiles.size} manifests, ${model.steps.length} steps in ${(renderMs / 1000).toFixed(2)} s`);
-    return { project: input.project, stack: input.stack, config: stackConfig, model, outputs, files, madeUpValues, warnings, timings: { programMs, renderMs } };
+    return { project: input.project, stack: input.stack, config: stackConfig, model, outputs, files, madeUpValues, warnings, summary, timings: { programMs, renderMs } };
 }
 
 function resourcesJson(model: Model, manifestFiles: ReadonlyMap<string, string>): unknown[] {

@@ -1,6 +1,7 @@
 /**
  * plan.md: what a stack would deploy, for humans and pull-request diffs. Deterministic (no times,
- * sorted tables).
+ * sorted tables). It opens with the infrastructure summary (planSummary.ts), then outputs, cost,
+ * policy verdict and the details; IAM documents and structured outputs are folded in <details>.
  */
 import * as YAML from "yaml";
 import { StackConfig } from "../../config";
@@ -8,7 +9,8 @@ import { llmWorkloadSettings } from "../../components/inferencePlatform";
 import { formatSeconds } from "../../components/models/coldStart";
 import { llmColdStart, qwen25Instruct05b, sizeVllm } from "../../components/models/llm";
 import { maxRevisionTimeoutSeconds } from "../../components/platform/knative";
-import { estimateCost, formatCostTable } from "../../cost/estimate";
+import { CostEstimate, formatCostTable } from "../../cost/estimate";
+import { PlanSummary, renderSummary } from "./planSummary";
 import { runPolicies } from "../../policy/policies";
 import { MadeUpValue } from "./synthMocks";
 import { kindOf, Model, sortKeys, Step } from "./synthModel";
@@ -26,6 +28,10 @@ export interface PlanInput {
     readonly madeUpValues: readonly MadeUpValue[];
     readonly calls: Record<string, number>;
     readonly warnings: readonly string[];
+    /** The infrastructure summary of the recorded resources. */
+    readonly summary: PlanSummary;
+    /** The cost model's estimate, or why there is none. */
+    readonly cost: CostEstimate | { readonly error: string };
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
@@ -38,6 +44,12 @@ const table = (header: string[], rows: unknown[][]) => [
 ];
 const yamlBlock = (value: unknown) => ["```yaml", YAML.stringify(sortKeys(value), { lineWidth: 0, aliasDuplicateObjects: false }).trimEnd(), "```"];
 const jsonBlock = (value: unknown) => ["```json", JSON.stringify(value, null, 2), "```"];
+/** A folded block: GitHub renders the Markdown inside when blank lines surround it. */
+const details = (summary: string, body: string[]) => ["<details>", `<summary>${summary}</summary>`, "", ...body, "", "</details>"];
+const html = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+const codeHtml = (s: string) => `<code>${html(s)}</code>`;
+/** Outputs longer than this (as JSON) are pretty-printed below the table instead of inline. */
+const inlineOutputLimit = 120;
 
 function inputsOf(r: Registration): Record<string, any> {
     return plainValue(r.inputs) as Record<string, any>;
@@ -81,12 +93,19 @@ export function renderPlan(p: PlanInput): string {
     const push = (...lines: string[]) => out.push(...lines);
     const custom = p.model.registrations.filter((r) => r.custom);
     const components = p.model.registrations.filter((r) => !r.custom);
+    const componentCount = components.filter((r) => r.type !== "pulumi:pulumi:Stack").length;
 
     push(
         `# Plan: ${p.project} / ${p.stack}`,
         "",
         `Offline synth of \`index.ts\` with \`${p.source}\` under Pulumi's mock runtime (\`npm run synth -- --stack ${p.stack}\`).`,
-        `Platform \`${p.config.platform}\`${p.config.region ? `, region \`${p.config.region}\`` : ""}: ${custom.length} resources, ${components.length} components, ${model.kubernetesSteps.length} Kubernetes apply steps.`,
+        `Platform \`${p.config.platform}\`${p.config.region ? `, region \`${p.config.region}\`` : ""}: ${custom.length} resources, ${componentCount} components, ${model.kubernetesSteps.length} Kubernetes apply steps.`,
+        "",
+        "## Summary",
+        "",
+        "What the recorded resources would create (not what the config asks for).",
+        "",
+        ...renderSummary(p.summary),
         "",
         "Placeholders: `<computed:TYPE:NAME.PROPERTY>` is a value only the deployment knows (ids, ARNs, endpoints, generated names);",
         "`<secret>` hides a secret; `<secure:KEY>` stands for an encrypted config value. Where the program must parse a value,",
@@ -100,8 +119,13 @@ export function renderPlan(p: PlanInput): string {
 
     push("", "## Stack outputs", "");
     const outputKeys = Object.keys(p.outputs).sort(compare);
+    const inlineText = (k: string) => (typeof p.outputs[k] === "string" ? String(p.outputs[k]) : JSON.stringify(sortKeys(p.outputs[k])));
+    const folded = outputKeys.filter((k) => p.outputs[k] !== null && typeof p.outputs[k] === "object" && inlineText(k).length > inlineOutputLimit);
     if (outputKeys.length === 0) push("(none)");
-    else push(...table(["output", "value"], outputKeys.map((k) => [code(k), code(typeof p.outputs[k] === "string" ? p.outputs[k] : JSON.stringify(sortKeys(p.outputs[k])))])));
+    else {
+        push(...table(["output", "value"], outputKeys.map((k) => [code(k), folded.includes(k) ? `(below: ${Object.keys(p.outputs[k] as object).length} entries)` : code(inlineText(k))])));
+        for (const k of folded) push("", ...details(`${codeHtml(k)}`, jsonBlock(sortKeys(p.outputs[k]))));
+    }
 
     // Each URL once, with every place it appears (stack outputs first, then component outputs).
     const componentUrls = components
@@ -114,7 +138,7 @@ export function renderPlan(p: PlanInput): string {
     if (sources.size === 0) push("(none: no stack output or component output is an http(s) URL yet)");
     else push(...table(["URL", "from"], [...sources.entries()].sort(([a], [b]) => compare(a, b)).map(([url, from]) => [code(url), [...new Set(from)].join("; ")])));
 
-    push("", "## Cost estimate", "", ...costSection(p.config));
+    push("", "## Cost estimate", "", ...("error" in p.cost ? [`(no estimate: ${p.cost.error})`] : ["```text", formatCostTable(p.cost), "```"]));
 
     push(...llmColdStartSection(p.config));
 
@@ -176,10 +200,13 @@ export function renderPlan(p: PlanInput): string {
                 .map(([key, doc]) => ({ r, key, doc }));
         });
     if (policies.length === 0) push("(none)");
+    else push("Each document is folded; the summary's IAM table says who assumes which role.", "");
     for (const { r, key, doc } of policies) {
         const i = inputsOf(r);
-        const about = r.type === "aws:iam/rolePolicy:RolePolicy" ? ` on role ${code(i.role)}` : "";
-        push(`### ${r.name} (${code(r.type)} ${key})${about}`, "", ...jsonBlock(doc), "");
+        const about = r.type === "aws:iam/rolePolicy:RolePolicy" ? ` on role ${codeHtml(String(i.role))}` : "";
+        const statements = (doc as { Statement?: unknown }).Statement;
+        const count = Array.isArray(statements) ? statements.length : statements === undefined ? 0 : 1;
+        push(...details(`${codeHtml(r.name)} (${codeHtml(r.type)} ${key}, ${count} statement${count === 1 ? "" : "s"})${about}`, jsonBlock(doc)), "");
     }
     const attachments = model.steps.map((s) => s.registration).filter((r) => r.type === "aws:iam/rolePolicyAttachment:RolePolicyAttachment");
     if (attachments.length > 0) {
@@ -247,14 +274,6 @@ export function orderingWarnings(model: Model): string[] {
         }
     }
     return warnings;
-}
-
-function costSection(config: StackConfig): string[] {
-    try {
-        return ["```text", formatCostTable(estimateCost(config)), "```"];
-    } catch (err) {
-        return [`(no estimate: ${(err as Error).message})`];
-    }
 }
 
 /**

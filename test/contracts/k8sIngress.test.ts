@@ -18,7 +18,7 @@ import { gatewayReadiness, ingressGatewayName, ingressGatewayValues } from "../.
 import { istioNamespace } from "../../components/platform/istio";
 import { defaultIngressGatewayService, defaultLocalGatewayService, istioGatewaysConfig, knativeNamespace } from "../../components/platform/knative";
 import { kserveResourcesValues } from "../../components/platform/kserve";
-import { readUpstreamYaml, schemasPresent, warnIfSchemasAbsent } from "../chartValues";
+import { describeWithSharedSchemas, readUpstreamYaml } from "../shared";
 import { cite, Source } from "./upstream";
 import { parse } from "yaml";
 
@@ -130,9 +130,9 @@ describe("the gateway pods and Service are what net-istio and KServe select", ()
         expect(selects(podSelectors[0].selector, renamed.podLabels)).toBe(false);
     });
 
-    describe.skipIf(!schemasPresent)("against upstream data files", () => {
+    describeWithSharedSchemas("against upstream data files", () => {
         it("KServe's local gateway (left at the chart default) is net-istio's local Gateway and Service", () => {
-            const upstream = readUpstreamYaml("kserve-v0.20.0/kserve-resources.values.yaml") as any;
+            const upstream = readUpstreamYaml("kserve", "kserve-resources.values.yaml") as any;
             const ours = kserveResourcesValues({ domain: "127.0.0.1.sslip.io" }).kserve.controller.gateway as any;
             expect(ours.localGateway).toBeUndefined();
             expect(upstream.kserve.controller.gateway.localGateway).toMatchObject({
@@ -142,12 +142,11 @@ describe("the gateway pods and Service are what net-istio and KServe select", ()
         });
 
         it("net-istio's own default for the external gateway is the same Service", () => {
-            const configIstio = readUpstreamYaml("net-istio-v1.21.1/400-config-istio.yaml") as any;
+            const configIstio = readUpstreamYaml("netIstio", "400-config-istio.yaml") as any;
             const example = parse(parse(configIstio.data._example)["external-gateways"]);
             expect(example[0].service).toBe(defaultIngressGatewayService);
         });
     });
-    warnIfSchemasAbsent("the KServe/net-istio default checks");
 });
 
 // ---------------------------------------------------------------------------------------------

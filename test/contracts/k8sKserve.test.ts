@@ -15,14 +15,13 @@
  * The local stack (MinIO) is built under mocks as index.ts builds it; eks annotations come from the
  * exported builder the ModelStore component uses.
  */
-import * as fs from "node:fs";
-import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { kserveResourcesValues } from "../../components/platform/kserve";
 import { kserveIrsaServiceAccountAnnotations } from "../../components/aws/modelStore";
-import { readUpstreamYaml, schemasDir, schemasPresent, warnIfSchemasAbsent } from "../chartValues";
-import { synthesize } from "../../scripts/lib/synth";
+import { defaultVersions } from "../../versions";
+import { describeWithSharedSchemas, readUpstreamText, readUpstreamYaml, sharedSchemasPresent } from "../shared";
+import { synthCliFiles } from "../synthOnce";
 import { plainValue } from "../../scripts/lib/synthRecorder";
 import { cite, Source } from "./upstream";
 
@@ -134,9 +133,9 @@ describe("inferenceservice-config: every value we set reaches a field the KServe
         expect(controllerReads.ingress.fields).not.toContain("ingressDomainSuffix");
     });
 
-    describe.skipIf(!schemasPresent)("against the ConfigMap and values files of v0.20.0", () => {
+    describeWithSharedSchemas(`against the ConfigMap and values files of ${defaultVersions.kserve}`, () => {
         const configMap = () =>
-            parse(fs.readFileSync(path.join(schemasDir, "kserve-v0.20.0/inferenceservice-config.configmap.yaml"), "utf8")) as { data: Record<string, string> };
+            parse(readUpstreamText("kserve", "inferenceservice-config.configmap.yaml")) as { data: Record<string, string> };
 
         it("upstream's own ConfigMap carries every field we write, under the same key", () => {
             const data = configMap().data;
@@ -147,11 +146,10 @@ describe("inferenceservice-config: every value we set reaches a field the KServe
         });
 
         it("every chart value we set exists in the chart's values.yaml", () => {
-            const upstream = readUpstreamYaml("kserve-v0.20.0/kserve-resources.values.yaml");
+            const upstream = readUpstreamYaml("kserve", "kserve-resources.values.yaml");
             for (const { value } of chartTemplate) expect(get(upstream, value), value).not.toBeUndefined();
         });
     });
-    warnIfSchemasAbsent("the inferenceservice-config data check");
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -210,10 +208,10 @@ describe("eks: the models ServiceAccount's annotations (IRSA)", () => {
 });
 
 describe("local: the MinIO credentials Secret and the models ServiceAccount, as index.ts builds them", async () => {
-    // The offline synth runs index.ts under mocks that give generated values (passwords) a placeholder,
-    // so every key of the Secret is visible.
-    const { model } = await synthesize({ stack: "local", program: () => import("../../index") });
-    const byType = (type: string) => model.registrations.filter((r) => r.type === type) as { inputs: any }[];
+    // The offline synth (the CLI's output, shared with other test files) runs index.ts under mocks that
+    // give generated values (passwords) a placeholder, so every key of the Secret is visible.
+    const resources = JSON.parse((await synthCliFiles("local"))["resources.json"]).resources as { type: string; inputs: any }[];
+    const byType = (type: string) => resources.filter((r) => r.type === type);
     const secrets = byType("kubernetes:core/v1:Secret").filter((s) => Object.keys(s.inputs.metadata?.annotations ?? {}).some((k) => k.startsWith("serving.kserve.io/s3")));
     const serviceAccounts = byType("kubernetes:core/v1:ServiceAccount");
 
@@ -256,8 +254,8 @@ describe("local: the MinIO credentials Secret and the models ServiceAccount, as 
         expect(release.inputs.values.kserve.storage.s3.secretAccessKeyName).toBeUndefined();
         // plainValue masks secret values but keeps the keys.
         const keys = Object.keys((plainValue(secrets[0].inputs.stringData ?? secrets[0].inputs.data) ?? {}) as object);
-        if (schemasPresent) {
-            const defaults = (readUpstreamYaml("kserve-v0.20.0/kserve-resources.values.yaml") as any).kserve.storage.s3;
+        if (sharedSchemasPresent) {
+            const defaults = (readUpstreamYaml("kserve", "kserve-resources.values.yaml") as any).kserve.storage.s3;
             expect(keys).toContain(defaults.accessKeyIdName);
             expect(keys).toContain(defaults.secretAccessKeyName);
         }

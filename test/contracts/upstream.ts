@@ -4,7 +4,7 @@
  * A contract test checks what we render against what the *reader* of it does: the chart template
  * that writes the object, the controller that selects it, the Go code that parses the ConfigMap key.
  * The expected side of every assertion is an upstream fact, written down here with where it comes
- * from (repository, tag, file, function or line) at the version `components/versions.ts` pins, never
+ * from (repository, tag, file, function or line) at the version `versions.ts` pins, never
  * a value taken from the code under test. When a pin moves, each cited source must be re-read and
  * the facts updated; the citation says exactly where to look.
  *

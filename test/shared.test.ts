@@ -1,0 +1,120 @@
+/**
+ * The test helpers around ../shared/schemas: folders follow the pinned versions, one skip message,
+ * and the CRD validator's subschema hoisting accepts and rejects exactly what the plain schema does.
+ */
+import * as fs from "node:fs";
+import { describe, expect, it } from "vitest";
+import { defaultVersions } from "../versions";
+import { closeSchema, hoistRepeatedSubschemas, readCrd } from "./crdSchema";
+import { newSchemaAjv } from "./jsonSchema";
+import {
+    describeWithSharedSchemas,
+    sharedSchemasDir,
+    sharedSchemasSkipMessage,
+    upstreamFolders,
+    upstreamPath,
+} from "./shared";
+
+describe("upstream folders", () => {
+    it("follow the versions the stack pins (versions.ts)", () => {
+        const folders = upstreamFolders();
+        expect(folders.istio).toBe(`istio-${defaultVersions.istio}`);
+        expect(folders.kserve).toBe(`kserve-${defaultVersions.kserve}`);
+        expect(folders.certManager).toBe(`cert-manager-${defaultVersions.certManager}`);
+        // A moved pin moves the folder: tests then read that version's files (or fail without them).
+        expect(upstreamFolders({ ...defaultVersions, istio: "1.30.0" }).istio).toBe("istio-1.30.0");
+        expect(upstreamFolders({ ...defaultVersions, knative: "knative-v1.21.3" })).toMatchObject({
+            knativeServing: "knative-serving-v1.21.3",
+            netIstio: "net-istio-v1.21.3",
+        });
+        expect(() => upstreamFolders({ ...defaultVersions, awsLoadBalancerController: "9.9.9" })).toThrow(/no app version/);
+    });
+
+    it("one skip message, naming ../shared/schemas", () => {
+        expect(sharedSchemasSkipMessage).toMatch(/need \.\.\/shared\/schemas \(.+\), which is absent$/);
+        expect(sharedSchemasSkipMessage).toContain(sharedSchemasDir);
+    });
+
+    describeWithSharedSchemas("when ../shared/schemas is present", () => {
+        it.each(Object.entries(upstreamFolders()))("has the pinned %s folder (%s)", (component, folder) => {
+            expect(fs.existsSync(`${sharedSchemasDir}/${folder}`), `${component}: ${folder}`).toBe(true);
+        });
+
+        it("reads Istio's files of the pinned version, not an older one", () => {
+            expect(upstreamPath("istio", "crd-all.gen.yaml")).toBe(`${sharedSchemasDir}/istio-${defaultVersions.istio}/crd-all.gen.yaml`);
+            // 1.29.6 fixed the EnvoyFilter port rule (`self <= 6553` in 1.29.1): the pinned file has the fix.
+            const crds = fs.readFileSync(upstreamPath("istio", "crd-all.gen.yaml"), "utf8");
+            expect(crds).not.toMatch(/self <= 6553$/m);
+            expect(crds).toMatch(/self <= 65535$/m);
+        });
+    });
+});
+
+describe("hoistRepeatedSubschemas", () => {
+    const container = {
+        type: "object",
+        required: ["name"],
+        properties: {
+            name: { type: "string", description: "x".repeat(300) },
+            ports: { type: "array", items: { type: "object", properties: { containerPort: { type: "integer", format: "int32" } }, required: ["containerPort"] } },
+        },
+    };
+    const schema = closeSchema({
+        type: "object",
+        properties: {
+            predictor: { type: "object", properties: { containers: { type: "array", items: container } } },
+            transformer: { type: "object", properties: { containers: { type: "array", items: container }, minReplicas: { type: "integer" } } },
+            tag: { type: "string" },
+        },
+    });
+    const objects: unknown[] = [
+        { predictor: { containers: [{ name: "a", ports: [{ containerPort: 1 }] }] } },
+        { predictor: { containers: [{ name: "a", ports: [{ containerPort: 2 ** 40 }] }] }, transformer: { containers: [{}] } },
+        { transformer: { containers: [{ name: 1, extra: true, ports: [{}] }] }, tag: 3 },
+        { predictor: { containers: "no" }, unknown: {} },
+    ];
+    const errorsOf = (validate: ReturnType<ReturnType<typeof newSchemaAjv>["compile"]>, obj: unknown) => {
+        validate(obj);
+        return (validate.errors ?? []).map((e) => `${e.instancePath} ${e.keyword} ${e.message}`).sort();
+    };
+
+    it("moves each repeated subschema into definitions once", () => {
+        const hoisted = hoistRepeatedSubschemas(schema);
+        expect(Object.keys(hoisted.definitions)).toHaveLength(1);
+        // The largest repeat (the containers list) is shared; what is inside it is not hoisted again.
+        expect(hoisted.properties.predictor.properties.containers).toEqual({ $ref: `#/definitions/${Object.keys(hoisted.definitions)[0]}` });
+        expect(hoisted.properties.transformer.properties.containers).toEqual(hoisted.properties.predictor.properties.containers);
+        expect(hoistRepeatedSubschemas({ type: "object", properties: { a: { type: "string" } } })).toEqual({ type: "object", properties: { a: { type: "string" } } });
+    });
+
+    it("accepts and rejects exactly what the plain schema does, with the same instance paths", () => {
+        const plain = newSchemaAjv({ allErrors: true }).compile(schema);
+        const hoisted = newSchemaAjv({ allErrors: true, inlineRefs: false }).compile(hoistRepeatedSubschemas(schema));
+        for (const obj of objects) expect(errorsOf(hoisted, obj), JSON.stringify(obj)).toEqual(errorsOf(plain, obj));
+        expect(errorsOf(plain, objects[0])).toEqual([]);
+        expect(errorsOf(plain, objects[2]).length).toBeGreaterThan(3);
+    });
+
+    describeWithSharedSchemas("on an upstream CRD (Knative Service: its probes share schemas)", () => {
+        it("gives the same errors as the plain schema", () => {
+            const crd = readCrd("knativeServing", "service.yaml");
+            const root = closeSchema(crd.spec.versions.find((v: { name: string }) => v.name === "v1").schema.openAPIV3Schema);
+            const hoisted = hoistRepeatedSubschemas(root);
+            expect(Object.keys(hoisted.definitions ?? {}).length).toBeGreaterThan(0);
+            const plainValidate = newSchemaAjv({ allErrors: true }).compile(root);
+            const hoistedValidate = newSchemaAjv({ allErrors: true, inlineRefs: false }).compile(hoisted);
+            const container = { name: "c", image: "i", ports: [{ containerPort: 8080 }] };
+            const samples = [
+                { apiVersion: "serving.knative.dev/v1", kind: "Service", metadata: { name: "s" }, spec: { template: { spec: { containers: [{ ...container, readinessProbe: { httpGet: { port: 8080 } } }] } } } },
+                {
+                    apiVersion: "serving.knative.dev/v1",
+                    kind: "Service",
+                    metadata: { name: "s" },
+                    spec: { template: { spec: { containers: [{ ...container, imagez: 1, readinessProbe: { httpGet: { path: 1 }, periodSecond: 1 }, livenessProbe: { tcpSocket: {}, periodSeconds: "x" } }] } } },
+                },
+            ];
+            for (const obj of samples) expect(errorsOf(hoistedValidate, obj)).toEqual(errorsOf(plainValidate, obj));
+            expect(errorsOf(plainValidate, samples[1]).length).toBeGreaterThan(1);
+        });
+    });
+});
