@@ -198,7 +198,7 @@ describe("npm run synth -- --diff on two real synths of the dev stack", async ()
         expect(report).toContain(`### Plan diff: dev (${base.dir} → ${headDir})`);
         expect(report).toContain(`- Kubernetes version: \`${baseVersion}\` → \`${headVersion}\``);
         expect(report).toContain(`- node group ${cpuGroup.name}: size (min/desired/max): \`${cpuGroup.minSize}/${cpuGroup.desiredSize}/${baseMax}\` → \`${cpuGroup.minSize}/${cpuGroup.desiredSize}/${headMax}\``);
-        expect(report).toContain(`- eks:index:Cluster cluster-eks: \`version\`: \`${baseVersion}\` → \`${headVersion}\``);
+        expect(report).toContain(`- eks:index:Cluster eks-cluster-eks: \`version\`: \`${baseVersion}\` → \`${headVersion}\``);
         expect(report).toContain(`- aws:eks/nodeGroup:NodeGroup ${cpuGroup.name}: \`scalingConfig.maxSize\`: \`${baseMax}\` → \`${headMax}\``);
         expect(report).not.toContain("Resources added");
         expect(report).not.toContain("Resources removed");
