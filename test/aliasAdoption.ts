@@ -8,8 +8,7 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { installMocks } from "./kit";
-import { stackConfig } from "./stackFiles";
+import { recordedStack } from "./stackRecording";
 import { adoption, engineUrn } from "./urnAliases";
 
 /**
@@ -40,9 +39,7 @@ export const intentionallyRemoved: Readonly<Record<string, { readonly urns: read
 
 export function describeAdoption(stack: "dev" | "local", minimumResources: number): void {
     describe(`the ${stack} stack adopts every resource it deployed before the layers`, async () => {
-        const rec = await installMocks({ stack, config: stackConfig(stack) });
-        await import("../index");
-        await rec.settle();
+        const rec = await recordedStack(stack);
         const records = rec.resources.map((r) => ({ urn: r.urn, type: r.type, name: r.name, parent: r.parent, aliases: r.aliases }));
         const before = fs.readFileSync(path.join(__dirname, "fixtures/urns-before-layers", `${stack}.txt`), "utf8").trim().split("\n");
         const { adoptedBy, orphaned, contested } = adoption(before, records);

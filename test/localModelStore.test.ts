@@ -33,7 +33,7 @@ import {
 import { ModelSeeding } from "../components/models/modelSeeding";
 import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
-import { itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool } from "./shared";
+import { itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 /** The kit leaves secret-wrapped inputs as `{ <secret signature>: ..., value }`; unwrap them. */
 const secretSig = "4dabf18193072939515e22adb298388d";
@@ -324,7 +324,7 @@ describe("bucket policy under versitygw v1.7.0's evaluation", () => {
 
 describe("setup scripts (run against stand-ins for boto3 and the versitygw CLI)", () => {
     const fixtures = path.resolve(__dirname, "fixtures");
-    const python = ["python3", "python"].find((p) => spawnSync(p, ["--version"]).status === 0);
+    const python = python3Interpreter;
     const shell = spawnSync("sh", ["-c", "exit 0"]).status === 0;
     if (!python) noteSkippedForMissingTool("the create-bucket.py runs", "python3");
     if (!shell) noteSkippedForMissingTool("the create-user.sh runs", "sh");

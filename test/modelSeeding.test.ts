@@ -15,7 +15,7 @@ import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/
 import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
-import { noteSkippedForMissingTool } from "./shared";
+import { noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 // ---- IAM decisions come from a real evaluator (test/iam/evaluator.ts) ----
 interface Request {
@@ -277,7 +277,7 @@ describe("ModelSeeding with the model store's writer account", async () => {
 });
 
 // ---- the Python scripts, run against stand-ins for boto3, google-cloud-storage and tensorflow ----
-const python = spawnSync("python3", ["--version"]).status === 0 ? "python3" : undefined;
+const python = python3Interpreter;
 if (!python) noteSkippedForMissingTool("the seeding script tests", "python3");
 
 describe.skipIf(!python)("seeding scripts compile", () => {
@@ -297,73 +297,11 @@ describe.skipIf(!python)("seeding scripts compile", () => {
     });
 });
 
-const fakeBoto3 = `import json, os
-STATE = os.environ["FAKE_S3_STATE"]
-LOG = os.environ["FAKE_S3_LOG"]
-def _load():
-    return json.load(open(STATE)) if os.path.exists(STATE) else {}
-def _save(s):
-    json.dump(s, open(STATE, "w"))
-def _log(action, resource, **context):
-    with open(LOG, "a") as f:
-        f.write(json.dumps({"action": action, "resource": resource, "context": context}) + "\\n")
-class _Paginator:
-    def paginate(self, Bucket, Prefix):
-        _log("s3:ListBucket", "arn:aws:s3:::" + Bucket, **{"s3:prefix": Prefix})
-        objs = _load().get(Bucket, {})
-        yield {"Contents": [{"Key": k, "Size": len(v)} for k, v in sorted(objs.items()) if k.startswith(Prefix)]}
-class _Client:
-    def get_paginator(self, name):
-        assert name == "list_objects_v2"
-        return _Paginator()
-    def upload_fileobj(self, f, Bucket, Key):
-        self.put_object(Bucket=Bucket, Key=Key, Body=f.read())
-    def put_object(self, Bucket, Key, Body):
-        _log("s3:PutObject", "arn:aws:s3:::" + Bucket + "/" + Key)
-        s = _load()
-        s.setdefault(Bucket, {})[Key] = Body.decode("latin-1")
-        _save(s)
-def client(name):
-    assert name == "s3"
-    return _Client()
-`;
-const fakeGcs = `import json, os
-class _Blob:
-    def __init__(self, name, data):
-        self.name, self._data, self.size = name, data, len(data)
-    def download_to_file(self, f):
-        f.write(self._data)
-class Client:
-    @staticmethod
-    def create_anonymous_client():
-        return Client()
-    def list_blobs(self, bucket, prefix):
-        objs = json.load(open(os.environ["FAKE_GCS"])).get(bucket, {})
-        return [_Blob(k, v.encode()) for k, v in sorted(objs.items()) if k.startswith(prefix)]
-`;
-const fakeTensorflow = `import os
-class _Models:
-    @staticmethod
-    def load_model(path, compile=True):
-        return open(path, "rb").read()
-class keras:
-    models = _Models
-class saved_model:
-    @staticmethod
-    def save(model, path):
-        os.makedirs(os.path.join(path, "variables"), exist_ok=True)
-        open(os.path.join(path, "saved_model.pb"), "wb").write(b"pb:" + model)
-        open(os.path.join(path, "variables", "variables.index"), "wb").write(b"idx")
-`;
 
 describe.skipIf(!python)("seeding scripts", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-"));
-    const stubs = path.join(dir, "stubs");
-    fs.mkdirSync(path.join(stubs, "google", "cloud"), { recursive: true });
-    fs.mkdirSync(path.join(stubs, "tensorflow"), { recursive: true });
-    fs.writeFileSync(path.join(stubs, "boto3.py"), fakeBoto3);
-    fs.writeFileSync(path.join(stubs, "google", "cloud", "storage.py"), fakeGcs);
-    fs.writeFileSync(path.join(stubs, "tensorflow", "__init__.py"), fakeTensorflow);
+    // Stand-ins for boto3, google-cloud-storage and tensorflow (test/fixtures/python-stubs/README.md).
+    const stubs = path.join(__dirname, "fixtures", "python-stubs");
     fs.writeFileSync(path.join(dir, "seed.py"), seedScript);
     fs.writeFileSync(path.join(dir, "convert.py"), convertScript);
     const h5 = path.join(dir, "clothing.h5");
@@ -527,9 +465,7 @@ const execFileAsync = promisify(execFile);
 
 describe.skipIf(!python)("seed.py against a fake Hugging Face hub (127.0.0.1)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-hub-"));
-    const stubs = path.join(dir, "stubs");
-    fs.mkdirSync(stubs, { recursive: true });
-    fs.writeFileSync(path.join(stubs, "boto3.py"), fakeBoto3);
+    const stubs = path.join(__dirname, "fixtures", "python-stubs");
     fs.writeFileSync(path.join(dir, "seed.py"), seedScript);
     const state = path.join(dir, "s3.json");
     const log = path.join(dir, "calls.log");

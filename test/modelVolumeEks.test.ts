@@ -10,15 +10,12 @@ import { sklearnRuntime } from "../versions";
 import { kservePvcMount, sklearnServerModelExtensions } from "./contracts/kservePvc";
 import { loadCrdValidator } from "./crdSchema";
 import { itWithSharedSchemas } from "./shared";
-import { installMocks } from "./kit";
-import { stackConfig } from "./stackFiles";
+import { recordedStack } from "./stackRecording";
 
 const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
 describe("pvc:// on the dev stack (eks)", async () => {
-    const rec = await installMocks({ stack: "dev", config: stackConfig("dev") });
-    await import("../index");
-    await rec.settle();
+    const rec = await recordedStack("dev");
     const isvc = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService").find((r) => r.inputs.metadata.name === "sklearn-iris-pvc")!;
     const manifest = { apiVersion: isvc.inputs.apiVersion, kind: isvc.inputs.kind, metadata: isvc.inputs.metadata, spec: isvc.inputs.spec };
     const claim = rec.one("kubernetes:core/v1:PersistentVolumeClaim");

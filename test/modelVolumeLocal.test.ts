@@ -12,8 +12,7 @@ import { sklearnRuntime } from "../versions";
 import { kservePvcMount } from "./contracts/kservePvc";
 import { loadCrdValidator } from "./crdSchema";
 import { itWithSharedSchemas } from "./shared";
-import { installMocks } from "./kit";
-import { stackConfig } from "./stackFiles";
+import { recordedStack } from "./stackRecording";
 
 const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml");
 
@@ -21,9 +20,7 @@ const crd = loadCrdValidator("kserve", "serving.kserve.io_inferenceservices.yaml
 const validate = (Model: new (o: never) => unknown, obj: unknown) => (new Model(obj as never) as { validate(): void }).validate();
 
 describe("pvc:// on the local stack (kind)", async () => {
-    const rec = await installMocks({ stack: "local", config: stackConfig("local") });
-    await import("../index");
-    await rec.settle();
+    const rec = await recordedStack("local");
     const isvc = rec.byType("kubernetes:serving.kserve.io/v1beta1:InferenceService").find((r) => r.inputs.metadata.name === "sklearn-iris-pvc")!;
     const manifest = { apiVersion: isvc.inputs.apiVersion, kind: isvc.inputs.kind, metadata: isvc.inputs.metadata, spec: isvc.inputs.spec };
     const claim = rec.byType("kubernetes:core/v1:PersistentVolumeClaim").find((c) => c.inputs.metadata.name === "models")!;

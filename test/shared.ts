@@ -10,6 +10,7 @@
  *   absent folder for a pinned version is an error, not a skip: only an absent `../shared/schemas`
  *   skips).
  */
+import { spawnSync } from "node:child_process";
 import { describe, it } from "vitest";
 import { sharedSchemasPresent } from "./upstreamFiles";
 
@@ -27,3 +28,12 @@ export const itWithSharedSchemas = it.skipIf(!sharedSchemasPresent);
 export function noteSkippedForMissingTool(what: string, needs: string): void {
     process.stderr.write(`skipped: ${what} need ${needs}\n`);
 }
+
+/**
+ * The python3 on PATH, resolved to the interpreter itself (a version manager's shim, such as
+ * pyenv's, costs 0.4 s or more per start, and the Python tests start it a few hundred times), or
+ * undefined when there is none.
+ */
+export const python3Interpreter: string | undefined = ((r) => (r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined))(
+    spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }),
+);

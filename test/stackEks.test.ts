@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { installMocks } from "./kit";
-import { stackConfig } from "./stackFiles";
+import { recordedStack } from "./stackRecording";
 
 describe("the dev stack (eks) under mocks", async () => {
-    const rec = await installMocks({ stack: "dev", config: stackConfig("dev") });
-    await import("../index");
-    await rec.settle();
+    const rec = await recordedStack("dev");
     const release = (name: string) => rec.resources.find((r) => r.type === "kubernetes:helm.sh/v3:Release" && r.inputs.name === name)!;
 
     it("builds the AWS layer and the serving platform", () => {

@@ -1,11 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { installMocks } from "./kit";
-import { stackConfig } from "./stackFiles";
+import { recordedStack } from "./stackRecording";
 
 describe("the local stack (kind) under mocks", async () => {
-    const rec = await installMocks({ stack: "local", config: stackConfig("local") });
-    await import("../index");
-    await rec.settle();
+    const rec = await recordedStack("local");
 
     it("registers no AWS resource at all", () => {
         const awsResources = rec.resources.filter((r) => r.type.startsWith("aws:") || r.type.startsWith("awsx:") || r.type.startsWith("eks:"));

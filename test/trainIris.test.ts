@@ -15,11 +15,10 @@ import { describe, expect, it } from "vitest";
 import { seedCatalog } from "../components/models/exampleModels";
 import { modelSeedingProblems, seedingPodSpec, seedingScripts, seedManifest } from "../components/models/modelSeeding";
 import { defaultVersions, sklearnRuntime } from "../versions";
-import { noteSkippedForMissingTool } from "./shared";
+import { noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 const { "train_iris.py": trainScript, "seed.py": seedScript } = seedingScripts();
-/** The interpreter itself (not a version manager's shim, which costs a second per start), if python3 runs. */
-const python = ((r) => (r.status === 0 ? r.stdout.trim() : undefined))(spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }));
+const python = python3Interpreter;
 if (!python) noteSkippedForMissingTool("the train_iris.py tests", "python3");
 /** A Python that can import scikit-learn and joblib (the PATH one, or Debian's), if any. */
 const sklearnPython = [python, "/usr/bin/python3"].find((p) => p !== undefined && spawnSync(p, ["-c", "import sklearn, joblib"]).status === 0);
@@ -57,13 +56,8 @@ describe("trained models in the seeding arguments", () => {
     });
 });
 
-const fakeSklearn = {
-    "sklearn/__init__.py": `import os\n__version__ = os.environ.get("FAKE_SKLEARN_VERSION", "1.5.2")\n`,
-    "sklearn/datasets.py": `class _Bunch:\n    pass\ndef load_iris():\n    b = _Bunch()\n    b.data = [[5.1, 3.5, 1.4, 0.2], [6.8, 2.8, 4.8, 1.4], [6.7, 3.0, 5.2, 2.3]]\n    b.target = [0, 1, 2]\n    return b\n`,
-    // A nearest-neighbour "SVC": what it was fitted on is what it predicts; FAKE_SVC_WRONG makes it useless.
-    "sklearn/svm.py": `import os\nclass _Pred(list):\n    def __eq__(self, other):\n        return _Acc([a == b for a, b in zip(self, other)])\nclass _Acc(list):\n    def mean(self):\n        return sum(self) / len(self)\nclass SVC:\n    def __init__(self, gamma=None):\n        self.gamma = gamma\n    def fit(self, X, y):\n        self.X, self.y = X, y\n        return self\n    def predict(self, rows):\n        if os.environ.get("FAKE_SVC_WRONG"):\n            return _Pred([9 for _ in rows])\n        def nearest(r):\n            d = [sum((a - b) ** 2 for a, b in zip(r, x)) for x in self.X]\n            return self.y[d.index(min(d))]\n        return _Pred([nearest(r) for r in rows])\n`,
-    "joblib.py": `import pickle\ndef dump(obj, path):\n    with open(path, "wb") as f:\n        pickle.dump(obj, f)\ndef load(path):\n    with open(path, "rb") as f:\n        return pickle.load(f)\n`,
-};
+/** Stand-ins for scikit-learn, joblib and boto3 (test/fixtures/python-stubs/README.md). */
+const stubs = path.join(__dirname, "fixtures", "python-stubs");
 
 describe.skipIf(!python)("train_iris.py", () => {
     it("compiles (and a broken script would not)", () => {
@@ -80,11 +74,6 @@ describe.skipIf(!python)("train_iris.py", () => {
     });
 
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "train-"));
-    const stubs = path.join(dir, "stubs");
-    for (const [file, text] of Object.entries(fakeSklearn)) {
-        fs.mkdirSync(path.dirname(path.join(stubs, file)), { recursive: true });
-        fs.writeFileSync(path.join(stubs, file), text);
-    }
     fs.writeFileSync(path.join(dir, "train_iris.py"), trainScript);
     const volumeModel = { ...seedCatalog.irisSvc, source: { kind: "train-iris" as const, scikitLearn: "1.5.2" } };
     const storeModel = { ...volumeModel, name: "iris-store", dest: "iris-store/", target: "store" as const };
@@ -176,20 +165,19 @@ describe.skipIf(!python)("train_iris.py", () => {
     });
 
     it("seed.py leaves models of the claim alone (no S3 call for them)", () => {
-        const fakeBoto3 = `import json, os\nLOG = os.environ["FAKE_S3_LOG"]\nclass _P:\n    def paginate(self, Bucket, Prefix):\n        open(LOG, "a").write(json.dumps(["list", Prefix]) + "\\n")\n        yield {"Contents": []}\nclass _C:\n    def get_paginator(self, name):\n        return _P()\n    def upload_fileobj(self, f, Bucket, Key):\n        open(LOG, "a").write(json.dumps(["put", Key]) + "\\n")\n    def put_object(self, Bucket, Key, Body):\n        open(LOG, "a").write(json.dumps(["put", Key]) + "\\n")\ndef client(name):\n    return _C()\n`;
-        fs.writeFileSync(path.join(stubs, "boto3.py"), fakeBoto3);
         fs.writeFileSync(path.join(dir, "seed.py"), seedScript);
         reset();
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest([volumeModel, storeModel] as never, "models/")));
         const log = path.join(dir, "s3.log");
         fs.rmSync(log, { force: true });
-        const env = { ...process.env, PYTHONPATH: stubs, FAKE_S3_LOG: log, SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_BUCKET: "b", SEED_PLAN_DIR: path.join(dir, "plan"), SEED_OUT_DIR: path.join(dir, "out"), SEED_VOLUME_DIR: path.join(dir, "volume") };
+        const env = { ...process.env, PYTHONPATH: stubs, FAKE_S3_LOG: log, FAKE_S3_STATE: path.join(dir, "s3.json"), SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_BUCKET: "b", SEED_PLAN_DIR: path.join(dir, "plan"), SEED_OUT_DIR: path.join(dir, "out"), SEED_VOLUME_DIR: path.join(dir, "volume") };
         execFileSync(python!, ["seed.py", "plan"], { cwd: dir, env });
         execFileSync(python!, ["train_iris.py"], { cwd: dir, env });
         execFileSync(python!, ["seed.py", "copy"], { cwd: dir, env });
-        const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as [string, string]);
-        expect(calls.some(([, key]) => key.includes("sklearn-iris-pvc") || key.includes("iris-svc"))).toBe(false);
-        expect(calls).toContainEqual(["put", "models/iris-store/model.joblib"]);
+        const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { action: string; resource: string; context: Record<string, string> });
+        const touched = calls.map((c) => `${c.resource} ${c.context["s3:prefix"] ?? ""}`);
+        expect(touched.some((t) => t.includes("sklearn-iris-pvc") || t.includes("iris-svc"))).toBe(false);
+        expect(calls).toContainEqual(expect.objectContaining({ action: "s3:PutObject", resource: "arn:aws:s3:::b/models/iris-store/model.joblib" }));
         expect(fs.existsSync(path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib"))).toBe(true);
     });
 });
@@ -207,8 +195,7 @@ describe.skipIf(!sklearnPython)("train_iris.py with a real scikit-learn", () => 
             const out = execFileSync(sklearnPython!, ["train_iris.py"], { cwd: dir, env, encoding: "utf8" });
             expect(out).toMatch(/training accuracy 0\.9[5-9]\d|training accuracy 1\.000/);
             // The notes' iris-input.json rows (seed 004); iris class 1 is versicolor (sklearn.datasets.load_iris target_names).
-            const check = `import joblib, sys\nm = joblib.load(sys.argv[1])\nprint(type(m).__name__, m.gamma, list(m.predict([[6.8, 2.8, 4.8, 1.4], [6.0, 3.4, 4.5, 1.6]])))`;
-            const loaded = execFileSync(sklearnPython!, ["-c", check, path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib")], { encoding: "utf8" }).trim();
+            const loaded = execFileSync(sklearnPython!, [path.join(__dirname, "fixtures", "check_iris_model.py"), path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib")], { encoding: "utf8" }).trim();
             expect(loaded).toBe("SVC scale [1, 1]");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });

@@ -1,0 +1,95 @@
+/**
+ * One run of N concurrent large-PNG requests against a real gateway process (one worker), reporting
+ * its idle and peak RSS. Shared by test/pixelBudget.test.ts (a few requests: the budget's bound
+ * holds) and bench/gatewayMemory.ts (the issue's 32 requests, with and without the budget).
+ */
+import { spawn } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import sharp from "sharp";
+import { serveBytes, startHttpServer, startStubTfServing } from "./helpers";
+
+export interface ConcurrentDecodesRun {
+    /** Encoded size of the one PNG every request fetches, bytes. */
+    readonly pngBytes: number;
+    /** RSS after a first small request has loaded everything (sharp, the gRPC channel), MB. */
+    readonly idleMb: number;
+    /** The process's peak RSS (VmHWM) after all answers, MB. */
+    readonly peakMb: number;
+    /** Every answer's status and Retry-After header. */
+    readonly answers: readonly { readonly status: number; readonly retryAfter: string | null }[];
+    readonly seconds: number;
+}
+
+function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
+    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
+}
+
+/** A width×height RGB PNG with a gradient half and a flat half (a few hundred KB at 40 MP), the same every run. */
+export async function largePng(width: number, height: number): Promise<Buffer> {
+    return sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 } } })
+        .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><defs><linearGradient id="g"><stop offset="0" stop-color="#102030"/><stop offset="1" stop-color="#f0e0d0"/></linearGradient></defs><rect width="100%" height="50%" fill="url(#g)"/></svg>`), top: 0, left: 0 }])
+        .png({ compressionLevel: 6 })
+        .toBuffer();
+}
+
+/**
+ * Starts the gateway (node with tsx as a loader only, so the child's pid is the process measured),
+ * sends `requests` concurrent /predict calls for `png`, and reads its memory. `env` is added to the
+ * gateway's environment (e.g. GATEWAY_DECODE_BUDGET_PIXELS).
+ */
+export async function runConcurrentDecodes(png: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
+    if (process.platform !== "linux") throw new Error("runConcurrentDecodes reads /proc/<pid>/status (Linux only)");
+    const images = await startHttpServer({ "/big.png": serveBytes(png, "image/png") });
+    const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+    const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
+        cwd: path.resolve(__dirname, "../.."),
+        env: {
+            ...process.env,
+            TF_SERVING_HOST: stub.target,
+            MODEL_INPUT_SIZE: "299,299",
+            GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8",
+            LOG_LEVEL: "info",
+            GATEWAY_WORKERS: "1",
+            GATEWAY_REQUEST_TIMEOUT_SECONDS: "300",
+            GATEWAY_DOWNLOAD_TIMEOUT_SECONDS: "120",
+            MALLOC_ARENA_MAX: "2",
+            UV_THREADPOOL_SIZE: "4",
+            ...env,
+        },
+        stdio: ["ignore", "pipe", "inherit"],
+    });
+    try {
+        let out = "";
+        const port = await new Promise<number>((resolve, reject) => {
+            const t = setTimeout(() => reject(new Error(`no listening log: ${out}`)), 30_000);
+            child.stdout!.on("data", (d: Buffer) => {
+                out += d.toString();
+                const m = /"msg":"gateway listening","port":(\d+)/.exec(out);
+                if (m) {
+                    clearTimeout(t);
+                    resolve(Number(m[1]));
+                }
+            });
+        });
+        await fetch(`http://127.0.0.1:${port}/v2/health/ready`);
+        const idleMb = statusMb(child.pid!, "VmRSS");
+        const started = performance.now();
+        const answers = await Promise.all(
+            Array.from({ length: requests }, () =>
+                fetch(`http://127.0.0.1:${port}/predict`, {
+                    method: "POST",
+                    headers: { "content-type": "application/json" },
+                    body: JSON.stringify({ url: `${images.url}/big.png` }),
+                    signal: AbortSignal.timeout(280_000),
+                }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: await r.text() })),
+            ),
+        );
+        const seconds = (performance.now() - started) / 1000;
+        return { pngBytes: png.length, idleMb, peakMb: statusMb(child.pid!, "VmHWM"), answers: answers.map(({ status, retryAfter }) => ({ status, retryAfter })), seconds };
+    } finally {
+        child.kill("SIGKILL");
+        await images.close();
+        await stub.close();
+    }
+}
