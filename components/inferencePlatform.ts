@@ -13,7 +13,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ClusterSettings, NetworkSettings } from "./aws/awsFoundation";
 import type { NodeGroupConfig } from "./aws/eksCluster";
 import type { GpuProvisioner, KarpenterPoolsConfig } from "./aws/gpuNodePool";
-import type { BucketEncryption } from "./aws/modelStore";
+import type { ModelStoreSettings } from "./aws/modelStore";
 import type { Foundation } from "./common/foundation";
 import { createFoundation } from "./foundations";
 import type { ExampleName } from "./models/exampleModels";
@@ -61,16 +61,7 @@ export interface InferencePlatformArgs {
     /** eks: check quotas and instance offerings at preview, before anything is created. */
     readonly preflight: boolean;
     /** eks: the model bucket. `modelPrefix` applies to every platform. */
-    readonly modelStore: {
-        readonly bucketNamePrefix: string;
-        readonly encryption: BucketEncryption;
-        /** Existing KMS key; when encryption is `aws:kms` and this is unset, the stack creates a key. */
-        readonly kmsKeyArn: string | undefined;
-        readonly versioning: boolean;
-        readonly noncurrentVersionExpirationDays: number;
-        /** Key prefix (no leading slash, trailing slash) under which models live. */
-        readonly modelPrefix: string;
-    };
+    readonly modelStore: ModelStoreSettings;
     /** Storage for `pvc://` models and users' claims. */
     readonly storage: {
         /** eks: the EBS CSI driver add-on and an encrypted gp3 default StorageClass. */

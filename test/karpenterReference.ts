@@ -4,19 +4,13 @@
  * in place from the shared schema folder, with its `!Sub` placeholders filled in for one deployment.
  */
 import { parse } from "yaml";
+import type { KarpenterPolicyInput } from "../components/aws/karpenter";
 import { readUpstreamText } from "./upstreamFiles";
 
 const referenceFile = "cloudformation.yaml";
 
-/** What the template's parameters and pseudo parameters stand for in one deployment. */
-export interface ReferenceFacts {
-    readonly partition: string;
-    readonly region: string;
-    readonly accountId: string;
-    readonly clusterName: string;
-    readonly nodeRoleArn: string;
-    readonly interruptionQueueArn: string;
-}
+/** What the template's parameters and pseudo parameters stand for in one deployment (the facts our policy is scoped to). */
+export type ReferenceFacts = KarpenterPolicyInput;
 
 type Tagged = { readonly tag: string; readonly value: unknown };
 

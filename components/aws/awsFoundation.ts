@@ -45,7 +45,7 @@ import { GpuNodePool, GpuProvisioner, gpuPoolDefaults, KarpenterPoolsConfig } fr
 import { IngressNlb } from "./ingressNlb";
 import { KarpenterController } from "./karpenter";
 import { LoadBalancerController } from "./loadBalancerController";
-import { BucketEncryption, ModelStore } from "./modelStore";
+import { ModelStore, ModelStoreSettings } from "./modelStore";
 import { awsRegionProblem } from "./names";
 import { NatGatewayStrategy, Network, vpcAvailabilityZones } from "./network";
 import { GpuCapacityPlan, Preflight } from "./preflight";
@@ -110,16 +110,7 @@ export interface AwsFoundationArgs {
      */
     readonly preflight?: boolean;
     /** The model bucket. Required. */
-    readonly modelStore: {
-        readonly bucketNamePrefix: string;
-        readonly encryption: BucketEncryption;
-        /** Existing KMS key for `aws:kms`; unset creates one. */
-        readonly kmsKeyArn: string | undefined;
-        readonly versioning: boolean;
-        readonly noncurrentVersionExpirationDays: number;
-        /** Key prefix of the models (ends with `/`). */
-        readonly modelPrefix: string;
-    };
+    readonly modelStore: ModelStoreSettings;
     /** The models' namespace and the ServiceAccount model pods run as. Required. */
     readonly models: { readonly namespace: string; readonly serviceAccountName: string };
     /**

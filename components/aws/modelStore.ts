@@ -22,6 +22,20 @@ import { ModelNamespace } from "../common/modelNamespace";
 /** Server-side encryption of the bucket: `AES256` (SSE-S3) or `aws:kms` (SSE-KMS). */
 export type BucketEncryption = "AES256" | "aws:kms";
 
+/** The model bucket as the stack's config describes it (config keys `modelBucketPrefix`, `bucketEncryption`, ...). */
+export interface ModelStoreSettings {
+    /** Prefix of the bucket's name (a random suffix follows). */
+    readonly bucketNamePrefix: string;
+    readonly encryption: BucketEncryption;
+    /** Existing KMS key for `aws:kms`; unset makes the stack create one. */
+    readonly kmsKeyArn: string | undefined;
+    readonly versioning: boolean;
+    /** Days before noncurrent object versions expire. */
+    readonly noncurrentVersionExpirationDays: number;
+    /** Key prefix (no leading slash, trailing slash) under which models live. */
+    readonly modelPrefix: string;
+}
+
 /** The bucket's ARN and the ARN of every object under `prefix`. */
 export function bucketArns(bucketName: string, prefix = "") {
     return { bucket: `arn:aws:s3:::${bucketName}`, objects: `arn:aws:s3:::${bucketName}/${prefix}*` };

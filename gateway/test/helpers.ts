@@ -4,6 +4,7 @@
  */
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import { spawnSync } from "node:child_process";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
@@ -155,4 +156,20 @@ export async function postJson(url: string, body: unknown, headers: Record<strin
         json = { raw: text };
     }
     return { status: res.status, json, headers: res.headers };
+}
+
+/** A python3 that imports Pillow and numpy (Debian's first), or undefined. */
+export function pillowPython(): string | undefined {
+    for (const py of ["/usr/bin/python3", "python3"]) {
+        if (spawnSync(py, ["-c", "import PIL, numpy"], { stdio: "ignore" }).status === 0) return py;
+    }
+    return undefined;
+}
+
+/** The PIL + numpy reference pipeline (fixtures/pil_preprocess.py says its input and output). */
+export const pilPreprocessScript = path.resolve(__dirname, "fixtures/pil_preprocess.py");
+
+/** Says once, in the wording the root tests use, why a file's tests are skipped. */
+export function noteSkippedForMissingTool(what: string, needs: string): void {
+    process.stderr.write(`skipped: ${what} need ${needs}\n`);
 }

@@ -12,6 +12,7 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cmykToRgbInPlace, probeImage } from "../src/imageInfo";
 import { decodeImage, resizeNormalizeInto } from "../src/preprocess";
+import { noteSkippedForMissingTool, pilPreprocessScript, pillowPython } from "./helpers";
 
 const dir = path.join(__dirname, "fixtures");
 const expected = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as {
@@ -77,42 +78,23 @@ describe("Pillow's CMYK → RGB", () => {
     });
 });
 
-function findPython(): string | undefined {
-    for (const py of ["/usr/bin/python3", "python3"]) {
-        try {
-            execFileSync(py, ["-c", "import PIL, numpy"], { stdio: "ignore" });
-            return py;
-        } catch {
-            // next
-        }
-    }
-    return undefined;
-}
-const python = findPython();
-if (!python) console.warn("imageParity: live PIL check skipped, no python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
+const python = pillowPython();
+if (!python) noteSkippedForMissingTool("the live PIL checks", "python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
 
 describe.skipIf(!python)("the same fixtures through the installed PIL", () => {
     it("every accepted fixture: zero differing values against PIL now", async () => {
-        const script = [
-            "import sys, json, numpy as np",
-            "from PIL import Image",
-            "out = {}",
-            "for f, ours, w, h in json.loads(sys.argv[1]):",
-            "    x = np.array(Image.open(f).convert('RGB').resize((w, h), Image.NEAREST), dtype='float32'); x /= 127.5; x -= 1.",
-            "    out[f] = int((np.fromfile(ours, dtype='<f4').reshape(x.shape) != x).sum())",
-            "print(json.dumps(out))",
-        ].join("\n");
         const tmp = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "parity-"));
         try {
-            const specs: [string, string, number, number][] = [];
+            const specs: { file: string; ours: string; w: number; h: number; mode: "tf" }[] = [];
             for (const name of Object.keys(expected.accepted)) {
                 const f = path.join(tmp, `${name}.f32`);
                 fs.writeFileSync(f, await ours(name));
-                specs.push([path.join(dir, name), f, outW, outH]);
+                specs.push({ file: path.join(dir, name), ours: f, w: outW, h: outH, mode: "tf" });
             }
-            const result = JSON.parse(execFileSync(python!, ["-W", "ignore", "-c", script, JSON.stringify(specs)], { encoding: "utf8" })) as Record<string, number>;
+            const result = JSON.parse(execFileSync(python!, [pilPreprocessScript, JSON.stringify(specs)], { encoding: "utf8" })) as Record<string, number>;
             expect(Object.keys(result)).toHaveLength(specs.length);
-            expect(result).toEqual(Object.fromEntries(specs.map(([f]) => [f, 0])));
+            // Keyed by our output file; named by the fixture so a failure says which image differs.
+            expect(Object.fromEntries(specs.map((s) => [path.basename(s.file), result[s.ours]]))).toEqual(Object.fromEntries(specs.map((s) => [path.basename(s.file), 0])));
         } finally {
             fs.rmSync(tmp, { recursive: true, force: true });
         }

@@ -1,7 +1,8 @@
 /**
  * Bit-for-bit parity with the seeds' Python preprocessing (PIL open → convert("RGB") →
  * resize(NEAREST) → float32 numpy → Keras preprocess_input) when a Python with Pillow and numpy is
- * on the machine (Debian: apt-get install python3-pil python3-numpy). Skipped, with a warning,
+ * on the machine (Debian: apt-get install python3-pil python3-numpy); the reference is
+ * fixtures/pil_preprocess.py. Skipped, with a note,
  * otherwise: the hand-computed tests in preprocess.test.ts always run.
  */
 import { execFileSync } from "node:child_process";
@@ -11,44 +12,10 @@ import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { decodeImage, type PreprocessMode, resizeNormalizeInto } from "../src/preprocess";
+import { noteSkippedForMissingTool, pilPreprocessScript, pillowPython } from "./helpers";
 
-function findPython(): string | undefined {
-    for (const py of ["/usr/bin/python3", "python3"]) {
-        try {
-            execFileSync(py, ["-c", "import PIL, numpy"], { stdio: "ignore" });
-            return py;
-        } catch {
-            // try the next one
-        }
-    }
-    return undefined;
-}
-
-const python = findPython();
-if (!python) console.warn("pilParity: skipped, no python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
-
-const script = `
-import sys, json, numpy as np
-from PIL import Image
-out = {}
-for spec in json.loads(sys.argv[1]):
-    img = Image.open(spec["file"])
-    if img.mode != "RGB":
-        img = img.convert("RGB")
-    img = img.resize((spec["w"], spec["h"]), Image.NEAREST)
-    x = np.array(img, dtype="float32")
-    if spec["mode"] == "tf":
-        x /= 127.5; x -= 1.
-    elif spec["mode"] == "caffe":
-        x = x[..., ::-1].copy()
-        for i, m in enumerate([103.939, 116.779, 123.68]): x[..., i] -= m
-    else:
-        x /= 255.
-        for i, (m, s) in enumerate(zip([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])): x[..., i] -= m; x[..., i] /= s
-    ours = np.fromfile(spec["ours"], dtype="<f4").reshape(x.shape)
-    out[spec["ours"]] = int((ours != x).sum())
-print(json.dumps(out))
-`;
+const python = pillowPython();
+if (!python) noteSkippedForMissingTool("the PIL parity tests", "python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
 
 describe.skipIf(!python)("parity with PIL + numpy (keras_image_helper's pipeline)", () => {
     it("JPEG, PNG (RGBA, grey), WebP; down- and upscaling; tf, caffe and torch modes: zero differing values", async () => {
@@ -78,7 +45,7 @@ describe.skipIf(!python)("parity with PIL + numpy (keras_image_helper's pipeline
                     specs.push({ file, ours, w, h, mode });
                 }
             }
-            const result = JSON.parse(execFileSync(python!, ["-c", script, JSON.stringify(specs)], { encoding: "utf8" }));
+            const result = JSON.parse(execFileSync(python!, [pilPreprocessScript, JSON.stringify(specs)], { encoding: "utf8" }));
             expect(Object.keys(result)).toHaveLength(specs.length);
             expect(Object.values(result).every((n) => n === 0), JSON.stringify(result)).toBe(true);
         } finally {
