@@ -10,8 +10,9 @@
  *   absent folder for a pinned version is an error, not a skip: only an absent `../shared/schemas`
  *   skips).
  */
-import { spawnSync } from "node:child_process";
-import { describe, it } from "vitest";
+import { execFileSync } from "node:child_process";
+import * as path from "node:path";
+import { describe, inject, it } from "vitest";
 import { sharedSchemasPresent } from "./upstreamFiles";
 
 export * from "./upstreamFiles";
@@ -29,11 +30,24 @@ export function noteSkippedForMissingTool(what: string, needs: string): void {
     process.stderr.write(`skipped: ${what} need ${needs}\n`);
 }
 
+declare module "vitest" {
+    export interface ProvidedContext {
+        /** The python3 interpreter (test/localTools.ts), or "" when there is none. */
+        python3Interpreter: string;
+    }
+}
+
 /**
- * The python3 on PATH, resolved to the interpreter itself (a version manager's shim, such as
- * pyenv's, costs 0.4 s or more per start, and the Python tests start it a few hundred times), or
- * undefined when there is none.
+ * The python3 on PATH, resolved to the interpreter itself (test/localTools.ts says why), or
+ * undefined when there is none. Looked up once per run by test/globalSetup.ts.
  */
-export const python3Interpreter: string | undefined = ((r) => (r.status === 0 && r.stdout.trim() ? r.stdout.trim() : undefined))(
-    spawnSync("python3", ["-c", "import sys; print(sys.executable)"], { encoding: "utf8" }),
-);
+export const python3Interpreter: string | undefined = inject("python3Interpreter") || undefined;
+
+/**
+ * Compiles each file with `python` in one process (test/fixtures/compile_check.py): file -> null when
+ * it compiles, or the SyntaxError's text.
+ */
+export function compileWithPython(python: string, files: readonly string[]): Record<string, string | null> {
+    const checker = path.join(__dirname, "fixtures", "compile_check.py");
+    return JSON.parse(execFileSync(python, [checker, ...files], { encoding: "utf8" })) as Record<string, string | null>;
+}
