@@ -12,6 +12,7 @@
  * CloudWatch logs of the control plane, KMS requests.
  */
 import type { NodeGroupConfig } from "../components/aws/eksCluster";
+import { gpuRootVolumePerformance } from "../components/aws/gpuNodeBoot";
 import { gpuPoolDefaults } from "../components/aws/gpuNodePool";
 import type { StackConfig } from "../config";
 import { PricedRegion, pricedRegions, prices as defaultPrices, PriceTable, RegionPrices } from "./prices";
@@ -123,13 +124,34 @@ function checkOptions(options: CostOptions): void {
 
 const usd = (n: number) => `$${n.toFixed(4)}`;
 
-function nodeGroupLines(label: string, group: NodeGroupConfig, region: string, rp: RegionPrices, table: PriceTable, spotDiscount: number): CostLine[] {
+/** Provisioned performance of a gp3 volume (what the stack sets above gp3's included baseline). */
+interface VolumePerformance {
+    readonly throughput: number;
+    readonly iops: number;
+}
+/** gp3's included baseline: 125 MB/s and 3000 IOPS at any size (Amazon EBS pricing, gp3). */
+const gp3Baseline: VolumePerformance = { throughput: 125, iops: 3000 };
+
+/** $/hour of one gp3 root volume: its size, and throughput and IOPS provisioned above the baseline. */
+function gp3VolumeHour(gib: number, rp: RegionPrices, table: PriceTable, performance: VolumePerformance = gp3Baseline): number {
+    const extraThroughput = Math.max(0, performance.throughput - gp3Baseline.throughput);
+    const extraIops = Math.max(0, performance.iops - gp3Baseline.iops);
+    return (gib * rp.ebsGp3GbMonth + extraThroughput * rp.ebsGp3ThroughputMbpsMonth + extraIops * rp.ebsGp3IopsMonth) / table.hoursPerMonth;
+}
+
+/** How a volume's price is made up, for the detail column. */
+function gp3Detail(gib: number, rp: RegionPrices, performance: VolumePerformance = gp3Baseline): string {
+    const extra = performance.throughput > gp3Baseline.throughput ? ` + ${performance.throughput} MB/s at $${rp.ebsGp3ThroughputMbpsMonth}/MB/s-month over ${gp3Baseline.throughput}` : "";
+    return `${gib} GiB gp3 at $${rp.ebsGp3GbMonth}/GB-month${extra}`;
+}
+
+function nodeGroupLines(label: string, group: NodeGroupConfig, region: string, rp: RegionPrices, table: PriceTable, spotDiscount: number, volume?: VolumePerformance): CostLine[] {
     const priced = group.instanceTypes.map((t) => ({ type: t, price: instancePrice(region, t, table) }));
     const cheapest = priced.reduce((a, b) => (b.price < a.price ? b : a));
     const dearest = priced.reduce((a, b) => (b.price > a.price ? b : a));
     const factor = group.capacityType === "SPOT" ? 1 - spotDiscount : 1;
     const market = group.capacityType === "SPOT" ? ` at spot (est. ${Math.round(spotDiscount * 100)}% off on-demand)` : " on-demand";
-    const diskHour = (group.diskSizeGiB * rp.ebsGp3GbMonth) / table.hoursPerMonth;
+    const diskHour = gp3VolumeHour(group.diskSizeGiB, rp, table, volume);
     return [
         {
             item: `${label} nodes`,
@@ -139,7 +161,7 @@ function nodeGroupLines(label: string, group: NodeGroupConfig, region: string, r
         },
         {
             item: `${label} root volumes`,
-            detail: `${group.diskSizeGiB} GiB gp3 x ${group.minSize} .. ${group.maxSize} nodes at $${rp.ebsGp3GbMonth}/GB-month`,
+            detail: `${gp3Detail(group.diskSizeGiB, rp, volume)}, x ${group.minSize} .. ${group.maxSize} nodes`,
             idle: group.minSize * diskHour,
             peak: group.maxSize * diskHour,
         },
@@ -192,7 +214,6 @@ function karpenterLines(input: KarpenterCostInput, region: string, rp: RegionPri
     if (perGpu.length === 0) throw new PriceLookupError(`no priced type of ${gpu.instanceFamilies.join(", ")} fits ${vcpusPerGpu} vCPUs per GPU in ${region}`);
     const cheapest = perGpu.reduce((a, b) => (b.perGpu < a.perGpu ? b : a));
     const dearest = perGpu.reduce((a, b) => (b.perGpu > a.perGpu ? b : a));
-    const diskHour = (gib: number) => (gib * rp.ebsGp3GbMonth) / table.hoursPerMonth;
     const lines: CostLine[] = [
         {
             item: "GPU pool (Karpenter)",
@@ -202,9 +223,9 @@ function karpenterLines(input: KarpenterCostInput, region: string, rp: RegionPri
         },
         {
             item: "GPU pool root volumes",
-            detail: `${gpu.rootVolumeGiB} GiB gp3 x 0 .. ${gpu.maxGpus} nodes at $${rp.ebsGp3GbMonth}/GB-month`,
+            detail: `${gp3Detail(gpu.rootVolumeGiB, rp, gpuRootVolumePerformance)}, x 0 .. ${gpu.maxGpus} nodes`,
             idle: 0,
-            peak: gpu.maxGpus * diskHour(gpu.rootVolumeGiB),
+            peak: gpu.maxGpus * gp3VolumeHour(gpu.rootVolumeGiB, rp, table, gpuRootVolumePerformance),
         },
     ];
     if (input.cpuBurst) {
@@ -220,9 +241,9 @@ function karpenterLines(input: KarpenterCostInput, region: string, rp: RegionPri
             },
             {
                 item: "CPU burst pool root volumes",
-                detail: `${burst.rootVolumeGiB} GiB gp3 x 0 .. ${Math.floor(burst.maxVcpus / 2)} nodes (2 vCPUs each, the most nodes) at $${rp.ebsGp3GbMonth}/GB-month`,
+                detail: `${gp3Detail(burst.rootVolumeGiB, rp)}, x 0 .. ${Math.floor(burst.maxVcpus / 2)} nodes (2 vCPUs each, the most nodes)`,
                 idle: 0,
-                peak: Math.floor(burst.maxVcpus / 2) * diskHour(burst.rootVolumeGiB),
+                peak: Math.floor(burst.maxVcpus / 2) * gp3VolumeHour(burst.rootVolumeGiB, rp, table),
             },
         );
     }
@@ -274,7 +295,7 @@ export function estimateCost(config: StackConfig, options: CostOptions = {}): Co
     const pools = karpenterCostInput(config);
     const karpenter = pools ? karpenterLines(pools, region, rp, table, spotDiscount) : undefined;
     if (karpenter) lines.push(...karpenter.lines);
-    else if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount));
+    else if (config.gpuNodes.enabled) lines.push(...nodeGroupLines("GPU", config.gpuNodes, region, rp, table, spotDiscount, gpuRootVolumePerformance));
     lines.push(
         {
             item: "NAT gateways",

@@ -9,7 +9,9 @@
  * Uncertain: g6 availability and price in eu-west-1 (left out, so the default GPU types error there
  * until someone adds it or drops g6 from `gpuInstanceTypes`); m7i.large in eu-west-1; g6e (L40S)
  * prices, added for Karpenter's default families from the us-east-1 on-demand page as remembered
- * (g6e.xlarge $1.861, g6e.2xlarge $2.24208) and not re-read; g6e is left out of eu-west-1.
+ * (g6e.xlarge $1.861, g6e.2xlarge $2.24208) and not re-read; g6e is left out of eu-west-1. gp3
+ * provisioned throughput and IOPS (us $0.04 per MB/s-month over 125, $0.005 per IOPS-month over 3000;
+ * eu-west-1 10% more, as its storage price) as remembered from the EBS pricing page, not re-read.
  */
 
 export const pricedRegions = ["us-east-1", "us-east-2", "us-west-2", "eu-west-1"] as const;
@@ -30,6 +32,10 @@ export interface RegionPrices {
     readonly publicIpv4Hour: number;
     /** EBS gp3 storage per GB-month (baseline 3000 IOPS / 125 MB/s included). */
     readonly ebsGp3GbMonth: number;
+    /** EBS gp3 throughput provisioned above the included 125 MB/s, per MB/s-month. */
+    readonly ebsGp3ThroughputMbpsMonth: number;
+    /** EBS gp3 IOPS provisioned above the included 3000, per IOPS-month. */
+    readonly ebsGp3IopsMonth: number;
     /** KMS customer managed key per month (requests extra). */
     readonly kmsKeyMonth: number;
     /** EC2 Linux on-demand per instance-hour. */
@@ -81,6 +87,8 @@ const usServices = {
     nlbLcuHour: 0.006,
     publicIpv4Hour: 0.005,
     ebsGp3GbMonth: 0.08,
+    ebsGp3ThroughputMbpsMonth: 0.04,
+    ebsGp3IopsMonth: 0.005,
     kmsKeyMonth: 1,
 } as const;
 
@@ -111,6 +119,8 @@ export const prices: PriceTable = {
             nlbLcuHour: 0.006,
             publicIpv4Hour: 0.005,
             ebsGp3GbMonth: 0.088,
+            ebsGp3ThroughputMbpsMonth: 0.044,
+            ebsGp3IopsMonth: 0.0055,
             kmsKeyMonth: 1,
             instances: {
                 "t3.large": 0.0912,

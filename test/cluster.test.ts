@@ -1,7 +1,7 @@
-import { parse as parseYaml } from "yaml";
 import { describe, expect, it } from "vitest";
 import * as pulumi from "@pulumi/pulumi";
 import { installMocks, promiseOf } from "./kit";
+import { mimeParts, nodeConfigs } from "./nodeadmUserData";
 import { EksCluster, gpuAcceleratorLabelValue, gpuNodeTemplateTags, isCreator, nodeAmiType, principalOf } from "../components/aws/eksCluster";
 
 const nodes = { instanceTypes: ["m6i.large"], capacityType: "ON_DEMAND", minSize: 2, desiredSize: 2, maxSize: 4, diskSizeGiB: 50 } as const;
@@ -108,15 +108,8 @@ describe("EksCluster", async () => {
         expect(cpuLt.inputs.userData).toBeUndefined();
 
         const mime = Buffer.from(gpuLt.inputs.userData, "base64").toString("utf8");
-        const boundary = /^Content-Type: multipart\/mixed; boundary="([^"]+)"$/m.exec(mime)?.[1];
-        expect(boundary).toBeDefined();
-        const parts = mime.split(`--${boundary}`).slice(1, -1);
-        expect(parts).toHaveLength(1);
-        const [headers, body] = parts[0].replace(/^\n/, "").split("\n\n");
-        expect(headers).toBe("Content-Type: application/node.eks.aws");
-        const nodeConfig = parseYaml(body);
-        expect(nodeConfig).toEqual({ apiVersion: "node.eks.aws/v1alpha1", kind: "NodeConfig", spec: { featureGates: { FastImagePull: true } } });
-        expect(mime.trimEnd().endsWith(`--${boundary}--`)).toBe(true);
+        expect(mimeParts(mime).map((p) => p.contentType)).toEqual(["application/node.eks.aws"]);
+        expect(nodeConfigs(mime)).toEqual([{ apiVersion: "node.eks.aws/v1alpha1", kind: "NodeConfig", spec: { featureGates: { FastImagePull: true } } }]);
     });
 
     it("tags the GPU auto scaling group so the autoscaler can scale it up from zero", () => {

@@ -49,7 +49,9 @@ describe("hand-computed totals", () => {
         const gpuMax = Math.max(p.instances["g5.xlarge"], p.instances["g6.xlarge"], p.instances["g4dn.xlarge"]);
         const shared = p.eksStandardHour + p.natGatewayHour + p.nlbHour + 1 * p.nlbLcuHour + (1 + 2) * p.publicIpv4Hour;
         const idle = shared + 2 * cpuMin + (2 * 50 * p.ebsGp3GbMonth) / h;
-        const peak = shared + 4 * cpuMax + (4 * 50 * p.ebsGp3GbMonth) / h + 2 * gpuMax + (2 * 100 * p.ebsGp3GbMonth) / h;
+        // GPU root volumes at 600 MB/s (nodeadm's minimum for parallel pull) pay for 475 MB/s above gp3's 125.
+        const gpuVolume = (100 * p.ebsGp3GbMonth + 475 * p.ebsGp3ThroughputMbpsMonth) / h;
+        const peak = shared + 4 * cpuMax + (4 * 50 * p.ebsGp3GbMonth) / h + 2 * gpuMax + 2 * gpuVolume;
         expect(estimate.idlePerHour).toBeCloseTo(idle, 10);
         expect(estimate.peakPerHour).toBeCloseTo(peak, 10);
         expect(estimate.idlePerMonth).toBeCloseTo(idle * 730, 6);
@@ -107,8 +109,11 @@ describe("Karpenter GPU capacity", () => {
     it("peaks at the pool's GPU limit at the dearest on-demand $/GPU its vCPU limit allows (8 vCPUs per GPU: up to 2xlarge)", () => {
         // g6e.2xlarge (1 GPU, 8 vCPUs) is the dearest per GPU among g6/g5/g6e .xlarge and .2xlarge in the table.
         expect(line(withPool, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 2.24208, 10);
-        expect(line(withPool, "GPU pool root volumes").peak).toBeCloseTo((2 * 100 * p.ebsGp3GbMonth) / h, 10);
-        expect(withPool.peakPerHour - base.peakPerHour).toBeCloseTo(2 * 2.24208 + (2 * 100 * p.ebsGp3GbMonth) / h, 10);
+        // 100 GiB at 600 MB/s: 475 MB/s above gp3's included 125, and the included 3000 IOPS.
+        const gpuVolume = (100 * p.ebsGp3GbMonth + 475 * p.ebsGp3ThroughputMbpsMonth) / h;
+        expect(line(withPool, "GPU pool root volumes").peak).toBeCloseTo(2 * gpuVolume, 10);
+        expect(line(withPool, "GPU pool root volumes").detail).toMatch(/100 GiB gp3 .* \+ 600 MB\/s/);
+        expect(withPool.peakPerHour - base.peakPerHour).toBeCloseTo(2 * 2.24208 + 2 * gpuVolume, 10);
         // With 4 vCPUs per GPU only the xlarge sizes fit: g6e.xlarge.
         const tight = estimateCost(config({ ...pool, gpuMaxVcpus: "8" }));
         expect(line(tight, "GPU pool (Karpenter)").peak).toBeCloseTo(2 * 1.861, 10);

@@ -24,6 +24,7 @@ import { loadCrdValidator } from "./crdSchema";
 import { describeWithSharedSchemas, readUpstreamText } from "./shared";
 import { pendingPodOf, whyNotSchedulable } from "./karpenterScheduling";
 import { FakeCluster, installMocks, testAccountId, testOidcIssuerHost } from "./kit";
+import { nodeConfigs } from "./nodeadmUserData";
 
 const nodeClassCrd = "karpenter.k8s.aws_ec2nodeclasses.yaml";
 const nodePoolCrd = "karpenter.sh_nodepools.yaml";
@@ -249,6 +250,22 @@ describe("GpuNodePool component", async () => {
         expect(pools.poolNames).toEqual(["gpu", "cpu-burst"]);
         if (nodeClassValidator) for (const c of nodeClasses) expect(nodeClassValidator.errors(c.inputs)).toEqual([]);
         if (nodePoolValidator) for (const p of nodePools) expect(nodePoolValidator.errors(p.inputs)).toEqual([]);
+    });
+
+    // What the LLM's cold-start estimate assumes of every GPU node (README "Cold start"): a root volume of
+    // at least 600 MiB/s (awslabs/amazon-eks-ami nodeadm/doc/examples.md, "Enabling fast image pull"; gp3:
+    // 125-1000 MiB/s and at most 0.25 MiB/s per IOPS, Amazon EBS User Guide) and nodeadm's FastImagePull
+    // gate in a NodeConfig part Karpenter keeps (test/nodeadmUserData.ts cites how it reads user data).
+    it("boots GPU nodes with a fast root volume and SOCI parallel pull; CPU burst nodes keep the defaults", () => {
+        const gpu = nodeClasses.find((c) => c.inputs.metadata.name === "gpu")!.inputs.spec;
+        const burst = nodeClasses.find((c) => c.inputs.metadata.name === "cpu-burst")!.inputs.spec;
+        const ebs = gpu.blockDeviceMappings[0].ebs;
+        expect(ebs.throughput).toBeGreaterThanOrEqual(600);
+        expect(ebs.throughput).toBeLessThanOrEqual(1000);
+        expect(ebs.throughput).toBeLessThanOrEqual(ebs.iops * 0.25);
+        expect(nodeConfigs(gpu.userData)).toEqual([{ apiVersion: "node.eks.aws/v1alpha1", kind: "NodeConfig", spec: { featureGates: { FastImagePull: true } } }]);
+        expect(burst.blockDeviceMappings[0].ebs.throughput).toBeUndefined();
+        expect(burst.userData).toBeUndefined();
     });
 
     it("gates destroy on every instance of its pools in this cluster", () => {

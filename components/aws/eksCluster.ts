@@ -12,6 +12,7 @@ import * as eks from "@pulumi/eks";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { gpuNodeLabel, gpuTaint } from "../common/gpuScheduling";
+import { gpuNodeUserData, gpuRootVolumePerformance } from "./gpuNodeBoot";
 import { OidcProvider } from "./irsa";
 import { karpenterDiscoveryTagKey } from "./network";
 import { KubernetesVersion } from "../../versions";
@@ -101,47 +102,6 @@ export function gpuNodeTemplateTags(instanceTypes: readonly string[], gpusPerNod
         [`k8s.io/cluster-autoscaler/node-template/taint/${gpuTaint.key}`]: `${gpuTaint.value}:${gpuTaint.effect}`,
         "k8s.io/cluster-autoscaler/node-template/resources/nvidia.com/gpu": String(gpusPerNode),
     };
-}
-
-/**
- * Root volume performance of GPU nodes. A GPU node scaled from zero pulls a multi-GB CUDA image and
- * writes the model before serving, both disk-bound; gp3's baseline is 3000 IOPS and 125 MiB/s.
- * awslabs/amazon-eks-ami nodeadm/doc/examples.md ("Enabling fast image pull") asks for at least
- * 600 MiB/s with `FastImagePull`, below which parallel pulls can be slower. Extra gp3 throughput is
- * billed per MiB/s-month only while the volume exists, i.e. while the GPU node runs.
- * A Karpenter EC2NodeClass for GPU nodes should carry the same: `blockDeviceMappings[].ebs`
- * `{ volumeType: gp3, throughput: 600, iops: 3000 }` and the user data of `gpuNodeUserData()`.
- */
-export const gpuRootVolumePerformance = { throughput: 600, iops: 3000 } as const;
-
-/**
- * User data of GPU nodes: a nodeadm `NodeConfig` turning on the `FastImagePull` feature gate, which
- * makes containerd pull through the SOCI snapshotter in parallel pull-and-unpack mode (no SOCI index
- * or image change needed). Sources (awslabs/amazon-eks-ami): nodeadm/api/v1alpha1/nodeconfig_types.go
- * (`FastImagePull`, experimental), nodeadm/internal/containerd/config.go `UseSOCISnapshotter` (ignored
- * below 4 vCPUs and 7 GiB, so on every GPU size we allow it applies), templates/al2023/provisioners/
- * install-worker.sh (every AL2023 AMI, NVIDIA included, ships soci-snapshotter). EKS merges a
- * MIME multi-part `application/node.eks.aws` part into the managed node group's own NodeConfig
- * (nodeadm/doc/examples.md, "Merging multiple configuration objects").
- */
-export function gpuNodeUserData(): string {
-    return [
-        "MIME-Version: 1.0",
-        'Content-Type: multipart/mixed; boundary="INFERENCE-PLATFORM"',
-        "",
-        "--INFERENCE-PLATFORM",
-        "Content-Type: application/node.eks.aws",
-        "",
-        "---",
-        "apiVersion: node.eks.aws/v1alpha1",
-        "kind: NodeConfig",
-        "spec:",
-        "  featureGates:",
-        "    FastImagePull: true",
-        "",
-        "--INFERENCE-PLATFORM--",
-        "",
-    ].join("\n");
 }
 
 /** The trust policy of the node role: only EC2 instances may assume it. */

@@ -17,6 +17,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { gpuNodeLabel, gpuTaint } from "../common/gpuScheduling";
 import { karpenterPins } from "../../versions";
 import { DeletionGate } from "./deletionGate";
+import { gpuNodeUserData, gpuRootVolumePerformance } from "./gpuNodeBoot";
 import { gpuInstanceFamilies, x86CpuInstanceFamilies } from "./names";
 import { karpenterDiscoveryTagKey } from "./network";
 
@@ -120,6 +121,13 @@ export interface NodeClassInput<S = string> {
     readonly nodeRoleName: S;
     readonly amiAlias: string;
     readonly rootVolumeGiB: number;
+    /** gp3 throughput (MiB/s) and IOPS of the root volume. Default: gp3's baseline (neither is set). */
+    readonly rootVolumePerformance?: { readonly throughput: number; readonly iops: number };
+    /**
+     * nodeadm user data (a MIME multi-part archive) that Karpenter merges with the NodeConfig it
+     * generates. Default: none (Karpenter's NodeConfig alone).
+     */
+    readonly userData?: string;
     /** Tags on the instances, volumes and launch templates (not Karpenter's own keys). */
     readonly tags: Readonly<Record<string, string>>;
 }
@@ -146,9 +154,12 @@ export function ec2NodeClassManifest<S = string>(input: NodeClassInput<S>): Reco
                     // AL2023's root device (pkg/providers/amifamily/al2023.go `EphemeralBlockDevice`).
                     deviceName: "/dev/xvda",
                     rootVolume: true,
-                    ebs: { volumeSize: `${input.rootVolumeGiB}Gi`, volumeType: "gp3", encrypted: true, deleteOnTermination: true },
+                    ebs: { volumeSize: `${input.rootVolumeGiB}Gi`, volumeType: "gp3", encrypted: true, deleteOnTermination: true, ...input.rootVolumePerformance },
                 },
             ],
+            // Karpenter v1.14.1 keeps a custom MIME archive's parts and appends its own NodeConfig part
+            // (pkg/providers/amifamily/bootstrap/nodeadm.go `Nodeadm.Script`, `parseUserData`).
+            ...(input.userData === undefined ? {} : { userData: input.userData }),
             tags: { ...input.tags },
         },
     };
@@ -387,7 +398,7 @@ export class GpuNodePool extends pulumi.ComponentResource {
             dependsOn: [args.controller, this.drainGate, ...dependsOn],
             customTimeouts: { create: "10m", update: "10m", delete: "30m" },
         });
-        const nodeClass = (className: string, rootVolumeGiB: number) =>
+        const nodeClass = (className: string, rootVolumeGiB: number, node: Pick<NodeClassInput, "rootVolumePerformance" | "userData"> = {}) =>
             new k8s.apiextensions.CustomResource(
                 `${name}-${className}-nodeclass`,
                 ec2NodeClassManifest<pulumi.Input<string>>({
@@ -396,12 +407,18 @@ export class GpuNodePool extends pulumi.ComponentResource {
                     nodeRoleName: args.nodeRoleName,
                     amiAlias,
                     rootVolumeGiB,
+                    ...node,
                     tags,
                 }) as k8s.apiextensions.CustomResourceArgs,
                 k8sOpts([]),
             );
 
-        this.nodeClass = nodeClass(gpuNodePoolName, args.rootVolumeGiB ?? gpuPoolDefaults.rootVolumeGiB);
+        // GPU nodes start cold for every scale-up: the same fast root volume and SOCI parallel pull as
+        // the managed GPU node group's launch template (./gpuNodeBoot.ts says why).
+        this.nodeClass = nodeClass(gpuNodePoolName, args.rootVolumeGiB ?? gpuPoolDefaults.rootVolumeGiB, {
+            rootVolumePerformance: gpuRootVolumePerformance,
+            userData: gpuNodeUserData(),
+        });
         this.nodePool = new k8s.apiextensions.CustomResource(
             `${name}-gpu-nodepool`,
             gpuNodePoolManifest({

@@ -11,6 +11,7 @@ export * from "./deletionGate";
 export * from "./devicePlugin";
 export * from "./eksCluster";
 export * from "./gatewayImage";
+export * from "./gpuNodeBoot";
 export * from "./gpuNodePool";
 export * from "./ingressNlb";
 export * from "./irsa";
