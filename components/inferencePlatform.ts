@@ -122,8 +122,8 @@ export function invocationAuthHeader(mode: AuthMode): string | undefined {
 
 /**
  * What the `llm` example needs to know about the GPU capacity: the instance types its pod may land
- * on, how a GPU node comes up, and how images are pulled there (the eks GPU launch template turns on
- * SOCI parallel pull, components/aws/eksCluster.ts). A GPU group that never goes below one node
+ * on, how a GPU node comes up, and how images are pulled there (every eks GPU node, from Karpenter or
+ * the managed group, turns on SOCI parallel pull: components/aws/gpuNodeBoot.ts). A GPU group that never goes below one node
  * needs no node provisioning.
  */
 export function llmWorkloadSettings(args: Pick<InferencePlatformArgs, "gpuNodes" | "llm" | "gpuProvisioner" | "karpenter">): LlmWorkloadSettings {

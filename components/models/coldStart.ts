@@ -55,7 +55,7 @@ export const nodeProvisioningSeconds: Readonly<Record<NodeProvisioning, number>>
  * standard pulls of 15-20 GB images taking 4-6 minutes (AWS Machine Learning Blog, "Reducing
  * container cold start times using SOCI index on DLAMI and DLC"), about 55 MB/s; we plan with 50.
  * Parallel (SOCI parallel pull and unpack, nodeadm's `FastImagePull`): an estimate of 3x, bounded
- * by the 600 MiB/s root volume the GPU launch template provisions; AWS publishes no figure for
+ * by the 600 MiB/s root volume every GPU node gets (components/aws/gpuNodeBoot.ts); AWS publishes no figure for
  * this image, so the deadlines are derived from the sequential rate (the gate may be ignored on
  * small instances: awslabs/amazon-eks-ami nodeadm/internal/containerd/config.go `UseSOCISnapshotter`).
  */
