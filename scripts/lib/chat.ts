@@ -16,7 +16,7 @@
  */
 import * as http from "node:http";
 import * as https from "node:https";
-import { excerpt, NetworkError, parseHostPort, parseHttpUrl, UserError } from "./http";
+import { connectionTarget, excerpt, NetworkError, UserError } from "./http";
 import { sleep } from "./kube";
 
 /** What the user asked for. */
@@ -128,11 +128,7 @@ export interface StreamRequest {
 export type StreamTransport = (request: StreamRequest) => Promise<StreamResponse>;
 
 export const nodeStreamTransport: StreamTransport = (request) => {
-    const url = parseHttpUrl(request.url);
-    const secure = url.protocol === "https:";
-    const target = request.connectTo ? parseHostPort(request.connectTo) : undefined;
-    const hostname = target?.host ?? url.hostname.replace(/^\[|\]$/g, "");
-    const port = target?.port ?? (url.port ? Number(url.port) : secure ? 443 : 80);
+    const { url, secure, hostname, port } = connectionTarget(request.url, request.connectTo);
     const body = Buffer.from(request.body);
     return new Promise((resolve, reject) => {
         const req = (secure ? https : http).request({

@@ -85,12 +85,21 @@ export function parseHttpUrl(value: string, what = "URL"): URL {
     return url;
 }
 
-export const nodeTransport: Transport = (request) => {
-    const url = parseHttpUrl(request.url);
+/**
+ * Where a request to `rawUrl` connects: the URL's host and port (the scheme's default port when it
+ * names none), or `connectTo` (`host[:port]`) instead, while the Host header stays the URL's.
+ */
+export function connectionTarget(rawUrl: string, connectTo?: string): { url: URL; secure: boolean; hostname: string; port: number } {
+    const url = parseHttpUrl(rawUrl);
     const secure = url.protocol === "https:";
-    const target = request.connectTo ? parseHostPort(request.connectTo) : undefined;
+    const target = connectTo ? parseHostPort(connectTo) : undefined;
     const hostname = target?.host ?? url.hostname.replace(/^\[|\]$/g, "");
     const port = target?.port ?? (url.port ? Number(url.port) : secure ? 443 : 80);
+    return { url, secure, hostname, port };
+}
+
+export const nodeTransport: Transport = (request) => {
+    const { url, secure, hostname, port } = connectionTarget(request.url, request.connectTo);
     const body = request.body === undefined ? undefined : Buffer.isBuffer(request.body) ? request.body : Buffer.from(request.body);
     const headers: Record<string, string> = { host: url.host, ...lowerKeys(request.headers ?? {}) };
     if (body !== undefined) headers["content-length"] = String(body.length);
