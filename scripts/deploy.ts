@@ -9,7 +9,7 @@ import * as path from "node:path";
 import * as readline from "node:readline/promises";
 import { deployUsage, parseDeployArgs, runDeploy } from "./lib/deploy";
 import { automationWorkspace, resolveAwsCredentials } from "./lib/deployWorkspace";
-import { UserError } from "./lib/http";
+import { runCommand } from "./lib/http";
 
 const root = path.resolve(__dirname, "..");
 
@@ -44,17 +44,4 @@ async function main(): Promise<number> {
     });
 }
 
-main().then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (err: unknown) => {
-        if (err instanceof UserError) {
-            console.error(`deploy: ${err.message}`);
-            process.exitCode = err.exitCode;
-        } else {
-            console.error("deploy: unexpected error (a bug; please report it):", err);
-            process.exitCode = 70;
-        }
-    },
-);
+runCommand("deploy", main);

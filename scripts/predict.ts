@@ -2,7 +2,7 @@
  * `npm run predict -- MODEL --stack dev --input examples/iris-input.json`: calls a deployed model.
  * See `npm run predict -- --help` and scripts/lib/predict.ts.
  */
-import { UserError } from "./lib/http";
+import { runCommand } from "./lib/http";
 import { parsePredictArgs, predictUsage, runPredict } from "./lib/predict";
 
 async function main(): Promise<number> {
@@ -15,17 +15,4 @@ async function main(): Promise<number> {
     return 0;
 }
 
-main().then(
-    (code) => {
-        process.exitCode = code;
-    },
-    (err: unknown) => {
-        if (err instanceof UserError) {
-            console.error(`predict: ${err.message}`);
-            process.exitCode = err.exitCode;
-        } else {
-            console.error("predict: unexpected error (a bug; please report it):", err);
-            process.exitCode = 70;
-        }
-    },
-);
+runCommand("predict", main);

@@ -17,6 +17,27 @@ export class UserError extends Error {
     }
 }
 
+/**
+ * Runs a command's `main` and sets the exit code: `main`'s result, a UserError's code with its message
+ * (the user can act on it), or 70 (EX_SOFTWARE) with the whole error for anything else (a bug).
+ */
+export function runCommand(name: string, main: () => Promise<number>): void {
+    main().then(
+        (code) => {
+            process.exitCode = code;
+        },
+        (err: unknown) => {
+            if (err instanceof UserError) {
+                console.error(`${name}: ${err.message}`);
+                process.exitCode = err.exitCode;
+            } else {
+                console.error(`${name}: unexpected error (a bug; please report it):`, err);
+                process.exitCode = 70;
+            }
+        },
+    );
+}
+
 /** The request never got an HTTP answer (refused, DNS, timeout, TLS). Worth a retry while polling. */
 export class NetworkError extends UserError {
     constructor(message: string) {
