@@ -40,6 +40,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
 import { cpuBreakdown, type Breakdown } from "./gatewayPerf";
+import { testTurboJpegLibrary } from "../gateway/test/helpers";
 import { stubScores } from "./gatewayStub";
 
 const root = path.resolve(__dirname, "..");
@@ -372,6 +373,9 @@ async function startOurs(stub: Stub): Promise<Server> {
         LOG_LEVEL: "info",
         NODE_ENV: "production",
         ...dockerfileEnv(),
+        // The image's TurboJPEG is Debian's libturbojpeg0; here, the one the tests use unless this
+        // machine has the soname (BENCH_GATEWAY_ENV can still set either variable).
+        ...(hasSystemTurboJpeg() ? {} : { GATEWAY_TURBOJPEG_LIBRARY: testTurboJpegLibrary() ?? "libturbojpeg.so.0" }),
         ...sharedMallocEnv(),
         ...extraGatewayEnv(),
     };
@@ -379,8 +383,15 @@ async function startOurs(stub: Stub): Promise<Server> {
     let err = "";
     child.stderr!.on("data", (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
     await waitFor(`http://127.0.0.1:${port}/v2/health/ready`, (s) => s === 200, child, "gateway", () => err);
-    const workers = ` GATEWAY_WORKERS=${(env as NodeJS.ProcessEnv).GATEWAY_WORKERS ?? "default"}; ${Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ")}`;
+    const library = (env as NodeJS.ProcessEnv).GATEWAY_TURBOJPEG_LIBRARY ?? "";
+    const jpeg = (env as NodeJS.ProcessEnv).GATEWAY_JPEG_DECODER === "sharp" ? "sharp" : `libjpeg-turbo (${path.isAbsolute(library) ? path.relative(root, library) : library})`;
+    const workers = ` GATEWAY_WORKERS=${(env as NodeJS.ProcessEnv).GATEWAY_WORKERS ?? "default"}; JPEG decoder ${jpeg}; ${Object.entries(sharedMallocEnv()).map(([k, v]) => `${k}=${v}`).join(" ")}`;
     return { name: "TS", label: `node ${process.version} ${path.relative(root, mainJs)}${workers}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child) };
+}
+
+/** Whether the dynamic linker finds libturbojpeg.so.0 (Debian: apt-get install libturbojpeg0). */
+function hasSystemTurboJpeg(): boolean {
+    return spawnSync("/sbin/ldconfig", ["-p"], { encoding: "utf8" }).stdout?.includes("libturbojpeg.so.0 ") ?? false;
 }
 
 /** The ENV lines of gateway/Dockerfile's runtime stage, so the bench runs what the image runs. */

@@ -19,6 +19,8 @@ export interface Breakdown {
 
 /** Category of one sample from its shared object and symbol (first match wins). */
 const categories: [string, (dso: string, sym: string) => boolean][] = [
+    ["image decode: libjpeg-turbo (TurboJPEG)", (d) => /libturbojpeg/.test(d)],
+    ["koffi (FFI calls)", (d) => /koffi/.test(d)],
     ["image decode: libvips/libjpeg (sharp)", (d) => /libvips|sharp-.*\.node/.test(d)],
     ["image decode: libjpeg (PIL)", (d) => /libjpeg|_imaging|PIL/.test(d)],
     ["numpy", (d) => /numpy|_multiarray|libopenblas/.test(d)],

@@ -3,6 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/aws/gatewayImage";
+import { defaultTurboJpegLibrary } from "../gateway/src/turboJpeg";
 import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
 
@@ -106,6 +107,13 @@ describe("content tag and Dockerfile", () => {
         expect(text).toMatch(/^ENTRYPOINT \["node", "--expose-gc", "dist\/main.js"\]$/m);
         const runtime = text.slice(text.lastIndexOf("\nFROM "));
         expect(runtime).not.toMatch(/npm ci|tsc/);
+        // TurboJPEG: Debian's libturbojpeg0 ships libturbojpeg.so.0 (bookworm 1:2.1.5-2, read with
+        // `dpkg -c`); the gateway's default library name must be that soname, and the image requires it.
+        expect(runtime).toMatch(/apt-get install -y --no-install-recommends libturbojpeg0\b/);
+        expect(runtime).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
+        expect(runtime).toMatch(/GATEWAY_JPEG_DECODER=libjpeg-turbo/);
+        expect(runtime).toMatch(/GATEWAY_TURBOJPEG_LIBRARY=libturbojpeg\.so\.0\b/);
+        expect(defaultTurboJpegLibrary).toBe("libturbojpeg.so.0");
         const ignore = fs.readFileSync(path.join(root, "gateway/Dockerfile.dockerignore"), "utf8");
         expect(ignore.split("\n")[2]).toBe("*");
         for (const copied of ["package-lock.json", "gateway/src/**"]) expect(ignore).toContain(`!${copied}`);

@@ -77,6 +77,18 @@ export interface GatewayConfig {
     readonly drainTimeoutMs: number;
     /** Server processes (GATEWAY_WORKERS); 1 serves from the main process. */
     readonly workers: number;
+    readonly jpeg: JpegDecoderConfig;
+}
+
+/**
+ * GATEWAY_JPEG_DECODER: `auto` (default) decodes JPEGs with TurboJPEG when its library loads, else
+ * with sharp (and says so at startup); `libjpeg-turbo` requires it (startup fails without it);
+ * `sharp` never uses it. GATEWAY_TURBOJPEG_LIBRARY: where TurboJPEG is, a path or a soname
+ * (default `libturbojpeg.so.0`, Debian's libturbojpeg0 in the gateway image).
+ */
+export interface JpegDecoderConfig {
+    readonly decoder: "auto" | "libjpeg-turbo" | "sharp";
+    readonly library: string;
 }
 
 /** Our own flags → env fallback. */
@@ -110,6 +122,8 @@ const flags = {
     decode_budget_pixels: "GATEWAY_DECODE_BUDGET_PIXELS",
     decode_queue: "GATEWAY_DECODE_QUEUE",
     gateway_workers: "GATEWAY_WORKERS",
+    jpeg_decoder: "GATEWAY_JPEG_DECODER",
+    turbojpeg_library: "GATEWAY_TURBOJPEG_LIBRARY",
 } as const;
 type Flag = keyof typeof flags;
 
@@ -310,6 +324,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const outputName = get("output_name");
     const grpcClient = (get("grpc_client") ?? "http2").trim();
     if (grpcClient !== "http2" && grpcClient !== "grpc-js") problems.push(`--grpc_client/GRPC_CLIENT '${grpcClient}' is not http2 or grpc-js`);
+    const jpegDecoder = (get("jpeg_decoder") ?? "auto").trim();
+    if (jpegDecoder !== "auto" && jpegDecoder !== "libjpeg-turbo" && jpegDecoder !== "sharp") problems.push(`--jpeg_decoder/GATEWAY_JPEG_DECODER '${jpegDecoder}' is not auto, libjpeg-turbo or sharp`);
+    const turboJpegLibrary = (get("turbojpeg_library") ?? "libturbojpeg.so.0").trim();
+    if (turboJpegLibrary === "") problems.push("--turbojpeg_library/GATEWAY_TURBOJPEG_LIBRARY is empty (unset it for libturbojpeg.so.0)");
 
     if (problems.length > 0) throw new Error(`invalid gateway configuration:\n  - ${problems.join("\n  - ")}`);
     return {
@@ -339,6 +357,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
             logLevel: logLevelText as LogLevel,
             drainTimeoutMs,
             workers,
+            jpeg: { decoder: jpegDecoder as JpegDecoderConfig["decoder"], library: turboJpegLibrary },
         },
     };
 }

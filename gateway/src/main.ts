@@ -21,7 +21,18 @@ async function main(): Promise<void> {
     const { config, ignored } = parsed;
     const logger = createLogger(config.logLevel);
     const clustered = config.workers > 1;
-    if (clustered && isPrimary()) {
+    const primary = clustered && isPrimary();
+    let jpegDecoder;
+    try {
+        const { selectJpegDecoder } = await import("./turboJpeg");
+        // A primary serves nothing, but it checks that a required TurboJPEG loads: a missing library
+        // then stops the container once, with one message, instead of workers exiting 2 in a loop.
+        if (!primary || config.jpeg.decoder === "libjpeg-turbo") jpegDecoder = selectJpegDecoder(config.jpeg, logger);
+    } catch (err) {
+        process.stderr.write(`${(err as Error).message}\n`);
+        process.exit(2);
+    }
+    if (primary) {
         logger.info("starting workers", { workers: config.workers, port: config.httpPort });
         runPrimary(config.workers, logger);
         return;
@@ -39,7 +50,7 @@ async function main(): Promise<void> {
 
     const { createMetrics } = await import("./metrics");
     const metrics = createMetrics();
-    const gateway = createGateway({ config, logger, metrics, ...(clustered ? { metricsText: workerMetrics(metrics.registry) } : {}) });
+    const gateway = createGateway({ config, logger, metrics, jpegDecoder, ...(clustered ? { metricsText: workerMetrics(metrics.registry) } : {}) });
     const port = await gateway.listen(config.httpPort);
     logger.info("gateway listening", {
         port,
@@ -52,6 +63,7 @@ async function main(): Promise<void> {
         labels: config.labels,
         defaultLabels: config.defaultLabels,
         workers: config.workers,
+        jpegDecoder: jpegDecoder ? `libjpeg-turbo (${jpegDecoder.library})` : "sharp",
         ...(ignored.length > 0 ? { ignoredArguments: ignored } : {}),
     });
     if (config.defaultLabels) logger.info("MODEL_LABELS not set: using the seeds' 10 clothing labels");

@@ -18,7 +18,8 @@ import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
-import { decodeCost, decodeImage, PixelBudget, releaseNow, resizeNormalizeInto } from "./preprocess";
+import { decodeCost, decodeImage, PixelBudget, releaseNow, releasePixels, resizeNormalizeInto } from "./preprocess";
+import type { JpegDecoder } from "./turboJpeg";
 
 export interface GatewayOptions {
     readonly config: GatewayConfig;
@@ -37,6 +38,8 @@ export interface GatewayOptions {
     readonly metricsText?: () => Promise<string>;
     /** Decoded-pixel budget; default one of `config.limits.decodeBudgetPixels` for this gateway. */
     readonly pixelBudget?: PixelBudget;
+    /** TurboJPEG for JPEGs up to a Full HD frame (main.ts loads it per `config.jpeg`); default none: sharp decodes everything. */
+    readonly jpegDecoder?: JpegDecoder;
 }
 
 export interface Gateway {
@@ -219,15 +222,18 @@ export function createGateway(options: GatewayOptions): Gateway {
             const t1 = performance.now();
             let raw;
             try {
-                raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels }, info);
+                raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels }, info, options.jpegDecoder);
             } finally {
-                // sharp is done with the encoded bytes once the decode settles.
+                // The decoder is done with the encoded bytes once the decode settles.
                 releaseNow(bytes);
             }
-            signal.throwIfAborted();
-            const { tensor, offset } = into();
-            resizeNormalizeInto(raw, config.inputSize, config.mode, tensor, offset);
-            releaseNow(raw.data);
+            try {
+                signal.throwIfAborted();
+                const { tensor, offset } = into();
+                resizeNormalizeInto(raw, config.inputSize, config.mode, tensor, offset);
+            } finally {
+                releasePixels(raw);
+            }
             metrics.preprocessDuration.observe((performance.now() - t1) / 1000);
         } finally {
             giveBack();

@@ -43,6 +43,14 @@ describe("parseConfig", () => {
         expect(config.limits.downloadTimeoutMs).toBe(2500);
     });
 
+    it("JPEG decoder: auto with Debian's libturbojpeg0 soname by default; a choice and a path from the environment; typos refused", () => {
+        expect(parseConfig([], { TF_SERVING_HOST: "h:1" }).config.jpeg).toEqual({ decoder: "auto", library: "libturbojpeg.so.0" });
+        expect(parseConfig([], { TF_SERVING_HOST: "h:1", GATEWAY_JPEG_DECODER: "libjpeg-turbo", GATEWAY_TURBOJPEG_LIBRARY: "/opt/lib/libturbojpeg.so.0" }).config.jpeg).toEqual({ decoder: "libjpeg-turbo", library: "/opt/lib/libturbojpeg.so.0" });
+        expect(parseConfig(["--jpeg_decoder", "sharp"], { TF_SERVING_HOST: "h:1" }).config.jpeg.decoder).toBe("sharp");
+        expect(() => parseConfig([], { TF_SERVING_HOST: "h:1", GATEWAY_JPEG_DECODER: "turbo" })).toThrow("GATEWAY_JPEG_DECODER 'turbo' is not auto, libjpeg-turbo or sharp");
+        expect(() => parseConfig([], { TF_SERVING_HOST: "h:1", GATEWAY_TURBOJPEG_LIBRARY: " " })).toThrow("GATEWAY_TURBOJPEG_LIBRARY is empty");
+    });
+
     it("arguments win over environment", () => {
         const { config } = parseConfig(["--model_name", "a", "--predictor_host", "h"], { MODEL_NAME: "b", PREDICTOR_HOST: "x" });
         expect(config.modelName).toBe("a");

@@ -5,12 +5,14 @@
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import * as path from "node:path";
 import sharp from "sharp";
 import { type GatewayConfig, parseConfig } from "../src/config";
 import { createGateway, type Gateway, type GatewayOptions } from "../src/server";
+import { type JpegDecoder, loadTurboJpeg } from "../src/turboJpeg";
 
 export const protoDir = path.resolve(__dirname, "../proto");
 
@@ -173,4 +175,53 @@ export const pilPreprocessScript = path.resolve(__dirname, "fixtures/pil_preproc
 /** Says once, in the wording the root tests use, why a file's tests are skipped. */
 export function noteSkippedForMissingTool(what: string, needs: string): void {
     process.stderr.write(`skipped: ${what} need ${needs}\n`);
+}
+
+/**
+ * A libturbojpeg for tests and the benchmark: TEST_TURBOJPEG_LIBRARY when set (e.g. Debian's
+ * libturbojpeg0, the image's, extracted with `apt-get download libturbojpeg0 && dpkg -x ...`), else
+ * the one the `@julusian/jpeg-turbo` dev dependency ships prebuilt (libjpeg-turbo 3.1) for Linux
+ * x64, arm64, arm and x64 musl; undefined elsewhere.
+ */
+export function testTurboJpegLibrary(): string | undefined {
+    if (process.env.TEST_TURBOJPEG_LIBRARY) return process.env.TEST_TURBOJPEG_LIBRARY;
+    if (process.platform !== "linux") return undefined;
+    const report = process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+    const musl = report?.header?.glibcVersionRuntime === undefined;
+    const folder = `jpeg-turbo-linux-${process.arch}${musl ? "-musl" : ""}`;
+    let packageDir: string;
+    try {
+        packageDir = path.dirname(require.resolve("@julusian/jpeg-turbo/package.json"));
+    } catch {
+        return undefined;
+    }
+    const library = path.join(packageDir, "prebuilds", folder, "libturbojpeg.so.0");
+    return fs.existsSync(library) ? library : undefined;
+}
+
+/** TurboJPEG loaded from `testTurboJpegLibrary()`, or undefined (with one note) where there is none. */
+export function testTurboJpeg(): JpegDecoder | undefined {
+    const library = testTurboJpegLibrary();
+    if (!library) {
+        noteSkippedForMissingTool("the TurboJPEG decoder tests", `a prebuilt libturbojpeg from @julusian/jpeg-turbo for ${process.platform}-${process.arch}`);
+        return undefined;
+    }
+    return loadTurboJpeg(library);
+}
+
+/** `decoder` with a count of the JPEGs it decoded successfully (to show a test took the TurboJPEG path). */
+export function countingJpegDecoder(decoder: JpegDecoder): JpegDecoder & { readonly decoded: number } {
+    let decoded = 0;
+    return {
+        library: decoder.library,
+        header: (jpeg) => decoder.header(jpeg),
+        decodeRgbInto(jpeg, header, out) {
+            const ok = decoder.decodeRgbInto(jpeg, header, out);
+            if (ok) decoded++;
+            return ok;
+        },
+        get decoded() {
+            return decoded;
+        },
+    };
 }

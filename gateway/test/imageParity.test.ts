@@ -12,7 +12,8 @@ import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cmykToRgbInPlace, probeImage } from "../src/imageInfo";
 import { decodeImage, resizeNormalizeInto } from "../src/preprocess";
-import { noteSkippedForMissingTool, pilPreprocessScript, pillowPython } from "./helpers";
+import type { JpegDecoder } from "../src/turboJpeg";
+import { noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
 
 const dir = path.join(__dirname, "fixtures");
 const expected = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as {
@@ -22,18 +23,22 @@ const expected = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "ut
 };
 const [outH, outW] = expected.size;
 
-async function ours(name: string): Promise<Buffer> {
+/** Each JPEG decoder the gateway can run with: sharp alone, and TurboJPEG for the JPEGs it takes. */
+const turboJpeg = testTurboJpeg();
+const decoders: [string, JpegDecoder | undefined][] = [["sharp", undefined], ...(turboJpeg ? [["libjpeg-turbo", turboJpeg] as [string, JpegDecoder]] : [])];
+
+async function ours(name: string, jpeg: JpegDecoder | undefined): Promise<Buffer> {
     const bytes = fs.readFileSync(path.join(dir, name));
-    const raw = await decodeImage(bytes, { maxPixels: 1e7 });
+    const raw = await decodeImage(bytes, { maxPixels: 1e7 }, undefined, jpeg);
     const out = new Float32Array(outH * outW * 3);
     resizeNormalizeInto(raw, { height: outH, width: outW }, "tf", out);
     return Buffer.from(out.buffer);
 }
 
-describe("parity with PIL's pixels (committed Pillow 9.4 tensors)", () => {
+describe.each(decoders)("parity with PIL's pixels (committed Pillow 9.4 tensors), JPEGs decoded by %s", (_, jpeg) => {
     for (const [name, { pilMode, tensor }] of Object.entries(expected.accepted)) {
         it(`${name} (PIL mode ${pilMode}): bit-identical tensor`, async () => {
-            const mine = await ours(name);
+            const mine = await ours(name, jpeg);
             const theirs = Buffer.from(tensor, "base64");
             expect(mine.length).toBe(theirs.length);
             let differing = 0;
@@ -45,7 +50,7 @@ describe("parity with PIL's pixels (committed Pillow 9.4 tensors)", () => {
     for (const [name, what] of Object.entries(expected.refused)) {
         it(`${name}: 415 naming "${what}"`, async () => {
             const bytes = fs.readFileSync(path.join(dir, name));
-            await expect(decodeImage(bytes, { maxPixels: 1e7 })).rejects.toMatchObject({ status: 415, code: "unsupported_image", message: expect.stringContaining(what) });
+            await expect(decodeImage(bytes, { maxPixels: 1e7 }, undefined, jpeg)).rejects.toMatchObject({ status: 415, code: "unsupported_image", message: expect.stringContaining(what) });
         });
     }
 });
@@ -81,14 +86,14 @@ describe("Pillow's CMYK → RGB", () => {
 const python = pillowPython();
 if (!python) noteSkippedForMissingTool("the live PIL checks", "python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
 
-describe.skipIf(!python)("the same fixtures through the installed PIL", () => {
+describe.skipIf(!python).each(decoders)("the same fixtures through the installed PIL, JPEGs decoded by %s", (_, jpeg) => {
     it("every accepted fixture: zero differing values against PIL now", async () => {
         const tmp = fs.mkdtempSync(path.join(require("node:os").tmpdir(), "parity-"));
         try {
             const specs: { file: string; ours: string; w: number; h: number; mode: "tf" }[] = [];
             for (const name of Object.keys(expected.accepted)) {
                 const f = path.join(tmp, `${name}.f32`);
-                fs.writeFileSync(f, await ours(name));
+                fs.writeFileSync(f, await ours(name, jpeg));
                 specs.push({ file: path.join(dir, name), ours: f, w: outW, h: outH, mode: "tf" });
             }
             const result = JSON.parse(execFileSync(python!, [pilPreprocessScript, JSON.stringify(specs)], { encoding: "utf8" })) as Record<string, number>;

@@ -6,9 +6,10 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log";
-import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, testConfig } from "./helpers";
+import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, testConfig, testTurboJpegLibrary } from "./helpers";
 
 const scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
+const turboJpegLibrary = testTurboJpegLibrary();
 let images: StubServer;
 
 beforeAll(async () => {
@@ -147,7 +148,7 @@ describe("graceful shutdown", () => {
         const main = path.resolve(__dirname, "../src/main.ts");
         const child = spawn(...node([main, "--http_port", "0"]), {
             cwd: repoRoot,
-            env: { ...process.env, TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8", LOG_LEVEL: "info" },
+            env: { ...process.env, TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8", LOG_LEVEL: "info", GATEWAY_TURBOJPEG_LIBRARY: turboJpegLibrary ?? "/nonexistent/libturbojpeg.so.0" },
             stdio: ["ignore", "pipe", "pipe"],
         });
         let out = "";
@@ -178,16 +179,25 @@ describe("graceful shutdown", () => {
             const logs = out.trim().split("\n").map((l) => JSON.parse(l));
             expect(logs.map((l) => l.msg)).toEqual(expect.arrayContaining(["gateway listening", "shutting down: draining in-flight requests", "request", "shutdown complete"]));
             expect(logs.find((l) => l.msg === "request")).toMatchObject({ route: "/predict", status: 200 });
+            expect(logs.find((l) => l.msg === "gateway listening").jpegDecoder).toBe(turboJpegLibrary ? `libjpeg-turbo (${turboJpegLibrary})` : "sharp");
         } finally {
             child.kill("SIGKILL");
             await slow.close();
         }
 
-        const bad = spawn(...node([main, "--protocol", "carrier-pigeon"]), { cwd: repoRoot, env: { ...process.env, TF_SERVING_HOST: "x:1" }, stdio: ["ignore", "pipe", "pipe"] });
-        let err = "";
-        bad.stderr.on("data", (d) => (err += d));
-        const badCode = await new Promise<number | null>((r) => bad.on("exit", (c) => r(c)));
-        expect(badCode).toBe(2);
-        expect(err).toMatch(/invalid gateway configuration:[\s\S]*protocol 'carrier-pigeon'/);
+        const exitOf = (args: string[], env: Record<string, string>) => {
+            const child = spawn(...node([main, ...args]), { cwd: repoRoot, env: { ...process.env, TF_SERVING_HOST: "127.0.0.1:1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+            let stderr = "";
+            child.stderr.on("data", (d) => (stderr += d));
+            return new Promise<{ code: number | null; stderr: string }>((r) => child.on("exit", (code) => r({ code, stderr })));
+        };
+        const [badConfig, noTurboJpeg] = await Promise.all([
+            exitOf(["--protocol", "carrier-pigeon"], {}),
+            exitOf(["--http_port", "0"], { GATEWAY_JPEG_DECODER: "libjpeg-turbo", GATEWAY_TURBOJPEG_LIBRARY: "/nonexistent/libturbojpeg.so.0" }),
+        ]);
+        expect(badConfig.code).toBe(2);
+        expect(badConfig.stderr).toMatch(/invalid gateway configuration:[\s\S]*protocol 'carrier-pigeon'/);
+        expect(noTurboJpeg.code).toBe(2);
+        expect(noTurboJpeg.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^GATEWAY_JPEG_DECODER=libjpeg-turbo, but TurboJPEG did not load from '\/nonexistent\/libturbojpeg\.so\.0': cannot load /)]);
     });
 });

@@ -1,0 +1,133 @@
+/**
+ * The TurboJPEG path (src/turboJpeg.ts) and when decodeImage takes it. Pixel parity with PIL for
+ * both decoders is in imageParity.test.ts and pilParity.test.ts; this file covers loading, headers,
+ * refusals and fallbacks, and the pixel buffer pool. Colorspace numbers are turbojpeg.h's TJCS enum
+ * (libjpeg-turbo 2.1 and 3.1: RGB 0, YCbCr 1, GRAY 2, CMYK 3, YCCK 4).
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { createLogger } from "../src/log";
+import { decodeImage, PixelBufferPool, releasePixels, syncJpegMaxPixels } from "../src/preprocess";
+import { loadTurboJpeg, selectJpegDecoder } from "../src/turboJpeg";
+import { countingJpegDecoder, testTurboJpeg, testTurboJpegLibrary } from "./helpers";
+
+const fixtures = path.join(__dirname, "fixtures");
+const turboJpeg = testTurboJpeg();
+
+async function noiseJpeg(width: number, height: number): Promise<Buffer> {
+    const raw = Buffer.alloc(width * height * 3);
+    for (let i = 0; i < raw.length; i++) raw[i] = ((i * 2654435761) >>> 11) & 255;
+    return sharp(raw, { raw: { width, height, channels: 3 } }).blur(1).jpeg({ quality: 80 }).toBuffer();
+}
+
+describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
+    it("reads size and colorspace from headers: YCbCr, grey, CMYK; nothing from bytes that are not a JPEG", async () => {
+        const fresh = loadTurboJpeg(testTurboJpegLibrary());
+        expect(fresh.header(Buffer.from([0xff, 0xd8, 0xff]))).toBeUndefined();
+        expect(fresh.header(fs.readFileSync(path.join(fixtures, "grey8.png")))).toBeUndefined();
+        expect(turboJpeg!.header(await noiseJpeg(33, 17))).toEqual({ width: 33, height: 17, colorspace: 1 });
+        expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "grey.jpg")))).toMatchObject({ colorspace: 2 });
+        expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "cmyk.jpg")))?.colorspace).toBeOneOf([3, 4]);
+        expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "grey8.png")))).toBeUndefined();
+    });
+
+    it("never decodes when TurboJPEG's header (stale after data that ends early) disagrees with the probe", async () => {
+        const counted = countingJpegDecoder(turboJpeg!);
+        // A file that ends inside its frame header: the probe refuses it before any decoder runs.
+        const whole = await noiseJpeg(48, 40);
+        expect(turboJpeg!.header(whole)).toMatchObject({ width: 48, height: 40 });
+        const sof = whole.indexOf(Buffer.from([0xff, 0xc0]));
+        await expect(decodeImage(Buffer.from(whole.subarray(0, sof + 6)), { maxPixels: 1e7 }, undefined, counted)).rejects.toMatchObject({ status: 422 });
+        // A header TurboJPEG reads as another size than the probe: sharp decodes it, at its real size.
+        const liar = { ...counted, header: () => ({ width: 24, height: 20, colorspace: 1 }) };
+        expect(await decodeImage(whole, { maxPixels: 1e7 }, undefined, liar)).toMatchObject({ width: 48, height: 40 });
+        expect(counted.decoded).toBe(0);
+    });
+
+    it("decodes to the pixels sharp gives, and refuses an output buffer of the wrong size", async () => {
+        const jpeg = await noiseJpeg(97, 61);
+        const header = turboJpeg!.header(jpeg)!;
+        const out = new Uint8Array(97 * 61 * 3);
+        expect(turboJpeg!.decodeRgbInto(jpeg, header, out)).toBe(true);
+        expect(Buffer.from(out).equals(await sharp(jpeg).raw().toBuffer())).toBe(true);
+        expect(() => turboJpeg!.decodeRgbInto(jpeg, header, new Uint8Array(10))).toThrow(RangeError);
+    });
+
+    it("reports a truncated JPEG (libjpeg only warns) as a failure, and decodeImage then answers as sharp does", async () => {
+        const whole = await noiseJpeg(160, 120);
+        const cut = whole.subarray(0, Math.floor(whole.length * 0.6));
+        const header = turboJpeg!.header(cut)!;
+        expect(header).toMatchObject({ width: 160, height: 120 });
+        expect(turboJpeg!.decodeRgbInto(cut, header, new Uint8Array(160 * 120 * 3))).toBe(false);
+        const withSharp = await decodeImage(Buffer.from(cut), { maxPixels: 1e7 }).then(() => "decoded", (err) => err);
+        const counted = countingJpegDecoder(turboJpeg!);
+        const withTurbo = await decodeImage(Buffer.from(cut), { maxPixels: 1e7 }, undefined, counted).then(() => "decoded", (err) => err);
+        expect(withTurbo).toEqual(withSharp);
+        expect(withSharp).toMatchObject({ status: 422, code: "undecodable_image" });
+        expect(counted.decoded).toBe(0);
+    });
+
+    it("decodeImage takes TurboJPEG up to a Full HD frame, and sharp for larger and CMYK JPEGs", async () => {
+        const counted = countingJpegDecoder(turboJpeg!);
+        const small = await decodeImage(await noiseJpeg(64, 48), { maxPixels: 1e8 }, undefined, counted);
+        expect(counted.decoded).toBe(1);
+        expect(small).toMatchObject({ width: 64, height: 48, channels: 3 });
+        releasePixels(small);
+        expect(syncJpegMaxPixels).toBe(1920 * 1080);
+        releasePixels(await decodeImage(await noiseJpeg(1920, 1080), { maxPixels: 1e8 }, undefined, counted));
+        expect(counted.decoded).toBe(2);
+        releasePixels(await decodeImage(await noiseJpeg(1921, 1080), { maxPixels: 1e8 }, undefined, counted));
+        releasePixels(await decodeImage(fs.readFileSync(path.join(fixtures, "cmyk.jpg")), { maxPixels: 1e8 }, undefined, counted));
+        expect(counted.decoded).toBe(2);
+    });
+});
+
+describe("loading and choosing the decoder", () => {
+    const logs: string[] = [];
+    const logger = { ...createLogger("error"), warn: (msg: string, fields?: Record<string, unknown>) => void logs.push(`${msg} ${JSON.stringify(fields)}`) };
+
+    it("a library that is not there is an error naming it", () => {
+        expect(() => loadTurboJpeg("/nonexistent/libturbojpeg.so.0")).toThrow(/^cannot load \/nonexistent\/libturbojpeg\.so\.0: /);
+    });
+
+    it("auto: TurboJPEG when it loads, else sharp with a warning; libjpeg-turbo: required; sharp: never loaded", () => {
+        const missing = "/nonexistent/libturbojpeg.so.0";
+        expect(selectJpegDecoder({ decoder: "auto", library: missing }, logger)).toBeUndefined();
+        expect(logs).toEqual([expect.stringContaining("TurboJPEG did not load")]);
+        expect(logs[0]).toContain(missing);
+        expect(() => selectJpegDecoder({ decoder: "libjpeg-turbo", library: missing }, logger)).toThrow(`GATEWAY_JPEG_DECODER=libjpeg-turbo, but TurboJPEG did not load from '${missing}'`);
+        expect(selectJpegDecoder({ decoder: "sharp", library: testTurboJpegLibrary() ?? missing }, logger)).toBeUndefined();
+        const library = testTurboJpegLibrary();
+        if (library) expect(selectJpegDecoder({ decoder: "auto", library }, logger)?.library).toBe(library);
+        expect(logs).toHaveLength(1);
+    });
+});
+
+describe("PixelBufferPool", () => {
+    it("hands a returned buffer to the next taker, keeps at most maxIdle, and ignores a second release", () => {
+        const pool = new PixelBufferPool(100, 1);
+        const a = pool.take(60);
+        const b = pool.take(100);
+        expect(a.data.length).toBe(60);
+        expect(a.data.buffer).not.toBe(b.data.buffer);
+        a.release();
+        a.release();
+        b.release();
+        expect(pool.idleCount).toBe(1);
+        const c = pool.take(40);
+        expect(c.data.buffer).toBe(a.data.buffer);
+        expect(c.data.length).toBe(40);
+        expect(pool.idleCount).toBe(0);
+    });
+
+    it("gives a request larger than its buffers a buffer of its own, freed on release", () => {
+        const pool = new PixelBufferPool(100, 2);
+        const big = pool.take(8192);
+        expect(big.data.length).toBe(8192);
+        big.release();
+        expect(big.data.length).toBe(0); // detached: its memory is freed now
+        expect(pool.idleCount).toBe(0);
+    });
+});
