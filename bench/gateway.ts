@@ -29,7 +29,10 @@
  * BENCH_GATEWAY_ENV ("K=V,K=V" added to the gateway's environment), BENCH_PERF=1 (a `perf record`
  * window per server at the highest concurrency, printed as a CPU breakdown per request),
  * BENCH_MALLOC (glibc settings for both servers, see sharedMallocEnv), BENCH_MAX_S (900: the whole
- * run stops after this).
+ * run stops after this), BENCH_DEBUG=1 (wrk prints the first non-2xx answer of each window).
+ *
+ * Only 200 answers count toward req/s and CPU per request; a window where more than 1% of the
+ * requests failed is shown with its error count and left out of the medians and ratios.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -79,6 +82,9 @@ process.on("exit", killGroups);
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
 
 /** Spawns `cmd` in its own process group (so its children go with it); stdin is a pipe that closes when we exit. */
+/** Set when the bench stops its parties (their exits are then expected). */
+let benchEnding = false;
+
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: "pipe" | "ignore" = "pipe"): ChildProcess {
     const child = spawn(cmd, args, { env, stdio: ["pipe", stdout, "pipe"], detached: true });
     groups.add(child.pid!);
@@ -314,6 +320,11 @@ interface Stub {
 
 async function startStub(): Promise<Stub> {
     const child = start(process.execPath, [...tsxImport, path.join(__dirname, "gatewayStub.ts")], process.env);
+    let stderr = "";
+    child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    child.on("exit", (code, signal) => {
+        if (!benchEnding) process.stderr.write(`\nTF Serving stub exited (${code ?? signal}) during the bench:\n${stderr}\n`);
+    });
     const { grpcPort, controlPort } = await firstJsonLine<{ grpcPort: number; controlPort: number }>(child, "stub");
     const control = `http://127.0.0.1:${controlPort}`;
     return {
@@ -473,6 +484,7 @@ async function runLoad(url: string, body: string, concurrency: number, seconds: 
     child.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => child.on("exit", (c) => r(c)));
     const line = out.split("\n").find((l) => l.startsWith("{"));
+    if (process.env.BENCH_DEBUG && err) process.stderr.write(err.slice(0, 400));
     if (code !== 0 || !line) throw new Error(`load generator failed (${code}): ${out} ${err}`);
     return JSON.parse(line) as LoadResult;
 }
@@ -483,6 +495,8 @@ interface Window {
     p99: number;
     cpuPerReq: number;
     errors: number;
+    /** At most 1% of the requests failed (non-2xx or socket errors); other windows are left out of the medians and ratios. */
+    valid: boolean;
     /** Cores used by processes that are not part of the bench, on average over the window. */
     otherCores: number;
     peakPssMb: number;
@@ -503,13 +517,15 @@ async function measure(server: Server, everyone: () => number, body: string, c: 
     const wallMs = performance.now() - t0;
     clearInterval(sampler);
     peakPss = Math.max(peakPss, treePssMb(server.pid));
-    const answered = r.requests;
+    // Only 200s count: a failed request costs neither party the work a prediction does.
+    const answered = r.requests - r.non2xx;
     return {
         rps: answered / (r.durationUs / 1e6),
         p50: r.p50Us / 1000,
         p99: r.p99Us / 1000,
         cpuPerReq: (cpu1 - cpu0) / Math.max(1, answered),
         errors: r.non2xx + r.socketErrors,
+        valid: answered > 0 && r.non2xx + r.socketErrors <= 0.01 * Math.max(1, r.requests),
         otherCores: Math.max(0, busy1 - busy0 - (ours1 - ours0)) / wallMs,
         peakPssMb: peakPss,
     };
@@ -610,9 +626,11 @@ async function main(): Promise<void> {
                 results.set(key, [...(results.get(key) ?? []), w]);
             }
         }
-        const line = levels
-            .map((c) => servers.map((s) => `${s.name}@${c} ${fmt(results.get(`${s.name}@${c}`)!.at(-1)!.rps, 0)}/s p99 ${fmt(results.get(`${s.name}@${c}`)!.at(-1)!.p99, 1)}`).join(", "))
-            .join(" | ");
+        const windowText = (name: string, c: number) => {
+            const w = results.get(`${name}@${c}`)!.at(-1)!;
+            return `${name}@${c} ${fmt(w.rps, 0)}/s p99 ${fmt(w.p99, 1)}${w.errors > 0 ? ` (${w.errors} errors${w.valid ? "" : ": left out"})` : ""}`;
+        };
+        const line = levels.map((c) => servers.map((s) => windowText(s.name, c)).join(", ")).join(" | ");
         console.log(`round ${round + 1}/${rounds} (${order.map((s) => s.name).join("→")}, probe ${fmt(probes.at(-1)!, 1)} ms): ${line}`);
     }
 
@@ -624,8 +642,9 @@ async function main(): Promise<void> {
         const cols: string[] = [String(c)];
         const others: number[] = [];
         for (const s of servers) {
-            const ws = results.get(`${s.name}@${c}`)!;
-            cols.push(fmt(median(ws.map((w) => w.rps)), 0), fmt(median(ws.map((w) => w.cpuPerReq))), fmt(median(ws.map((w) => w.p50))), fmt(median(ws.map((w) => w.p99))), String(ws.reduce((n, w) => n + w.errors, 0)));
+            const all = results.get(`${s.name}@${c}`)!;
+            const ws = all.filter((w) => w.valid).length > 0 ? all.filter((w) => w.valid) : all;
+            cols.push(fmt(median(ws.map((w) => w.rps)), 0), fmt(median(ws.map((w) => w.cpuPerReq))), fmt(median(ws.map((w) => w.p50))), fmt(median(ws.map((w) => w.p99))), String(all.reduce((n, w) => n + w.errors, 0)));
             others.push(...ws.map((w) => w.otherCores));
         }
         cols.push(`${fmt(median(others))} [${fmt(Math.min(...others))}–${fmt(Math.max(...others))}]`);
@@ -643,12 +662,19 @@ async function main(): Promise<void> {
         const pyHwm = treeHwmMb(py.pid);
         const pyPss = Math.max(...[...results.entries()].filter(([k]) => k.startsWith("PY@")).flatMap(([, ws]) => ws.map((w) => w.peakPssMb)));
         console.log(`PY memory: peak PSS sum ${fmt(pyPss, 0)} MB; VmHWM sum ${fmt(pyHwm.sum, 0)} MB over ${pyHwm.processes} process(es)`);
-        console.log("\nTS/PY, median of per-round ratios [min–max]; targets from issue 15:");
+        const leftOut = [...results.values()].flat().filter((w) => !w.valid).length;
+        console.log(`\nTS/PY, median of per-round ratios [min–max]${leftOut > 0 ? ` over rounds where neither window had errors (${leftOut} window(s) left out)` : ""}; targets from issue 15:`);
         const ratioRows = [["concurrency", "req/s", "CPU/req", "p99", "p50"]];
         const verdicts: string[] = [];
         for (const c of levels) {
-            const t = results.get(`TS@${c}`)!;
-            const p = results.get(`PY@${c}`)!;
+            // Rounds where both windows are valid (see Window.valid).
+            const both = results.get(`TS@${c}`)!.map((w, i) => [w, results.get(`PY@${c}`)![i]] as const).filter(([a, b]) => a.valid && b.valid);
+            if (both.length === 0) {
+                ratioRows.push([String(c), "no round without errors", "", "", ""]);
+                continue;
+            }
+            const t = both.map(([a]) => a);
+            const p = both.map(([, b]) => b);
             const r = (f: (w: Window) => number) => t.map((w, i) => f(w) / f(p[i]));
             const rps = r((w) => w.rps);
             const cpu = r((w) => w.cpuPerReq);
@@ -675,6 +701,7 @@ async function main(): Promise<void> {
         }
     }
 
+    benchEnding = true;
     for (const s of servers) await s.stop();
     await stub.stop();
     await images.stop();

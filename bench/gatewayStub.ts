@@ -48,8 +48,12 @@ function main(): void {
         calls++;
         const chunks: Buffer[] | undefined = capture ? [] : undefined;
         capture = false;
+        // A client that gives up on a call (the gateway cancels it when its caller is gone, as at
+        // the end of every load window) resets the stream: nothing to answer, and nothing to crash on.
+        stream.on("error", () => undefined);
         stream.on("data", (c: Buffer) => chunks?.push(c));
         stream.on("end", () => {
+            if (stream.destroyed || stream.closed) return;
             if (chunks) captured = Buffer.concat(chunks).subarray(5);
             stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
             stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
