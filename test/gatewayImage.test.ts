@@ -112,6 +112,8 @@ describe("content tag and Dockerfile", () => {
         expect(runtime).toMatch(/apt-get install -y --no-install-recommends libturbojpeg0\b/);
         expect(runtime).toMatch(/rm -rf \/var\/lib\/apt\/lists\/\*/);
         expect(runtime).toMatch(/GATEWAY_JPEG_DECODER=libjpeg-turbo/);
+        // Node accepts --max-semi-space-size in NODE_OPTIONS (its docs' list of allowed V8 options).
+        expect(runtime).toMatch(/NODE_OPTIONS=--max-semi-space-size=1 /);
         expect(runtime).toMatch(/GATEWAY_TURBOJPEG_LIBRARY=libturbojpeg\.so\.0\b/);
         expect(defaultTurboJpegLibrary).toBe("libturbojpeg.so.0");
         const ignore = fs.readFileSync(path.join(root, "gateway/Dockerfile.dockerignore"), "utf8");
