@@ -188,6 +188,8 @@ export function resizeNormalizeInto(img: RawImage, size: InputSize, mode: Prepro
 export interface DecodeLimits {
     /** Largest width × height decoded. */
     readonly maxPixels: number;
+    /** TurboJPEG for JPEGs up to `syncJpegMaxPixels`; default none (sharp decodes everything). */
+    readonly jpeg?: JpegDecoder;
 }
 
 /**
@@ -227,10 +229,12 @@ async function withDecodeSlot<T>(fn: () => Promise<T>): Promise<T> {
  * Decodes JPEG/PNG/GIF/WebP bytes to 8-bit interleaved pixels at full size, as PIL's
  * `convert("RGB")` sees them: alpha dropped (not composited), 16-bit reduced to the high byte,
  * CMYK converted with Pillow's formula. `info` is the header read by `probeImage` (read here when
- * not given).
+ * not given). With `limits.jpeg`, JPEGs up to `syncJpegMaxPixels` are decoded by TurboJPEG on this
+ * thread (`decodeJpegNow`); everything else, and any JPEG it declines, by sharp.
  */
-export async function decodeImage(bytes: Buffer, limits: DecodeLimits, info: ImageInfo = probeImage(bytes), jpeg?: JpegDecoder): Promise<RawImage> {
+export async function decodeImage(bytes: Buffer, limits: DecodeLimits, info: ImageInfo = probeImage(bytes)): Promise<RawImage> {
     if (info.width * info.height > limits.maxPixels) throw tooLarge("too_many_pixels", `image has ${info.width}x${info.height} pixels, more than the limit of ${limits.maxPixels}`);
+    const jpeg = limits.jpeg;
     if (jpeg && info.format === "jpeg" && !info.cmyk && info.width * info.height <= syncJpegMaxPixels) {
         const decoded = decodeJpegNow(jpeg, bytes, info);
         if (decoded) return decoded;

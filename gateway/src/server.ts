@@ -222,7 +222,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             const t1 = performance.now();
             let raw;
             try {
-                raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels }, info, options.jpegDecoder);
+                raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels, jpeg: options.jpegDecoder }, info);
             } finally {
                 // The decoder is done with the encoded bytes once the decode settles.
                 releaseNow(bytes);

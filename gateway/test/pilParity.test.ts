@@ -46,7 +46,7 @@ describe.skipIf(!python).each(decoders)("parity with PIL + numpy (keras_image_he
             for (const [name, , , bytes] of images) {
                 const file = path.join(dir, name);
                 fs.writeFileSync(file, bytes);
-                const raw = await decodeImage(bytes, { maxPixels: 1e8 }, undefined, counted);
+                const raw = await decodeImage(bytes, { maxPixels: 1e8, jpeg: counted });
                 for (const [mode, h, w] of [["tf", 299, 299], ["caffe", 224, 224], ["torch", 150, 200]] as const) {
                     const out = new Float32Array(h * w * 3);
                     resizeNormalizeInto(raw, { height: h, width: w }, mode, out);

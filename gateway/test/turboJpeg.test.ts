@@ -39,10 +39,10 @@ describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
         const whole = await noiseJpeg(48, 40);
         expect(turboJpeg!.header(whole)).toMatchObject({ width: 48, height: 40 });
         const sof = whole.indexOf(Buffer.from([0xff, 0xc0]));
-        await expect(decodeImage(Buffer.from(whole.subarray(0, sof + 6)), { maxPixels: 1e7 }, undefined, counted)).rejects.toMatchObject({ status: 422 });
+        await expect(decodeImage(Buffer.from(whole.subarray(0, sof + 6)), { maxPixels: 1e7, jpeg: counted })).rejects.toMatchObject({ status: 422 });
         // A header TurboJPEG reads as another size than the probe: sharp decodes it, at its real size.
         const liar = { ...counted, header: () => ({ width: 24, height: 20, colorspace: 1 }) };
-        expect(await decodeImage(whole, { maxPixels: 1e7 }, undefined, liar)).toMatchObject({ width: 48, height: 40 });
+        expect(await decodeImage(whole, { maxPixels: 1e7, jpeg: liar })).toMatchObject({ width: 48, height: 40 });
         expect(counted.decoded).toBe(0);
     });
 
@@ -63,7 +63,7 @@ describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
         expect(turboJpeg!.decodeRgbInto(cut, header, new Uint8Array(160 * 120 * 3))).toBe(false);
         const withSharp = await decodeImage(Buffer.from(cut), { maxPixels: 1e7 }).then(() => "decoded", (err) => err);
         const counted = countingJpegDecoder(turboJpeg!);
-        const withTurbo = await decodeImage(Buffer.from(cut), { maxPixels: 1e7 }, undefined, counted).then(() => "decoded", (err) => err);
+        const withTurbo = await decodeImage(Buffer.from(cut), { maxPixels: 1e7, jpeg: counted }).then(() => "decoded", (err) => err);
         expect(withTurbo).toEqual(withSharp);
         expect(withSharp).toMatchObject({ status: 422, code: "undecodable_image" });
         expect(counted.decoded).toBe(0);
@@ -71,15 +71,15 @@ describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
 
     it("decodeImage takes TurboJPEG up to a Full HD frame, and sharp for larger and CMYK JPEGs", async () => {
         const counted = countingJpegDecoder(turboJpeg!);
-        const small = await decodeImage(await noiseJpeg(64, 48), { maxPixels: 1e8 }, undefined, counted);
+        const small = await decodeImage(await noiseJpeg(64, 48), { maxPixels: 1e8, jpeg: counted });
         expect(counted.decoded).toBe(1);
         expect(small).toMatchObject({ width: 64, height: 48, channels: 3 });
         releasePixels(small);
         expect(syncJpegMaxPixels).toBe(1920 * 1080);
-        releasePixels(await decodeImage(await noiseJpeg(1920, 1080), { maxPixels: 1e8 }, undefined, counted));
+        releasePixels(await decodeImage(await noiseJpeg(1920, 1080), { maxPixels: 1e8, jpeg: counted }));
         expect(counted.decoded).toBe(2);
-        releasePixels(await decodeImage(await noiseJpeg(1921, 1080), { maxPixels: 1e8 }, undefined, counted));
-        releasePixels(await decodeImage(fs.readFileSync(path.join(fixtures, "cmyk.jpg")), { maxPixels: 1e8 }, undefined, counted));
+        releasePixels(await decodeImage(await noiseJpeg(1921, 1080), { maxPixels: 1e8, jpeg: counted }));
+        releasePixels(await decodeImage(fs.readFileSync(path.join(fixtures, "cmyk.jpg")), { maxPixels: 1e8, jpeg: counted }));
         expect(counted.decoded).toBe(2);
     });
 });
