@@ -78,6 +78,11 @@ export interface GatewayConfig {
     /** Server processes (GATEWAY_WORKERS); 1 serves from the main process. */
     readonly workers: number;
     readonly jpeg: JpegDecoderConfig;
+    /**
+     * GATEWAY_GC_EVERY: with node's --expose-gc (the image's ENTRYPOINT), an incremental major GC is
+     * started every this many requests; 0 never (default 1024, see server.ts).
+     */
+    readonly gcEvery: number;
 }
 
 /**
@@ -124,6 +129,7 @@ const flags = {
     gateway_workers: "GATEWAY_WORKERS",
     jpeg_decoder: "GATEWAY_JPEG_DECODER",
     turbojpeg_library: "GATEWAY_TURBOJPEG_LIBRARY",
+    gc_every: "GATEWAY_GC_EVERY",
 } as const;
 type Flag = keyof typeof flags;
 
@@ -324,6 +330,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const outputName = get("output_name");
     const grpcClient = (get("grpc_client") ?? "http2").trim();
     if (grpcClient !== "http2" && grpcClient !== "grpc-js") problems.push(`--grpc_client/GRPC_CLIENT '${grpcClient}' is not http2 or grpc-js`);
+    const gcEvery = num("gc_every", 1024, 0, 1_000_000);
     const jpegDecoder = (get("jpeg_decoder") ?? "auto").trim();
     if (jpegDecoder !== "auto" && jpegDecoder !== "libjpeg-turbo" && jpegDecoder !== "sharp") problems.push(`--jpeg_decoder/GATEWAY_JPEG_DECODER '${jpegDecoder}' is not auto, libjpeg-turbo or sharp`);
     const turboJpegLibrary = (get("turbojpeg_library") ?? "libturbojpeg.so.0").trim();
@@ -358,6 +365,7 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
             drainTimeoutMs,
             workers,
             jpeg: { decoder: jpegDecoder as JpegDecoderConfig["decoder"], library: turboJpegLibrary },
+            gcEvery,
         },
     };
 }

@@ -51,6 +51,12 @@ describe("parseConfig", () => {
         expect(() => parseConfig([], { TF_SERVING_HOST: "h:1", GATEWAY_TURBOJPEG_LIBRARY: " " })).toThrow("GATEWAY_TURBOJPEG_LIBRARY is empty");
     });
 
+    it("GATEWAY_GC_EVERY: 1024 by default, 0 turns it off, anything else not a whole number in range is refused", () => {
+        expect(parseConfig([], { TF_SERVING_HOST: "h:1" }).config.gcEvery).toBe(1024);
+        expect(parseConfig([], { TF_SERVING_HOST: "h:1", GATEWAY_GC_EVERY: "0" }).config.gcEvery).toBe(0);
+        for (const bad of ["abc", "-1", "2.5", "1e9"]) expect(() => parseConfig([], { TF_SERVING_HOST: "h:1", GATEWAY_GC_EVERY: bad }), bad).toThrow(/GATEWAY_GC_EVERY/);
+    });
+
     it("arguments win over environment", () => {
         const { config } = parseConfig(["--model_name", "a", "--predictor_host", "h"], { MODEL_NAME: "b", PREDICTOR_HOST: "x" });
         expect(config.modelName).toBe("a");

@@ -47,21 +47,26 @@ describe("health, readiness and metrics", () => {
         }
     });
 
-    it("with --expose-gc, starts an incremental major GC every 128 requests", async () => {
+    it("with --expose-gc, starts an incremental major GC every GATEWAY_GC_EVERY requests, never with 0", async () => {
         const calls: unknown[] = [];
         const g = globalThis as { gc?: unknown };
         const saved = g.gc;
         g.gc = (o: unknown) => calls.push(o);
         const stub = await startStubTfServing({ scores });
-        const gw = await startGateway(testConfig([], { TF_SERVING_HOST: stub.target, MODEL_INPUT_SIZE: "2,2" }));
+        const gw = await startGateway(testConfig([], { TF_SERVING_HOST: stub.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_GC_EVERY: "100" }));
+        const never = await startGateway(testConfig([], { TF_SERVING_HOST: stub.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_GC_EVERY: "0" }));
         try {
             for (let i = 0; i < 300; i++) await (await fetch(`${gw.url}/v2/health/live`)).text();
             expect(calls.length).toBeGreaterThanOrEqual(2);
             expect(calls.length).toBeLessThanOrEqual(3);
             expect(calls[0]).toEqual({ type: "major", execution: "async" });
+            const before = calls.length;
+            for (let i = 0; i < 150; i++) await (await fetch(`${never.url}/v2/health/live`)).text();
+            expect(calls.length).toBe(before);
         } finally {
             g.gc = saved;
             await gw.close();
+            await never.close();
             await stub.close();
         }
     });
