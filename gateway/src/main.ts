@@ -24,10 +24,13 @@ async function main(): Promise<void> {
     const primary = clustered && isPrimary();
     let jpegDecoder;
     try {
-        const { selectJpegDecoder } = await import("./turboJpeg");
         // A primary serves nothing, but it checks that a required TurboJPEG loads: a missing library
         // then stops the container once, with one message, instead of workers exiting 2 in a loop.
-        if (!primary || config.jpeg.decoder === "libjpeg-turbo") jpegDecoder = selectJpegDecoder(config.jpeg, logger);
+        // koffi (a native module) is loaded only where TurboJPEG may be used.
+        if (config.jpeg.decoder === "libjpeg-turbo" || (config.jpeg.decoder === "auto" && !primary)) {
+            const { selectJpegDecoder } = await import("./turboJpeg");
+            jpegDecoder = selectJpegDecoder(config.jpeg, logger);
+        }
     } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
         process.exit(2);
