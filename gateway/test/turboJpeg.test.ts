@@ -4,13 +4,15 @@
  * refusals and fallbacks, and the pixel buffer pool. Colorspace numbers are turbojpeg.h's TJCS enum
  * (libjpeg-turbo 2.1 and 3.1: RGB 0, YCbCr 1, GRAY 2, CMYK 3, YCCK 4).
  */
+import { createHash } from "node:crypto";
+import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/log";
 import { decodeImage, PixelBufferPool, releasePixels, syncJpegMaxPixels } from "../src/preprocess";
-import { loadTurboJpeg, selectJpegDecoder } from "../src/turboJpeg";
+import { type JpegDecoder, loadTurboJpeg, selectJpegDecoder } from "../src/turboJpeg";
 import { countingJpegDecoder, testTurboJpeg, testTurboJpegLibrary } from "./helpers";
 
 const fixtures = path.join(__dirname, "fixtures");
@@ -81,6 +83,51 @@ describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
         releasePixels(await decodeImage(await noiseJpeg(1921, 1080), { maxPixels: 1e8, jpeg: counted }));
         releasePixels(await decodeImage(fs.readFileSync(path.join(fixtures, "cmyk.jpg")), { maxPixels: 1e8, jpeg: counted }));
         expect(counted.decoded).toBe(2);
+    });
+});
+
+describe.skipIf(!turboJpeg)("damaged JPEGs: the same answer with and without TurboJPEG", () => {
+    // Both paths end in libjpeg: a file TurboJPEG decodes without a warning decodes to the same
+    // pixels in sharp, and any other file goes to sharp. So for any bytes the two gateways agree:
+    // same pixels, or the same error.
+    const outcome = (bytes: Buffer, jpeg?: JpegDecoder) =>
+        decodeImage(bytes, { maxPixels: 1e7, jpeg }).then(
+            (raw) => {
+                const result = { width: raw.width, height: raw.height, channels: raw.channels, sha: createHash("sha256").update(raw.data).digest("hex") };
+                releasePixels(raw);
+                return result;
+            },
+            (err: { status?: number; code?: string }) => ({ status: err.status, code: err.code }),
+        );
+
+    it("changed quantization tables, bytes changed anywhere, cut files: 300 cases", async () => {
+        const base = await noiseJpeg(64, 48);
+        const progressive = await sharp(base).jpeg({ quality: 70, progressive: true }).toBuffer();
+        let viaTurbo = 0;
+        await fc.assert(
+            fc.asyncProperty(
+                fc.constantFrom(base, progressive),
+                // Where: 0 the first quantization table's 64 values (other pixels, no libjpeg warning),
+                // 1 anywhere after the first 20 bytes (the probe still sees a JPEG).
+                fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }).map((n) => (n < 2 ? 0 : 1)), fc.nat(), fc.integer({ min: 1, max: 255 })), { maxLength: 6 }),
+                fc.option(fc.nat(), { nil: undefined, freq: 2 }), // half the files cut short
+                async (original, changes, cutAt) => {
+                    const bytes = Buffer.from(original);
+                    const quantization = bytes.indexOf(Buffer.from([0xff, 0xdb])) + 5;
+                    for (const [where, at, value] of changes) {
+                        bytes[where === 0 ? quantization + (at % 64) : 20 + (at % (bytes.length - 20))] = value;
+                    }
+                    const damaged = cutAt === undefined ? bytes : bytes.subarray(0, 20 + (cutAt % (bytes.length - 20)));
+                    const counted = countingJpegDecoder(turboJpeg!);
+                    const withTurbo = await outcome(damaged, counted);
+                    viaTurbo += counted.decoded;
+                    expect(withTurbo).toEqual(await outcome(damaged));
+                },
+            ),
+            { numRuns: 300, seed: 20261130 },
+        );
+        // Many changed files still decode cleanly in TurboJPEG: the property is not only about fallbacks.
+        expect(viaTurbo).toBeGreaterThan(10);
     });
 });
 
