@@ -209,6 +209,11 @@ export function testTurboJpeg(): JpegDecoder | undefined {
     return loadTurboJpeg(library);
 }
 
+/** The decoders a parity test runs with: sharp alone, and TurboJPEG when there is one. */
+export function jpegDecoderCases(turboJpeg: JpegDecoder | undefined): [string, JpegDecoder | undefined][] {
+    return turboJpeg ? [["sharp", undefined], ["libjpeg-turbo", turboJpeg]] : [["sharp", undefined]];
+}
+
 /** `decoder` with a count of the JPEGs it decoded successfully (to show a test took the TurboJPEG path). */
 export function countingJpegDecoder(decoder: JpegDecoder): JpegDecoder & { readonly decoded: number } {
     let decoded = 0;

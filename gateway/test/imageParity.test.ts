@@ -13,7 +13,7 @@ import { describe, expect, it } from "vitest";
 import { cmykToRgbInPlace, probeImage } from "../src/imageInfo";
 import { decodeImage, resizeNormalizeInto } from "../src/preprocess";
 import type { JpegDecoder } from "../src/turboJpeg";
-import { noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
+import { jpegDecoderCases, noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
 
 const dir = path.join(__dirname, "fixtures");
 const expected = JSON.parse(fs.readFileSync(path.join(dir, "expected.json"), "utf8")) as {
@@ -25,7 +25,7 @@ const [outH, outW] = expected.size;
 
 /** Each JPEG decoder the gateway can run with: sharp alone, and TurboJPEG for the JPEGs it takes. */
 const turboJpeg = testTurboJpeg();
-const decoders: [string, JpegDecoder | undefined][] = [["sharp", undefined], ...(turboJpeg ? [["libjpeg-turbo", turboJpeg] as [string, JpegDecoder]] : [])];
+const decoders = jpegDecoderCases(turboJpeg);
 
 async function ours(name: string, jpeg: JpegDecoder | undefined): Promise<Buffer> {
     const bytes = fs.readFileSync(path.join(dir, name));

@@ -12,14 +12,13 @@ import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { decodeImage, type PreprocessMode, resizeNormalizeInto } from "../src/preprocess";
-import type { JpegDecoder } from "../src/turboJpeg";
-import { countingJpegDecoder, noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
+import { countingJpegDecoder, jpegDecoderCases, noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
 
 const python = pillowPython();
 if (!python) noteSkippedForMissingTool("the PIL parity tests", "python3 with Pillow and numpy (apt-get install python3-pil python3-numpy)");
 
 const turboJpeg = python ? testTurboJpeg() : undefined;
-const decoders: [string, JpegDecoder | undefined][] = [["sharp", undefined], ...(turboJpeg ? [["libjpeg-turbo", turboJpeg] as [string, JpegDecoder]] : [])];
+const decoders = jpegDecoderCases(turboJpeg);
 
 describe.skipIf(!python).each(decoders)("parity with PIL + numpy (keras_image_helper's pipeline), JPEGs decoded by %s", (_, jpeg) => {
     it("JPEG (4:2:0, 4:4:4, progressive, grey, odd sizes), PNG (RGBA, grey), WebP; down- and upscaling; tf, caffe and torch modes: zero differing values", async () => {
