@@ -43,6 +43,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
 import { cpuBreakdown, type Breakdown } from "./gatewayPerf";
+import { defaultTurboJpegLibrary } from "../gateway/src/config";
 import { testTurboJpegLibrary } from "../gateway/test/helpers";
 import { stubScores } from "./gatewayStub";
 
@@ -386,7 +387,7 @@ async function startOurs(stub: Stub): Promise<Server> {
         ...dockerfileEnv(),
         // The image's TurboJPEG is Debian's libturbojpeg0; here, the one the tests use unless this
         // machine has the soname (BENCH_GATEWAY_ENV can still set either variable).
-        ...(hasSystemTurboJpeg() ? {} : { GATEWAY_TURBOJPEG_LIBRARY: testTurboJpegLibrary() ?? "libturbojpeg.so.0" }),
+        ...(hasSystemTurboJpeg() ? {} : { GATEWAY_TURBOJPEG_LIBRARY: testTurboJpegLibrary() ?? defaultTurboJpegLibrary }),
         ...sharedMallocEnv(),
         ...extraGatewayEnv(),
     };
@@ -400,9 +401,9 @@ async function startOurs(stub: Stub): Promise<Server> {
     return { name: "TS", label: `node ${process.version} ${path.relative(root, mainJs)}${workers}`, url: `http://127.0.0.1:${port}/predict`, pid: child.pid!, stop: () => stopGroup(child) };
 }
 
-/** Whether the dynamic linker finds libturbojpeg.so.0 (Debian: apt-get install libturbojpeg0). */
+/** Whether the dynamic linker finds the image's TurboJPEG soname (Debian: apt-get install libturbojpeg0). */
 function hasSystemTurboJpeg(): boolean {
-    return spawnSync("/sbin/ldconfig", ["-p"], { encoding: "utf8" }).stdout?.includes("libturbojpeg.so.0 ") ?? false;
+    return spawnSync("/sbin/ldconfig", ["-p"], { encoding: "utf8" }).stdout?.includes(`${defaultTurboJpegLibrary} `) ?? false;
 }
 
 /** The ENV lines of gateway/Dockerfile's runtime stage, so the bench runs what the image runs. */

@@ -3,7 +3,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { ecrLifecyclePolicy, GatewayImage, gatewayContentTag, gatewayContextFiles, validateGatewayImageArgs } from "../components/aws/gatewayImage";
-import { defaultTurboJpegLibrary } from "../gateway/src/turboJpeg";
+import { defaultTurboJpegLibrary } from "../gateway/src/config";
 import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
 

@@ -91,6 +91,9 @@ export interface GatewayConfig {
  * `sharp` never uses it. GATEWAY_TURBOJPEG_LIBRARY: where TurboJPEG is, a path or a soname
  * (default `libturbojpeg.so.0`, Debian's libturbojpeg0 in the gateway image).
  */
+/** The soname Debian's libturbojpeg0 (the gateway image's) installs; the dynamic linker finds it. */
+export const defaultTurboJpegLibrary = "libturbojpeg.so.0";
+
 export interface JpegDecoderConfig {
     readonly decoder: "auto" | "libjpeg-turbo" | "sharp";
     readonly library: string;
@@ -333,8 +336,8 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
     const gcEvery = num("gc_every", 1024, 0, 1_000_000);
     const jpegDecoder = (get("jpeg_decoder") ?? "auto").trim();
     if (jpegDecoder !== "auto" && jpegDecoder !== "libjpeg-turbo" && jpegDecoder !== "sharp") problems.push(`--jpeg_decoder/GATEWAY_JPEG_DECODER '${jpegDecoder}' is not auto, libjpeg-turbo or sharp`);
-    const turboJpegLibrary = (get("turbojpeg_library") ?? "libturbojpeg.so.0").trim();
-    if (turboJpegLibrary === "") problems.push("--turbojpeg_library/GATEWAY_TURBOJPEG_LIBRARY is empty (unset it for libturbojpeg.so.0)");
+    const turboJpegLibrary = (get("turbojpeg_library") ?? defaultTurboJpegLibrary).trim();
+    if (turboJpegLibrary === "") problems.push(`--turbojpeg_library/GATEWAY_TURBOJPEG_LIBRARY is empty (unset it for ${defaultTurboJpegLibrary})`);
 
     if (problems.length > 0) throw new Error(`invalid gateway configuration:\n  - ${problems.join("\n  - ")}`);
     return {

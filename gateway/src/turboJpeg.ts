@@ -47,14 +47,11 @@ export const TJCS_YCCK = 4;
 const TJFLAG_ACCURATEDCT = 4096;
 const TJFLAG_STOPONWARNING = 8192;
 
-/** The soname the gateway image's libturbojpeg0 package installs (found through the linker's path). */
-export const defaultTurboJpegLibrary = "libturbojpeg.so.0";
-
 /**
  * Loads TurboJPEG from `library` (a path, or a soname the dynamic linker finds). Throws with the
  * reason when the library or one of its functions is missing.
  */
-export function loadTurboJpeg(library: string = defaultTurboJpegLibrary): JpegDecoder {
+export function loadTurboJpeg(library: string): JpegDecoder {
     let lib: ReturnType<typeof koffi.load>;
     try {
         lib = koffi.load(library);

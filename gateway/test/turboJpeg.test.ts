@@ -26,7 +26,7 @@ async function noiseJpeg(width: number, height: number): Promise<Buffer> {
 
 describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
     it("reads size and colorspace from headers: YCbCr, grey, CMYK; nothing from bytes that are not a JPEG", async () => {
-        const fresh = loadTurboJpeg(testTurboJpegLibrary());
+        const fresh = loadTurboJpeg(testTurboJpegLibrary()!);
         expect(fresh.header(Buffer.from([0xff, 0xd8, 0xff]))).toBeUndefined();
         expect(fresh.header(fs.readFileSync(path.join(fixtures, "grey8.png")))).toBeUndefined();
         expect(turboJpeg!.header(await noiseJpeg(33, 17))).toEqual({ width: 33, height: 17, colorspace: 1 });
