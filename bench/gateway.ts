@@ -644,7 +644,8 @@ async function main(): Promise<void> {
         const others: number[] = [];
         for (const s of servers) {
             const all = results.get(`${s.name}@${c}`)!;
-            const ws = all.filter((w) => w.valid).length > 0 ? all.filter((w) => w.valid) : all;
+            const valid = all.filter((w) => w.valid);
+            const ws = valid.length > 0 ? valid : all;
             cols.push(fmt(median(ws.map((w) => w.rps)), 0), fmt(median(ws.map((w) => w.cpuPerReq))), fmt(median(ws.map((w) => w.p50))), fmt(median(ws.map((w) => w.p99))), String(all.reduce((n, w) => n + w.errors, 0)));
             others.push(...ws.map((w) => w.otherCores));
         }
