@@ -12,10 +12,14 @@
  *                         removed, IAM statements added or removed, changed inputs by path
  *   --quiet               no progress lines
  *
+ * Pulumi's per-promise stack traces are not formatted (scripts/lib/promiseStacks.ts says why) unless
+ * PULUMI_DEBUG_PROMISE_LEAKS is set, the variable that makes Pulumi print them.
+ *
  * Exit codes: 0 written; 2 invalid config (each problem on stderr) or bad arguments; 1 other failure.
  */
 import * as nodeModule from "node:module";
 import * as path from "node:path";
+import { skipPulumiPromiseStacks } from "./lib/promiseStacks";
 
 const repoRoot = path.resolve(__dirname, "..");
 
@@ -105,6 +109,7 @@ async function main(): Promise<number> {
     // V8's on-disk code cache roughly halves that on the second run.
     nodeModule.enableCompileCache?.(path.join(repoRoot, "node_modules", ".cache", "synth-compile"));
     const { describeFailure, synthesize, writeSynth } = await import("./lib/synth");
+    skipPulumiPromiseStacks();
     const log = args.quiet ? () => undefined : (line: string) => process.stderr.write(`synth: ${line}\n`);
     try {
         const result = await synthesize({ stack: args.stack, stackFile: args.stackFile, log });
