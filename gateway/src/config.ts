@@ -9,7 +9,7 @@
 import { defaultClothingLabels, parseLabels } from "./labels";
 import { type LogLevel, isLogLevel } from "./log";
 import { type Cidr, parseCidr } from "./netPolicy";
-import { type InputSize, type PreprocessMode, modeForKerasModel } from "./preprocess";
+import { type InputSize, modeForKerasModel, type PreprocessMode } from "./kerasModels";
 
 /**
  * - `tfserving-grpc`: TF Serving `PredictionService/Predict` over gRPC (the seeds' gateway).

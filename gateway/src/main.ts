@@ -5,7 +5,7 @@
  * worker processes (cluster.ts), each serving the port.
  */
 import { availableParallelism } from "node:os";
-import { isPrimary, runPrimary, workerMetrics } from "./cluster";
+import { isPrimary, runPrimary } from "./cluster";
 import { parseConfig } from "./config";
 import { containerCpuLimit } from "./cpuLimit";
 import { createLogger } from "./log";
@@ -51,7 +51,7 @@ async function main(): Promise<void> {
         process.exit(1);
     });
 
-    const { createMetrics } = await import("./metrics");
+    const { createMetrics, workerMetrics } = await import("./metrics");
     const metrics = createMetrics();
     const gateway = createGateway({ config, logger, metrics, jpegDecoder, ...(clustered ? { metricsText: workerMetrics(metrics.registry) } : {}) });
     const port = await gateway.listen(config.httpPort);

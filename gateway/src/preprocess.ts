@@ -11,41 +11,10 @@ import { availableParallelism } from "node:os";
 import sharp from "sharp";
 import { GatewayError, tooLarge, unavailable, unprocessable } from "./errors";
 import { cmykToRgbInPlace, type ImageInfo, probeImage } from "./imageInfo";
-import { type JpegDecoder, TJCS_CMYK, TJCS_YCCK } from "./turboJpeg";
+import type { InputSize, PreprocessMode } from "./kerasModels";
+import type { JpegDecoder } from "./turboJpeg";
 
-/** Keras `imagenet_utils.preprocess_input` modes. */
-export type PreprocessMode = "tf" | "caffe" | "torch";
-
-/** Keras application names (KERAS_MODEL_NAME) and the mode each one's preprocess_input uses. */
-export const kerasModelModes: Readonly<Record<string, PreprocessMode>> = {
-    xception: "tf",
-    inception: "tf",
-    inception_v3: "tf",
-    inceptionv3: "tf",
-    inception_resnet_v2: "tf",
-    mobilenet: "tf",
-    mobilenet_v2: "tf",
-    nasnet: "tf",
-    resnet50: "caffe",
-    resnet: "caffe",
-    resnet101: "caffe",
-    resnet152: "caffe",
-    vgg16: "caffe",
-    vgg19: "caffe",
-    densenet: "torch",
-    densenet121: "torch",
-};
-
-export function modeForKerasModel(name: string): PreprocessMode {
-    const mode = kerasModelModes[name.trim().toLowerCase()];
-    if (!mode) throw new Error(`unknown Keras model '${name}'; known: ${Object.keys(kerasModelModes).join(", ")}`);
-    return mode;
-}
-
-export interface InputSize {
-    readonly height: number;
-    readonly width: number;
-}
+export { type InputSize, kerasModelModes, modeForKerasModel, type PreprocessMode } from "./kerasModels";
 
 /** Decoded 8-bit pixels, interleaved, 1 to 4 channels. */
 export interface RawImage {
@@ -300,7 +269,7 @@ const jpegPixels = new PixelBufferPool(syncJpegMaxPixels * 3, 2);
 function decodeJpegNow(jpeg: JpegDecoder, bytes: Buffer, info: ImageInfo): RawImage | undefined {
     const header = jpeg.header(bytes);
     if (!header || header.width !== info.width || header.height !== info.height) return undefined;
-    if (header.colorspace === TJCS_CMYK || header.colorspace === TJCS_YCCK) return undefined;
+    if (header.cmyk) return undefined;
     const pixels = jpegPixels.take(header.width * header.height * 3);
     if (!jpeg.decodeRgbInto(bytes, header, pixels.data)) {
         pixels.release();

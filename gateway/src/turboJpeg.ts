@@ -21,6 +21,8 @@ export interface JpegHeader {
     readonly height: number;
     /** TurboJPEG colorspace (TJCS): 0 RGB, 1 YCbCr, 2 grey, 3 CMYK, 4 YCCK. */
     readonly colorspace: number;
+    /** CMYK or YCCK: four channels, which the RGB decode does not convert as PIL does. */
+    readonly cmyk: boolean;
 }
 
 export interface JpegDecoder {
@@ -42,8 +44,8 @@ export interface JpegDecoder {
 
 // turbojpeg.h (libjpeg-turbo 2.1 and 3.x): pixel format, colorspaces and flags.
 const TJPF_RGB = 0;
-export const TJCS_CMYK = 3;
-export const TJCS_YCCK = 4;
+const TJCS_CMYK = 3;
+const TJCS_YCCK = 4;
 const TJFLAG_ACCURATEDCT = 4096;
 const TJFLAG_STOPONWARNING = 8192;
 
@@ -74,7 +76,7 @@ export function loadTurboJpeg(library: string): JpegDecoder {
             width[0] = height[0] = 0;
             if (tjDecompressHeader3(handle, jpeg, jpeg.length, width, height, subsampling, colorspace) !== 0) return undefined;
             if (width[0] <= 0 || height[0] <= 0) return undefined;
-            return { width: width[0], height: height[0], colorspace: colorspace[0] };
+            return { width: width[0], height: height[0], colorspace: colorspace[0], cmyk: colorspace[0] === TJCS_CMYK || colorspace[0] === TJCS_YCCK };
         },
         decodeRgbInto(jpeg, header, out) {
             if (out.length !== header.width * header.height * 3) throw new RangeError(`output holds ${out.length} bytes, not ${header.width}x${header.height}x3`);

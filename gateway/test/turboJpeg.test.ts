@@ -29,9 +29,11 @@ describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
         const fresh = loadTurboJpeg(testTurboJpegLibrary()!);
         expect(fresh.header(Buffer.from([0xff, 0xd8, 0xff]))).toBeUndefined();
         expect(fresh.header(fs.readFileSync(path.join(fixtures, "grey8.png")))).toBeUndefined();
-        expect(turboJpeg!.header(await noiseJpeg(33, 17))).toEqual({ width: 33, height: 17, colorspace: 1 });
-        expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "grey.jpg")))).toMatchObject({ colorspace: 2 });
-        expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "cmyk.jpg")))?.colorspace).toBeOneOf([3, 4]);
+        expect(turboJpeg!.header(await noiseJpeg(33, 17))).toEqual({ width: 33, height: 17, colorspace: 1, cmyk: false });
+        expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "grey.jpg")))).toMatchObject({ colorspace: 2, cmyk: false });
+        const cmyk = turboJpeg!.header(fs.readFileSync(path.join(fixtures, "cmyk.jpg")));
+        expect(cmyk?.colorspace).toBeOneOf([3, 4]);
+        expect(cmyk?.cmyk).toBe(true);
         expect(turboJpeg!.header(fs.readFileSync(path.join(fixtures, "grey8.png")))).toBeUndefined();
     });
 
@@ -43,7 +45,7 @@ describe.skipIf(!turboJpeg)("TurboJPEG through koffi", () => {
         const sof = whole.indexOf(Buffer.from([0xff, 0xc0]));
         await expect(decodeImage(Buffer.from(whole.subarray(0, sof + 6)), { maxPixels: 1e7, jpeg: counted })).rejects.toMatchObject({ status: 422 });
         // A header TurboJPEG reads as another size than the probe: sharp decodes it, at its real size.
-        const liar = { ...counted, header: () => ({ width: 24, height: 20, colorspace: 1 }) };
+        const liar = { ...counted, header: () => ({ width: 24, height: 20, colorspace: 1, cmyk: false }) };
         expect(await decodeImage(whole, { maxPixels: 1e7, jpeg: liar })).toMatchObject({ width: 48, height: 40 });
         expect(counted.decoded).toBe(0);
     });
