@@ -14,8 +14,6 @@ import { cmykToRgbInPlace, type ImageInfo, probeImage } from "./imageInfo";
 import type { InputSize, PreprocessMode } from "./kerasModels";
 import type { JpegDecoder } from "./turboJpeg";
 
-export { type InputSize, kerasModelModes, modeForKerasModel, type PreprocessMode } from "./kerasModels";
-
 /** Decoded 8-bit pixels, interleaved, 1 to 4 channels. */
 export interface RawImage {
     readonly data: Uint8Array;

@@ -11,7 +11,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { decodeImage, type PreprocessMode, resizeNormalizeInto } from "../src/preprocess";
+import type { PreprocessMode } from "../src/kerasModels";
+import { decodeImage, resizeNormalizeInto } from "../src/preprocess";
 import { countingJpegDecoder, jpegDecoderCases, noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
 
 const python = pillowPython();

@@ -1,7 +1,8 @@
 import { describe, expect, it, vi } from "vitest";
 import fc from "fast-check";
 import sharp from "sharp";
-import { decodeImage, modeForKerasModel, pilNearestIndices, releaseNow, resizeNormalizeInto } from "../src/preprocess";
+import { modeForKerasModel } from "../src/kerasModels";
+import { decodeImage, pilNearestIndices, releaseNow, resizeNormalizeInto } from "../src/preprocess";
 import { pngOf } from "./helpers";
 
 const f = Math.fround;
