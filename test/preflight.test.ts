@@ -10,7 +10,7 @@
  *   "Accelerated computing instance specifications").
  */
 import * as aws from "@pulumi/aws";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import {
     acceleratedVcpus,
     evaluatePreflight,
@@ -231,6 +231,9 @@ describe("Preflight component (preview, mocked invokes)", async () => {
         const failures: string[] = [];
         const onRejection = (err: unknown) => failures.push(String(err));
         process.on("unhandledRejection", onRejection);
+        // What `pulumi up` would print: Pulumi's runtime logs the failed invoke with the preflight message.
+        const logged: string[] = [];
+        const consoleError = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void logged.push(args.join(" ")));
         try {
             const foundation = createFoundation("pf", dev) as AwsFoundation;
             await (foundation.preflight!.result as unknown as { promise(): Promise<unknown> }).promise().catch((err) => failures.push(String(err)));
@@ -238,8 +241,10 @@ describe("Preflight component (preview, mocked invokes)", async () => {
             await new Promise((resolve) => setTimeout(resolve, 50));
         } finally {
             process.off("unhandledRejection", onRejection);
+            consoleError.mockRestore();
         }
         expect(failures.join("\n")).toMatch(/service quota "EC2-VPC Elastic IPs" \(ec2 L-0263D0A3\) is 2 Elastic IPs in us-east-2, but 1 NAT gateway\(s\) and 2 ingress NLB address\(es\)/);
+        expect(logged.join("\n")).toMatch(/^error: \[runtime\] .*Preflight failed in us-east-2 \(1 problem; preflight: false skips these checks\)/m);
         const tree = rec.resources.filter((r) => r.name.startsWith("pf-")).map((r) => r.type);
         expect(tree).toContain("inference-platform:aws:Preflight");
         expect(tree.filter((t) => t !== "inference-platform:aws:Preflight")).toEqual([]);
