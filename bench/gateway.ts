@@ -82,10 +82,10 @@ function killGroups(): void {
 process.on("exit", killGroups);
 for (const sig of ["SIGINT", "SIGTERM"] as const) process.on(sig, () => process.exit(130));
 
-/** Spawns `cmd` in its own process group (so its children go with it); stdin is a pipe that closes when we exit. */
 /** Set when the bench stops its parties (their exits are then expected). */
 let benchEnding = false;
 
+/** Spawns `cmd` in its own process group (so its children go with it); stdin is a pipe that closes when we exit. */
 function start(cmd: string, args: string[], env: NodeJS.ProcessEnv, stdout: "pipe" | "ignore" = "pipe"): ChildProcess {
     const child = spawn(cmd, args, { env, stdio: ["pipe", stdout, "pipe"], detached: true });
     groups.add(child.pid!);

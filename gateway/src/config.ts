@@ -85,15 +85,15 @@ export interface GatewayConfig {
     readonly gcEvery: number;
 }
 
+/** The soname Debian's libturbojpeg0 (the gateway image's) installs; the dynamic linker finds it. */
+export const defaultTurboJpegLibrary = "libturbojpeg.so.0";
+
 /**
  * GATEWAY_JPEG_DECODER: `auto` (default) decodes JPEGs with TurboJPEG when its library loads, else
  * with sharp (and says so at startup); `libjpeg-turbo` requires it (startup fails without it);
  * `sharp` never uses it. GATEWAY_TURBOJPEG_LIBRARY: where TurboJPEG is, a path or a soname
- * (default `libturbojpeg.so.0`, Debian's libturbojpeg0 in the gateway image).
+ * (default `defaultTurboJpegLibrary`, Debian's libturbojpeg0 in the gateway image).
  */
-/** The soname Debian's libturbojpeg0 (the gateway image's) installs; the dynamic linker finds it. */
-export const defaultTurboJpegLibrary = "libturbojpeg.so.0";
-
 export interface JpegDecoderConfig {
     readonly decoder: "auto" | "libjpeg-turbo" | "sharp";
     readonly library: string;

@@ -29,7 +29,7 @@ const decoders = jpegDecoderCases(turboJpeg);
 
 async function ours(name: string, jpeg: JpegDecoder | undefined): Promise<Buffer> {
     const bytes = fs.readFileSync(path.join(dir, name));
-    const raw = await decodeImage(bytes, { maxPixels: 1e7, jpeg: jpeg });
+    const raw = await decodeImage(bytes, { maxPixels: 1e7, jpeg });
     const out = new Float32Array(outH * outW * 3);
     resizeNormalizeInto(raw, { height: outH, width: outW }, "tf", out);
     return Buffer.from(out.buffer);
@@ -50,7 +50,7 @@ describe.each(decoders)("parity with PIL's pixels (committed Pillow 9.4 tensors)
     for (const [name, what] of Object.entries(expected.refused)) {
         it(`${name}: 415 naming "${what}"`, async () => {
             const bytes = fs.readFileSync(path.join(dir, name));
-            await expect(decodeImage(bytes, { maxPixels: 1e7, jpeg: jpeg })).rejects.toMatchObject({ status: 415, code: "unsupported_image", message: expect.stringContaining(what) });
+            await expect(decodeImage(bytes, { maxPixels: 1e7, jpeg })).rejects.toMatchObject({ status: 415, code: "unsupported_image", message: expect.stringContaining(what) });
         });
     }
 });
