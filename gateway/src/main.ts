@@ -40,11 +40,9 @@ async function main(): Promise<void> {
         runPrimary(config.workers, logger);
         return;
     }
-    // Loaded only where requests are served: the primary needs neither sharp nor the server.
+    // Loaded only where requests are served: the primary needs neither the server nor its packages.
     const { closeDownloadAgents } = await import("./download");
-    const { configureSharp } = await import("./preprocess");
     const { createGateway } = await import("./server");
-    configureSharp();
     process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { reason: String(reason) }));
     process.on("uncaughtException", (err) => {
         logger.error("uncaught exception, exiting", { error: String(err.stack ?? err) });

@@ -8,7 +8,7 @@
  * Float32Array (no per-pixel arrays), which is also where a batch tensor is assembled.
  */
 import { availableParallelism } from "node:os";
-import sharp from "sharp";
+import type Sharp from "sharp";
 import { GatewayError, tooLarge, unavailable, unprocessable } from "./errors";
 import { cmykToRgbInPlace, type ImageInfo, probeImage } from "./imageInfo";
 import type { InputSize, PreprocessMode } from "./kerasModels";
@@ -286,7 +286,7 @@ async function decodeWithSharp(bytes: Buffer, limits: DecodeLimits, info: ImageI
     // The pixel limit is also enforced by libvips from the header (the probe could be fooled by
     // a JPEG with several frame headers); its error is told apart from a decode failure by the message.
     try {
-        const input = sharp(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
+        const input = loadSharp()(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
         // CMYK: the decoder's CMYK values untouched (libvips undoes Adobe's inversion as libjpeg
         // callers such as PIL do), no colour management; Pillow's conversion follows in JS.
         const pipeline = info.cmyk ? input.pipelineColourspace("cmyk").toColourspace("cmyk") : input.removeAlpha();
@@ -398,9 +398,22 @@ export function releaseNow(bytes: Uint8Array): void {
     ab.transfer(0);
 }
 
-/** Tunes sharp for a gateway: one libvips thread per image (requests give parallelism), no cache. */
-export function configureSharp(): void {
-    sharp.cache(false);
-    sharp.concurrency(1);
-    sharp.simd(true);
+let sharpModule: typeof Sharp | undefined;
+
+/**
+ * sharp, loaded on first use and tuned for a gateway: one libvips thread per image (requests give
+ * parallelism), no cache. libvips and its libraries are about 25 MB of RSS per process, which a
+ * worker that only sees JPEGs TurboJPEG decodes never pays; the first image sharp decodes in a
+ * worker pays the load instead (tens of milliseconds, once).
+ */
+export function loadSharp(): typeof Sharp {
+    if (sharpModule === undefined) {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const loaded = require("sharp") as typeof Sharp;
+        loaded.cache(false);
+        loaded.concurrency(1);
+        loaded.simd(true);
+        sharpModule = loaded;
+    }
+    return sharpModule;
 }

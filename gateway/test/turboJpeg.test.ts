@@ -4,6 +4,7 @@
  * refusals and fallbacks, and the pixel buffer pool. Colorspace numbers are turbojpeg.h's TJCS enum
  * (libjpeg-turbo 2.1 and 3.1: RGB 0, YCbCr 1, GRAY 2, CMYK 3, YCCK 4).
  */
+import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import * as fs from "node:fs";
@@ -151,6 +152,23 @@ describe("loading and choosing the decoder", () => {
         const library = testTurboJpegLibrary();
         if (library) expect(selectJpegDecoder({ decoder: "auto", library }, logger)?.library).toBe(library);
         expect(logs).toHaveLength(1);
+    });
+});
+
+describe.skipIf(!turboJpeg)("sharp on demand", () => {
+    // libvips is about 25 MB of RSS per process: a worker whose JPEGs TurboJPEG decodes never loads
+    // it. A fresh process, since this one has sharp loaded already.
+    it("a JPEG TurboJPEG decodes leaves sharp unloaded; the first PNG loads it and decodes", () => {
+        const script = path.join(fixtures, "sharpOnDemand.ts");
+        const output = execFileSync(process.execPath, ["--import", "tsx", script, testTurboJpegLibrary()!, path.join(fixtures, "grey.jpg"), path.join(fixtures, "grey8.png")], {
+            cwd: path.resolve(__dirname, "../.."),
+            encoding: "utf8",
+        });
+        expect(JSON.parse(output)).toEqual({
+            atStart: false,
+            afterJpeg: { loaded: false, width: 48, height: 40 },
+            afterPng: { loaded: true, width: 37, height: 23 },
+        });
     });
 });
 
