@@ -7,7 +7,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
-import { serveBytes, startHttpServer, startStubTfServing } from "./helpers";
+import { pngOf, serveBytes, startHttpServer, startStubTfServing } from "./helpers";
 
 export interface ConcurrentDecodesRun {
     /** Encoded size of the one PNG every request fetches, bytes. */
@@ -40,7 +40,8 @@ export async function largePng(width: number, height: number): Promise<Buffer> {
  */
 export async function runConcurrentDecodes(png: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
     if (process.platform !== "linux") throw new Error("runConcurrentDecodes reads /proc/<pid>/status (Linux only)");
-    const images = await startHttpServer({ "/big.png": serveBytes(png, "image/png") });
+    const small = await pngOf(2, 2, 3, Array(12).fill(100));
+    const images = await startHttpServer({ "/big.png": serveBytes(png, "image/png"), "/small.png": serveBytes(small, "image/png") });
     const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
         cwd: path.resolve(__dirname, "../.."),
@@ -72,7 +73,9 @@ export async function runConcurrentDecodes(png: Buffer, requests: number, env: R
                 }
             });
         });
-        await fetch(`http://127.0.0.1:${port}/v2/health/ready`);
+        // sharp is loaded on a worker's first PNG: a small one first, so idle includes it.
+        const warmUp = await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `${images.url}/small.png` }) });
+        if (warmUp.status !== 200) throw new Error(`the warm-up request answered ${warmUp.status}: ${await warmUp.text()}`);
         const idleMb = statusMb(child.pid!, "VmRSS");
         const started = performance.now();
         const answers = await Promise.all(
