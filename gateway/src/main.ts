@@ -43,6 +43,16 @@ async function main(): Promise<void> {
     // Loaded only where requests are served: the primary needs neither the server nor its packages.
     const { closeDownloadAgents } = await import("./download");
     const { createGateway } = await import("./server");
+    if (!jpegDecoder) {
+        // Every image is sharp's to decode: load it now, so a broken install fails the start.
+        const { loadSharp } = await import("./preprocess");
+        try {
+            loadSharp();
+        } catch (err) {
+            process.stderr.write(`${(err as Error).message}\n`);
+            process.exit(1);
+        }
+    }
     process.on("unhandledRejection", (reason) => logger.error("unhandled rejection", { reason: String(reason) }));
     process.on("uncaughtException", (err) => {
         logger.error("uncaught exception, exiting", { error: String(err.stack ?? err) });

@@ -285,8 +285,10 @@ export function releasePixels(raw: RawImage): void {
 async function decodeWithSharp(bytes: Buffer, limits: DecodeLimits, info: ImageInfo): Promise<RawImage> {
     // The pixel limit is also enforced by libvips from the header (the probe could be fooled by
     // a JPEG with several frame headers); its error is told apart from a decode failure by the message.
+    // Outside the try: sharp failing to load is this gateway's fault (500, logged), not the image's.
+    const sharp = loadSharp();
     try {
-        const input = loadSharp()(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
+        const input = sharp(bytes, { limitInputPixels: limits.maxPixels, ignoreIcc: true, failOn: "error", sequentialRead: true, animated: false });
         // CMYK: the decoder's CMYK values untouched (libvips undoes Adobe's inversion as libjpeg
         // callers such as PIL do), no colour management; Pillow's conversion follows in JS.
         const pipeline = info.cmyk ? input.pipelineColourspace("cmyk").toColourspace("cmyk") : input.removeAlpha();
@@ -404,12 +406,19 @@ let sharpModule: typeof Sharp | undefined;
  * sharp, loaded on first use and tuned for a gateway: one libvips thread per image (requests give
  * parallelism), no cache. libvips and its libraries are about 25 MB of RSS per process, which a
  * worker that only sees JPEGs TurboJPEG decodes never pays; the first image sharp decodes in a
- * worker pays the load instead (tens of milliseconds, once).
+ * worker pays the load instead (about 70 ms, once). Without TurboJPEG every image needs sharp, and
+ * main.ts loads it at start, so a broken install stops the gateway there. A failed load is thrown
+ * as a plain Error (a 500, logged) and tried again on the next image.
  */
 export function loadSharp(): typeof Sharp {
     if (sharpModule === undefined) {
-        // eslint-disable-next-line @typescript-eslint/no-require-imports
-        const loaded = require("sharp") as typeof Sharp;
+        let loaded: typeof Sharp;
+        try {
+            // eslint-disable-next-line @typescript-eslint/no-require-imports
+            loaded = require("sharp") as typeof Sharp;
+        } catch (err) {
+            throw new Error(`sharp did not load (PNG, GIF, WebP, CMYK and large JPEGs need it): ${(err as Error).message}`);
+        }
         loaded.cache(false);
         loaded.concurrency(1);
         loaded.simd(true);

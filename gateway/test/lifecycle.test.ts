@@ -194,15 +194,26 @@ describe("graceful shutdown", () => {
             const child = spawn(...node([main, ...args]), { cwd: repoRoot, env: { ...process.env, TF_SERVING_HOST: "127.0.0.1:1", ...env }, stdio: ["ignore", "pipe", "pipe"] });
             let stderr = "";
             child.stderr.on("data", (d) => (stderr += d));
-            return new Promise<{ code: number | null; stderr: string }>((r) => child.on("exit", (code) => r({ code, stderr })));
+            // A gateway that starts instead of exiting is stopped, and its exit code (null) fails the test.
+            const timer = setTimeout(() => child.kill("SIGKILL"), 20_000);
+            return new Promise<{ code: number | null; stderr: string }>((r) =>
+                child.on("exit", (code) => {
+                    clearTimeout(timer);
+                    r({ code, stderr });
+                }),
+            );
         };
-        const [badConfig, noTurboJpeg] = await Promise.all([
+        const [badConfig, noTurboJpeg, noSharp] = await Promise.all([
             exitOf(["--protocol", "carrier-pigeon"], {}),
             exitOf(["--http_port", "0"], { GATEWAY_JPEG_DECODER: "libjpeg-turbo", GATEWAY_TURBOJPEG_LIBRARY: "/nonexistent/libturbojpeg.so.0" }),
+            // sharp decodes every image here, so a sharp that cannot load stops the start.
+            exitOf(["--http_port", "0"], { GATEWAY_JPEG_DECODER: "sharp", GATEWAY_WORKERS: "1", BREAK_SHARP: "1", NODE_OPTIONS: `--require "${path.join(__dirname, "fixtures/breakSharp.cjs")}"` }),
         ]);
         expect(badConfig.code).toBe(2);
         expect(badConfig.stderr).toMatch(/invalid gateway configuration:[\s\S]*protocol 'carrier-pigeon'/);
         expect(noTurboJpeg.code).toBe(2);
+        expect(noSharp.code).toBe(1);
+        expect(noSharp.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^sharp did not load \(PNG, GIF, WebP, CMYK and large JPEGs need it\): Could not load the "sharp" module/)]);
         expect(noTurboJpeg.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^GATEWAY_JPEG_DECODER=libjpeg-turbo, but TurboJPEG did not load from '\/nonexistent\/libturbojpeg\.so\.0': cannot load /)]);
     });
 });

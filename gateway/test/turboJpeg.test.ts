@@ -158,7 +158,7 @@ describe("loading and choosing the decoder", () => {
 describe.skipIf(!turboJpeg)("sharp on demand", () => {
     // libvips is about 25 MB of RSS per process: a worker whose JPEGs TurboJPEG decodes never loads
     // it. A fresh process, since this one has sharp loaded already.
-    it("a JPEG TurboJPEG decodes leaves sharp unloaded; the first PNG loads it and decodes", () => {
+    it("a JPEG TurboJPEG decodes leaves sharp unloaded; a sharp that fails to load is the gateway's error, not the image's; the next PNG loads it", () => {
         const script = path.join(fixtures, "sharpOnDemand.ts");
         const output = execFileSync(process.execPath, ["--import", "tsx", script, testTurboJpegLibrary()!, path.join(fixtures, "grey.jpg"), path.join(fixtures, "grey8.png")], {
             cwd: path.resolve(__dirname, "../.."),
@@ -167,6 +167,8 @@ describe.skipIf(!turboJpeg)("sharp on demand", () => {
         expect(JSON.parse(output)).toEqual({
             atStart: false,
             afterJpeg: { loaded: false, width: 48, height: 40 },
+            // A plain Error is answered 500 and logged (server.ts); a GatewayError would blame the image.
+            whileBroken: { gatewayError: false, message: expect.stringMatching(/^sharp did not load \(PNG, GIF, WebP, CMYK and large JPEGs need it\): Could not load the "sharp" module/) },
             afterPng: { loaded: true, width: 37, height: 23 },
         });
     });
