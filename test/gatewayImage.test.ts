@@ -114,6 +114,12 @@ describe("content tag and Dockerfile", () => {
         expect(runtime).toMatch(/GATEWAY_JPEG_DECODER=libjpeg-turbo/);
         // Node accepts --max-semi-space-size in NODE_OPTIONS (its docs' list of allowed V8 options).
         expect(runtime).toMatch(/NODE_OPTIONS=--max-semi-space-size=1 /);
+        // The lazily loaded native modules are checked at build time, as the runtime user, on the built code
+        // (gateway/test/turboJpeg.test.ts runs the check itself).
+        const selfCheck = runtime.indexOf('RUN ["node", "dist/selfCheck.js"]');
+        expect(selfCheck).toBeGreaterThan(runtime.indexOf("USER 1000:1000"));
+        expect(runtime.indexOf("COPY --from=build --chown=0:0 /app/gateway/dist /app/gateway/dist")).toBeGreaterThan(0);
+        expect(selfCheck).toBeGreaterThan(runtime.indexOf("COPY --from=build --chown=0:0 /app/gateway/dist /app/gateway/dist"));
         // The image relies on the default library name (set nowhere else).
         expect(runtime).not.toMatch(/GATEWAY_TURBOJPEG_LIBRARY=/);
         expect(defaultTurboJpegLibrary).toBe("libturbojpeg.so.0");

@@ -4,11 +4,12 @@
  * refusals and fallbacks, and the pixel buffer pool. Colorspace numbers are turbojpeg.h's TJCS enum
  * (libjpeg-turbo 2.1 and 3.1: RGB 0, YCbCr 1, GRAY 2, CMYK 3, YCCK 4).
  */
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { promisify } from "node:util";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/log";
@@ -171,6 +172,29 @@ describe.skipIf(!turboJpeg)("sharp on demand", () => {
             whileBroken: { gatewayError: false, message: expect.stringMatching(/^sharp did not load \(PNG, GIF, WebP, CMYK and large JPEGs need it\): Could not load the "sharp" module/) },
             afterPng: { loaded: true, width: 37, height: 23 },
         });
+    });
+});
+
+describe.skipIf(!turboJpeg)("selfCheck.ts, the image build's check of sharp and TurboJPEG", () => {
+    const run = (env: Record<string, string>, preload: string[] = []) =>
+        promisify(execFile)(process.execPath, [...preload, "--import", "tsx", path.resolve(__dirname, "../src/selfCheck.ts")], { cwd: path.resolve(__dirname, "../.."), env: { ...process.env, ...env } }).then(
+            ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+            (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
+        );
+
+    it("passes where both load and decode; otherwise exits 1 naming every problem", async () => {
+        const [working, broken] = await Promise.all([
+            run({ GATEWAY_TURBOJPEG_LIBRARY: testTurboJpegLibrary()! }),
+            run({ GATEWAY_TURBOJPEG_LIBRARY: "/nonexistent/libturbojpeg.so.0", BREAK_SHARP: "1" }, ["--require", path.join(fixtures, "breakSharp.cjs")]),
+        ]);
+        expect(working).toMatchObject({ code: 0, stderr: "" });
+        expect(working.stdout).toMatch(/^gateway self-check passed: sharp \d+\.\d+\.\d+ \(libvips \d+\.\d+\.\d+\), TurboJPEG from .*libturbojpeg\.so\.0\n$/);
+        expect(broken.code).toBe(1);
+        expect(broken.stderr.trim().split("\n")).toEqual([
+            "gateway self-check failed:",
+            expect.stringMatching(/^  - sharp did not load \(.*\): Could not load the "sharp" module/),
+            expect.stringMatching(/^  - cannot load \/nonexistent\/libturbojpeg\.so\.0: /),
+        ]);
     });
 });
 
