@@ -155,7 +155,11 @@ export class GrpcChannel {
         if (sub.connecting) return sub.connecting;
         const host = sub.address.includes(":") ? `[${sub.address}]` : sub.address;
         sub.connecting = new Promise<boolean>((resolve) => {
-            const session = http2.connect(`http://${host}:${sub.port}`, { settings: { initialWindowSize: window, enablePush: false }, peerMaxConcurrentStreams: 1000 });
+            // maxSessionMemory: Node's default (10 MB) refuses new streams with ENHANCE_YOUR_CALM once
+            // that much is queued, i.e. about ten 1 MiB tensors waiting for a slow predictor's window.
+            // The gateway bounds its memory itself (pixel budget, request limits), so the limit is off,
+            // as grpc-js turns it off (transport.js, `grpc-node.max_session_memory`).
+            const session = http2.connect(`http://${host}:${sub.port}`, { settings: { initialWindowSize: window, enablePush: false }, peerMaxConcurrentStreams: 1000, maxSessionMemory: Number.MAX_SAFE_INTEGER });
             sub.session = session;
             let settled = false;
             const done = (ok: boolean) => {
@@ -309,7 +313,7 @@ export class GrpcChannel {
                 if (received > this.opts.maxResponseBytes + 5) finish(new GrpcError(GrpcStatus.RESOURCE_EXHAUSTED, "response too large"));
                 else chunks.push(c);
             });
-            stream.on("error", (err) => finish(new GrpcError(GrpcStatus.UNAVAILABLE, `stream error (${(err as NodeJS.ErrnoException).code ?? err.message})`)));
+            stream.on("error", (err) => finish(new GrpcError(GrpcStatus.UNAVAILABLE, `stream error (${(err as NodeJS.ErrnoException).code ?? ""} ${err.message})`)));
             stream.on("close", () => {
                 if (settled) return;
                 if (httpStatus !== 200) return finish(new GrpcError(GrpcStatus.UNAVAILABLE, `HTTP status ${httpStatus || "none"} from the predictor`));

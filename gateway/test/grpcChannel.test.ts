@@ -41,6 +41,21 @@ describe("GrpcChannel", () => {
         }
     });
 
+    it("32 concurrent 1 MiB tensors to a grpc-js server (its default flow-control window) all succeed", async () => {
+        // Node's http2 client otherwise refuses new streams with ENHANCE_YOUR_CALM once 10 MB is queued.
+        const stub = await startStubTfServing({ scores });
+        const ch = new GrpcChannel(`dns:///${stub.target}`);
+        try {
+            const big = () => prepareTfPredictRequest({ modelName: "m", signatureName: "serving_default", inputName: "input_8" }, [1, 299, 299, 3]).message;
+            const answers = await Promise.allSettled(Array.from({ length: 32 }, () => ch.unary(method, big(), 30_000)));
+            expect(answers.filter((a) => a.status === "rejected").map((a) => String((a as PromiseRejectedResult).reason))).toEqual([]);
+            expect(stub.calls).toHaveLength(32);
+        } finally {
+            ch.close();
+            await stub.close();
+        }
+    });
+
     it("round-robins over every DNS answer and follows DNS changes", async () => {
         const a = await startStubTfServing({ scores });
         const port = Number(a.target.split(":")[1]);
