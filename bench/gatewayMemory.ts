@@ -1,13 +1,17 @@
 /**
  * Gateway memory benchmark (`npm run bench:gateway-memory`): the gateway issue's case, 32
- * concurrent requests for one 40-megapixel PNG against one gateway worker, run twice in one go:
- * with the pixel budget (the default, GATEWAY_DECODE_BUDGET_PIXELS = GATEWAY_MAX_PIXELS) and with
- * it effectively off (a budget of all 32 images at once), so the budget's effect is read side by
- * side. Prints figures; asserts nothing (gateway/test/pixelBudget.test.ts holds the bound).
+ * concurrent requests for one 40-megapixel image against one gateway worker (sharp loaded, as after
+ * any image sharp decodes), in one go:
+ * - an 8-bit non-interlaced PNG, which the gateway decodes row by row (src/pngNearest.ts);
+ * - the same picture as a JPEG (larger than Full HD: sharp decodes it whole), with the pixel budget
+ *   (the default, GATEWAY_DECODE_BUDGET_PIXELS = GATEWAY_MAX_PIXELS) and with it effectively off (a
+ *   budget of all 32 images at once), so the budget's effect is read side by side;
+ * - the PNG interlaced (Adam7), which sharp decodes whole, with the budget.
+ * Prints figures; asserts nothing (gateway/test/pixelBudget.test.ts holds the bounds).
  *
  * Knobs: BENCH_MEMORY_REQUESTS (32).
  */
-import { largePng, runConcurrentDecodes, type ConcurrentDecodesRun } from "../gateway/test/concurrentDecodes";
+import { largeJpeg, largePng, runConcurrentDecodes, type ConcurrentDecodesRun } from "../gateway/test/concurrentDecodes";
 
 const requests = Number(process.env.BENCH_MEMORY_REQUESTS ?? 32);
 if (!Number.isInteger(requests) || requests < 1 || requests > 256) throw new Error(`BENCH_MEMORY_REQUESTS must be an integer in [1, 256], not ${process.env.BENCH_MEMORY_REQUESTS}`);
@@ -24,12 +28,18 @@ function line(label: string, run: ConcurrentDecodesRun): string {
 
 async function main(): Promise<void> {
     const png = await largePng(width, height);
-    console.log(`${requests} concurrent requests for one ${width}×${height} PNG (${(png.length / 1024).toFixed(0)} KiB, ${((width * height * 3) / 2 ** 20).toFixed(0)} MB decoded), one gateway worker, 4 libuv threads`);
-    const withBudget = await runConcurrentDecodes(png, requests);
-    const withoutBudget = await runConcurrentDecodes(png, requests, { GATEWAY_DECODE_BUDGET_PIXELS: String(width * height * requests) });
-    console.log(line("with the budget", withBudget));
-    console.log(line("without (reference)", withoutBudget));
-    console.log(`peak with / without: ${(withBudget.peakMb / withoutBudget.peakMb).toFixed(2)}; issue's target ${issueTargetMb} MB: ${withBudget.peakMb <= issueTargetMb ? "met" : "NOT met"}`);
+    const jpeg = await largeJpeg(width, height);
+    const interlaced = await largePng(width, height, { interlaced: true });
+    const kib = (b: Buffer) => `${(b.length / 1024).toFixed(0)} KiB`;
+    console.log(`${requests} concurrent requests for one ${width}×${height} image (PNG ${kib(png)}, JPEG ${kib(jpeg)}, interlaced PNG ${kib(interlaced)}; ${((width * height * 3) / 2 ** 20).toFixed(0)} MB decoded whole), one gateway worker, 4 libuv threads`);
+    const runs: [string, ConcurrentDecodesRun][] = [
+        ["PNG, row by row", await runConcurrentDecodes(png, requests)],
+        ["JPEG, budget", await runConcurrentDecodes(jpeg, requests)],
+        ["JPEG, no budget", await runConcurrentDecodes(jpeg, requests, { GATEWAY_DECODE_BUDGET_PIXELS: String(width * height * requests) })],
+        ["interlaced PNG, budget", await runConcurrentDecodes(interlaced, requests)],
+    ];
+    for (const [label, run] of runs) console.log(`${line(label, run)}  issue's ${issueTargetMb} MB: ${run.peakMb <= issueTargetMb ? "met" : "NOT met"}`);
+    console.log(`JPEG peak with / without the budget: ${(runs[1][1].peakMb / runs[2][1].peakMb).toFixed(2)}`);
 }
 
 main().catch((e) => {

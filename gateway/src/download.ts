@@ -9,6 +9,7 @@ import * as http from "node:http";
 import * as https from "node:https";
 import type { LookupFunction } from "node:net";
 import { badGateway, badRequest, GatewayError, gatewayTimeout, tooLarge, unsupportedMedia } from "./errors";
+import { noteImageGarbage } from "./imageGarbage";
 import { sniffImageType } from "./imageInfo";
 import { type AddressPolicy, checkAddress, parseIp } from "./netPolicy";
 
@@ -164,8 +165,10 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                         res.destroy();
                         return;
                     }
-                    if (known && received + chunk.length <= known.length) chunk.copy(known, received);
-                    else chunks.push(chunk);
+                    if (known && received + chunk.length <= known.length) {
+                        chunk.copy(known, received);
+                        noteImageGarbage(chunk.length);
+                    } else chunks.push(chunk);
                     received += chunk.length;
                 });
                 res.on("end", () => {

@@ -21,6 +21,8 @@ export interface ImageInfo {
     readonly height: number;
     /** JPEG with 4 components (CMYK or Adobe YCCK). */
     readonly cmyk: boolean;
+    /** Set on an Adam7-interlaced PNG, which libvips holds twice while decoding (decodeCost). */
+    readonly interlaced?: true;
 }
 
 /** Sniffs JPEG, PNG, GIF and WebP signatures. */
@@ -99,7 +101,7 @@ function probePng(b: Uint8Array): ImageInfo {
             "16-bit greyscale PNG is not supported: Keras load_img (PIL) clips its values to 0-255, so the model would see a white image; convert it to 8-bit",
         );
     }
-    return { format: "png", width, height, cmyk: false };
+    return { format: "png", width, height, cmyk: false, ...(b[28] === 1 ? { interlaced: true as const } : {}) };
 }
 
 function probeGif(b: Uint8Array): ImageInfo {

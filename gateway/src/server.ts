@@ -18,6 +18,7 @@ import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
+import { decodePngNearest, pngNearestCost, pngNearestLayout } from "./pngNearest";
 import { decodeCost, decodeImage, PixelBudget, releaseNow, releasePixels, resizeNormalizeInto } from "./preprocess";
 import type { JpegDecoder } from "./turboJpeg";
 
@@ -220,12 +221,16 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (info.width * info.height > config.limits.maxPixels) {
             throw tooLarge("too_many_pixels", `image has ${info.width}x${info.height} pixels, more than the limit of ${config.limits.maxPixels}`);
         }
-        const giveBack = await pixelBudget.acquire(decodeCost(info), signal);
+        // An 8-bit PNG is decoded row by row to only the pixels the resize keeps (pngNearest.ts).
+        const pngLayout = info.format === "png" ? pngNearestLayout(bytes) : undefined;
+        const giveBack = await pixelBudget.acquire(pngLayout ? pngNearestCost(pngLayout, config.inputSize) : decodeCost(info), signal);
         try {
             const t1 = performance.now();
             let raw;
             try {
-                raw = await decodeImage(bytes, { maxPixels: config.limits.maxPixels, jpeg: options.jpegDecoder }, info);
+                raw = pngLayout
+                    ? await decodePngNearest(bytes, pngLayout, config.inputSize, signal)
+                    : await decodeImage(bytes, { maxPixels: config.limits.maxPixels, jpeg: options.jpegDecoder }, info);
             } finally {
                 // The decoder is done with the encoded bytes once the decode settles.
                 releaseNow(bytes);

@@ -6,12 +6,12 @@
 import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
 import { pngOf, serveBytes, startHttpServer, startStubTfServing } from "./helpers";
 
 export interface ConcurrentDecodesRun {
-    /** Encoded size of the one PNG every request fetches, bytes. */
-    readonly pngBytes: number;
+    /** Encoded size of the one image every request fetches, bytes. */
+    readonly imageBytes: number;
     /** RSS after a first small request has loaded everything (sharp, the gRPC channel), MB. */
     readonly idleMb: number;
     /** The process's peak RSS (VmHWM) after all answers, MB. */
@@ -25,25 +25,39 @@ function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
     return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"))![1]) / 1024;
 }
 
-/** A width×height RGB PNG with a gradient half and a flat half (a few hundred KB at 40 MP), the same every run. */
-export async function largePng(width: number, height: number): Promise<Buffer> {
-    return sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 } } })
-        .composite([{ input: Buffer.from(`<svg width="${width}" height="${height}"><defs><linearGradient id="g"><stop offset="0" stop-color="#102030"/><stop offset="1" stop-color="#f0e0d0"/></linearGradient></defs><rect width="100%" height="50%" fill="url(#g)"/></svg>`), top: 0, left: 0 }])
-        .png({ compressionLevel: 6 })
-        .toBuffer();
+/**
+ * A width×height 8-bit RGB PNG with a gradient half and a flat half (a few MB at 40 MP), the same
+ * every run. Non-interlaced, the gateway decodes it row by row (src/pngNearest.ts); `interlaced`
+ * (Adam7) makes sharp decode it whole, under the pixel budget.
+ */
+export async function largePng(width: number, height: number, options: { interlaced?: boolean } = {}): Promise<Buffer> {
+    return gradientImage(width, height).png({ compressionLevel: 6, progressive: options.interlaced ?? false }).toBuffer();
+}
+
+/** The same picture as a JPEG: larger than a Full HD frame, so sharp decodes it whole, under the pixel budget. */
+export async function largeJpeg(width: number, height: number): Promise<Buffer> {
+    return gradientImage(width, height).jpeg({ quality: 80 }).toBuffer();
+}
+
+function gradientImage(width: number, height: number): Sharp {
+    return sharp({ create: { width, height, channels: 3, background: { r: 40, g: 120, b: 200 } } }).composite([
+        { input: Buffer.from(`<svg width="${width}" height="${height}"><defs><linearGradient id="g"><stop offset="0" stop-color="#102030"/><stop offset="1" stop-color="#f0e0d0"/></linearGradient></defs><rect width="100%" height="50%" fill="url(#g)"/></svg>`), top: 0, left: 0 },
+    ]);
 }
 
 /**
  * Starts the gateway (node with tsx as a loader only, so the child's pid is the process measured),
- * sends `requests` concurrent /predict calls for `png`, and reads its memory. `env` is added to the
+ * sends `requests` concurrent /predict calls for `image`, and reads its memory. `env` is added to the
  * gateway's environment (e.g. GATEWAY_DECODE_BUDGET_PIXELS).
  */
-export async function runConcurrentDecodes(png: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
+export async function runConcurrentDecodes(image: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
     if (process.platform !== "linux") throw new Error("runConcurrentDecodes reads /proc/<pid>/status (Linux only)");
-    const small = await pngOf(2, 2, 3, Array(12).fill(100));
-    const images = await startHttpServer({ "/big.png": serveBytes(png, "image/png"), "/small.png": serveBytes(small, "image/png") });
+    // Interlaced, so sharp decodes it: the warm-up loads sharp before idle is read.
+    const small = await sharp(await pngOf(2, 2, 3, Array(12).fill(100))).png({ progressive: true }).toBuffer();
+    const images = await startHttpServer({ "/big": serveBytes(image, image[0] === 0xff ? "image/jpeg" : "image/png"), "/small.png": serveBytes(small, "image/png") });
     const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
-    const child = spawn(process.execPath, ["--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
+    // --expose-gc as the image's ENTRYPOINT has it (gateway/Dockerfile).
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
         cwd: path.resolve(__dirname, "../.."),
         env: {
             ...process.env,
@@ -73,7 +87,7 @@ export async function runConcurrentDecodes(png: Buffer, requests: number, env: R
                 }
             });
         });
-        // sharp is loaded on a worker's first PNG: a small one first, so idle includes it.
+        // sharp is loaded on a worker's first image it decodes: a small one first, so idle includes it.
         const warmUp = await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `${images.url}/small.png` }) });
         if (warmUp.status !== 200) throw new Error(`the warm-up request answered ${warmUp.status}: ${await warmUp.text()}`);
         const idleMb = statusMb(child.pid!, "VmRSS");
@@ -83,13 +97,13 @@ export async function runConcurrentDecodes(png: Buffer, requests: number, env: R
                 fetch(`http://127.0.0.1:${port}/predict`, {
                     method: "POST",
                     headers: { "content-type": "application/json" },
-                    body: JSON.stringify({ url: `${images.url}/big.png` }),
+                    body: JSON.stringify({ url: `${images.url}/big` }),
                     signal: AbortSignal.timeout(280_000),
                 }).then(async (r) => ({ status: r.status, retryAfter: r.headers.get("retry-after"), body: await r.text() })),
             ),
         );
         const seconds = (performance.now() - started) / 1000;
-        return { pngBytes: png.length, idleMb, peakMb: statusMb(child.pid!, "VmHWM"), answers: answers.map(({ status, retryAfter }) => ({ status, retryAfter })), seconds };
+        return { imageBytes: image.length, idleMb, peakMb: statusMb(child.pid!, "VmHWM"), answers: answers.map(({ status, retryAfter }) => ({ status, retryAfter })), seconds };
     } finally {
         child.kill("SIGKILL");
         await images.close();

@@ -11,6 +11,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { cmykToRgbInPlace, probeImage } from "../src/imageInfo";
+import { decodePngNearest, pngNearestLayout } from "../src/pngNearest";
 import { decodeImage, resizeNormalizeInto } from "../src/preprocess";
 import type { JpegDecoder } from "../src/turboJpeg";
 import { jpegDecoderCases, noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
@@ -81,6 +82,33 @@ describe("Pillow's CMYK → RGB", () => {
         const px = Uint8Array.from([0, 100, 255, 0, 9, 9, 9, 255, 255, 100, 0, 55]);
         expect(Array.from(cmykToRgbInPlace(px))).toEqual([255, 155, 0, 0, 0, 0, 0, 122, 200]);
     });
+});
+
+/** The tensor the gateway makes when the row-by-row PNG decoder takes the fixture, else undefined. */
+async function oursRowByRow(name: string): Promise<Buffer | undefined> {
+    const bytes = fs.readFileSync(path.join(dir, name));
+    const layout = pngNearestLayout(bytes);
+    if (!layout) return undefined;
+    const size = { height: outH, width: outW };
+    const out = new Float32Array(outH * outW * 3);
+    resizeNormalizeInto(await decodePngNearest(bytes, layout, size), size, "tf", out);
+    return Buffer.from(out.buffer);
+}
+
+describe("parity with PIL's pixels (committed Pillow 9.4 tensors), 8-bit PNGs decoded row by row (pngNearest.ts)", async () => {
+    const rowByRow: [string, Buffer, Buffer][] = [];
+    for (const [name, { tensor }] of Object.entries(expected.accepted)) {
+        const mine = await oursRowByRow(name);
+        if (mine) rowByRow.push([name, mine, Buffer.from(tensor, "base64")]);
+    }
+    it("takes the grey, grey+alpha and palette+tRNS fixtures (16-bit ones go to sharp)", () => {
+        expect(rowByRow.map(([name]) => name).sort()).toEqual(["grey8.png", "greyalpha8.png", "palette-trns.png"]);
+    });
+    for (const [name, mine, theirs] of rowByRow) {
+        it(`${name}: bit-identical tensor`, () => {
+            expect(mine.equals(theirs)).toBe(true);
+        });
+    }
 });
 
 const python = pillowPython();

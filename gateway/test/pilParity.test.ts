@@ -12,7 +12,8 @@ import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import type { PreprocessMode } from "../src/kerasModels";
-import { decodeImage, resizeNormalizeInto } from "../src/preprocess";
+import { decodePngNearest, pngNearestLayout } from "../src/pngNearest";
+import { decodeImage, type RawImage, resizeNormalizeInto } from "../src/preprocess";
 import { countingJpegDecoder, jpegDecoderCases, noteSkippedForMissingTool, pilPreprocessScript, pillowPython, testTurboJpeg } from "./helpers";
 
 const python = pillowPython();
@@ -47,14 +48,22 @@ describe.skipIf(!python).each(decoders)("parity with PIL + numpy (keras_image_he
                 const file = path.join(dir, name);
                 fs.writeFileSync(file, bytes);
                 const raw = await decodeImage(bytes, { maxPixels: 1e8, jpeg: counted });
+                const layout = pngNearestLayout(bytes);
                 for (const [mode, h, w] of [["tf", 299, 299], ["caffe", 224, 224], ["torch", 150, 200]] as const) {
-                    const out = new Float32Array(h * w * 3);
-                    resizeNormalizeInto(raw, { height: h, width: w }, mode, out);
-                    const ours = path.join(dir, `${name}.${mode}.f32`);
-                    fs.writeFileSync(ours, Buffer.from(out.buffer));
-                    specs.push({ file, ours, w, h, mode });
+                    // PNGs twice: decoded whole (sharp) and row by row (pngNearest.ts, what the server uses).
+                    const decoded: [string, RawImage][] = [["", raw]];
+                    if (layout) decoded.push(["rows.", await decodePngNearest(bytes, layout, { height: h, width: w })]);
+                    for (const [variant, image] of decoded) {
+                        const out = new Float32Array(h * w * 3);
+                        resizeNormalizeInto(image, { height: h, width: w }, mode, out);
+                        const ours = path.join(dir, `${name}.${variant}${mode}.f32`);
+                        fs.writeFileSync(ours, Buffer.from(out.buffer));
+                        specs.push({ file, ours, w, h, mode });
+                    }
                 }
             }
+            // Both PNGs also went row by row.
+            expect(specs.filter((spec) => spec.ours.includes(".rows.")).length).toBe(2 * 3);
             // Every JPEG took the decoder under test (none fell back to sharp).
             if (counted) expect(counted.decoded).toBe(images.filter(([name]) => name.endsWith(".jpg")).length);
             const result = JSON.parse(execFileSync(python!, [pilPreprocessScript, JSON.stringify(specs)], { encoding: "utf8" }));
