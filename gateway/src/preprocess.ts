@@ -408,8 +408,8 @@ let sharpModule: typeof Sharp | undefined;
 /**
  * sharp, loaded on first use and tuned for a gateway: one libvips thread per image (requests give
  * parallelism), no cache. libvips and its libraries are about 25 MB of RSS per process, which a
- * worker that only sees JPEGs TurboJPEG decodes never pays; the first image sharp decodes in a
- * worker pays the load instead (about 70 ms, once). Without TurboJPEG every image needs sharp, and
+ * worker that only sees JPEGs TurboJPEG decodes and 8-bit PNGs (pngNearest.ts) never pays; the
+ * first image sharp decodes in a worker pays the load instead (about 70 ms, once). Without TurboJPEG every image needs sharp, and
  * main.ts loads it at start, so a broken install stops the gateway there. A failed load is thrown
  * as a plain Error (a 500, logged) and tried again on the next image.
  */
