@@ -44,7 +44,7 @@ async function main(): Promise<void> {
     const { closeDownloadAgents } = await import("./download");
     const { createGateway } = await import("./server");
     if (!jpegDecoder) {
-        // Every image is sharp's to decode: load it now, so a broken install fails the start.
+        // Every JPEG is sharp's to decode: load it now, so a broken install fails the start.
         const { loadSharp } = await import("./preprocess");
         try {
             loadSharp();

@@ -409,9 +409,10 @@ let sharpModule: typeof Sharp | undefined;
  * sharp, loaded on first use and tuned for a gateway: one libvips thread per image (requests give
  * parallelism), no cache. libvips and its libraries are about 25 MB of RSS per process, which a
  * worker that only sees JPEGs TurboJPEG decodes and 8-bit PNGs (pngNearest.ts) never pays; the
- * first image sharp decodes in a worker pays the load instead (about 70 ms, once). Without TurboJPEG every image needs sharp, and
- * main.ts loads it at start, so a broken install stops the gateway there. A failed load is thrown
- * as a plain Error (a 500, logged) and tried again on the next image.
+ * first image sharp decodes in a worker pays the load instead (about 70 ms, once). Without
+ * TurboJPEG every JPEG needs sharp, so main.ts loads it at start and a broken install stops the
+ * gateway there. A failed load is thrown as a plain Error (a 500, logged) and tried again on the
+ * next image.
  */
 export function loadSharp(): typeof Sharp {
     if (sharpModule === undefined) {
@@ -420,7 +421,7 @@ export function loadSharp(): typeof Sharp {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             loaded = require("sharp") as typeof Sharp;
         } catch (err) {
-            throw new Error(`sharp did not load (PNG, GIF, WebP, CMYK and large JPEGs need it): ${(err as Error).message}`);
+            throw new Error(`sharp did not load (GIF, WebP, 16-bit and interlaced PNG, CMYK and large JPEGs need it): ${(err as Error).message}`);
         }
         loaded.cache(false);
         loaded.concurrency(1);
