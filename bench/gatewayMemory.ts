@@ -6,7 +6,7 @@
  * - the same picture as a JPEG (larger than Full HD: sharp decodes it whole), with the pixel budget
  *   (the default, GATEWAY_DECODE_BUDGET_PIXELS = GATEWAY_MAX_PIXELS) and with it effectively off (a
  *   budget of all 32 images at once), so the budget's effect is read side by side;
- * - the PNG interlaced (Adam7), which sharp decodes whole, with the budget.
+ * - the PNG interlaced (Adam7), also decoded row by row, pass by pass.
  * Prints figures; asserts nothing (gateway/test/pixelBudget.test.ts holds the bounds).
  *
  * Knobs: BENCH_MEMORY_REQUESTS (32).
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         ["PNG, row by row", await runConcurrentDecodes(png, requests)],
         ["JPEG, budget", await runConcurrentDecodes(jpeg, requests)],
         ["JPEG, no budget", await runConcurrentDecodes(jpeg, requests, { GATEWAY_DECODE_BUDGET_PIXELS: String(width * height * requests) })],
-        ["interlaced PNG, budget", await runConcurrentDecodes(interlaced, requests)],
+        ["interlaced PNG, rows", await runConcurrentDecodes(interlaced, requests)],
     ];
     for (const [label, run] of runs) console.log(`${line(label, run)}  issue's ${issueTargetMb} MB: ${run.peakMb <= issueTargetMb ? "met" : "NOT met"}`);
     console.log(`JPEG peak with / without the budget: ${(runs[1][1].peakMb / runs[2][1].peakMb).toFixed(2)}`);

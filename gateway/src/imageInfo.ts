@@ -21,7 +21,7 @@ export interface ImageInfo {
     readonly height: number;
     /** JPEG with 4 components (CMYK or Adobe YCCK). */
     readonly cmyk: boolean;
-    /** Set on an Adam7-interlaced PNG, which libvips holds more than once while decoding (decodeCost). */
+    /** Set on an Adam7-interlaced PNG: libvips holds one it decodes (16-bit) more than once (decodeCost). */
     readonly interlaced?: true;
 }
 

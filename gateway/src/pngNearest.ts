@@ -6,8 +6,9 @@
  * full decode holds. The pixels are what PIL's `convert("RGB")` gives for these PNG types (alpha
  * dropped, grey replicated, palette looked up, tRNS ignored), so the tensor is the same bit for bit.
  *
- * Taken for 8-bit, non-interlaced PNGs of colour type grey, RGB, palette, grey+alpha or RGBA (what
- * `pngNearestLayout` accepts); everything else (interlaced, 16-bit, 1-4-bit) is decoded whole by sharp.
+ * Taken for 8-bit PNGs of colour type grey, RGB, palette, grey+alpha or RGBA, interlaced (Adam7:
+ * each of the seven passes is read the same way) or not (what `pngNearestLayout` accepts);
+ * everything else (16-bit, 1-4-bit) is decoded whole by sharp.
  */
 import * as zlib from "node:zlib";
 import { unprocessable } from "./errors";
@@ -22,6 +23,8 @@ export interface PngNearestLayout {
     /** Bytes per pixel in a row: 1 grey or palette index, 2 grey+alpha, 3 RGB, 4 RGBA. */
     readonly bytesPerPixel: number;
     readonly colorType: 0 | 2 | 3 | 4 | 6;
+    /** Adam7: the image comes as seven reduced images (passes), each filtered on its own. */
+    readonly interlaced: boolean;
 }
 
 const bytesPerPixelOf: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 };
@@ -35,8 +38,36 @@ export function pngNearestLayout(bytes: Uint8Array): PngNearestLayout | undefine
     const height = view.getUint32(20);
     const [bitDepth, colorType, compression, filter, interlace] = [bytes[24], bytes[25], bytes[26], bytes[27], bytes[28]];
     const bytesPerPixel = bytesPerPixelOf[colorType];
-    if (width === 0 || height === 0 || bitDepth !== 8 || bytesPerPixel === undefined || compression !== 0 || filter !== 0 || interlace !== 0) return undefined;
-    return { width, height, bytesPerPixel, colorType: colorType as PngNearestLayout["colorType"] };
+    if (width === 0 || height === 0 || bitDepth !== 8 || bytesPerPixel === undefined || compression !== 0 || filter !== 0 || interlace > 1) return undefined;
+    return { width, height, bytesPerPixel, colorType: colorType as PngNearestLayout["colorType"], interlaced: interlace === 1 };
+}
+
+/** A reduced image of the PNG: the pixels at x0 + i·dx, y0 + j·dy (the whole image when not interlaced). */
+interface Pass {
+    readonly x0: number;
+    readonly y0: number;
+    readonly dx: number;
+    readonly dy: number;
+    /** Pixels per row and rows; a pass with none of either has no bytes at all (PNG spec 8.2). */
+    readonly width: number;
+    readonly height: number;
+}
+
+/** Adam7's seven passes (PNG spec, section 8.2), or the one pass of a non-interlaced image. */
+function passesOf(layout: PngNearestLayout): Pass[] {
+    const adam7: [number, number, number, number][] = [
+        [0, 0, 8, 8],
+        [4, 0, 8, 8],
+        [0, 4, 4, 8],
+        [2, 0, 4, 4],
+        [0, 2, 2, 4],
+        [1, 0, 2, 2],
+        [0, 1, 1, 2],
+    ];
+    const steps = layout.interlaced ? adam7 : [[0, 0, 1, 1] as [number, number, number, number]];
+    return steps
+        .map(([x0, y0, dx, dy]) => ({ x0, y0, dx, dy, width: Math.ceil(Math.max(0, layout.width - x0) / dx), height: Math.ceil(Math.max(0, layout.height - y0) / dy) }))
+        .filter((p) => p.width > 0 && p.height > 0);
 }
 
 /** The pixel budget's units (3 bytes) this decoder holds for `layout` resized to `size`: the output and two rows. */
@@ -126,20 +157,33 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
     const xs = pilNearestIndices(width, size.width);
     const ys = pilNearestIndices(height, size.height);
     const out = new Uint8Array(size.width * size.height * 3);
-    const rowBytes = width * bpp;
-    let row = new Uint8Array(rowBytes);
-    let prior = new Uint8Array(rowBytes);
+    const passes = passesOf(layout);
+    let row = new Uint8Array(width * bpp);
+    let prior = new Uint8Array(width * bpp);
+    let passIndex = 0;
+    let pass = passes[0];
+    let rowBytes = pass.width * bpp;
     let filterType = -1;
     let filled = 0;
-    let y = 0;
-    let nextOut = 0;
+    let passRow = 0;
 
-    /** Copies the picked pixels of source row `y` into every output row that uses it. */
+    /** Copies the picked pixels in pass row `passRow` (source row y0 + passRow·dy) into every output row that uses it. */
     const emit = () => {
-        while (nextOut < size.height && ys[nextOut] === y) {
-            let o = nextOut * size.width * 3;
+        const sourceY = pass.y0 + passRow * pass.dy;
+        // ys is non-decreasing: the first output row that samples sourceY, by binary search.
+        let lo = 0;
+        let hi = size.height;
+        while (lo < hi) {
+            const mid = (lo + hi) >> 1;
+            if (ys[mid] < sourceY) lo = mid + 1;
+            else hi = mid;
+        }
+        for (let outY = lo; outY < size.height && ys[outY] === sourceY; outY++) {
+            let o = outY * size.width * 3;
             for (let x = 0; x < size.width; x++, o += 3) {
-                const p = xs[x] * bpp;
+                const fromX = xs[x] - pass.x0;
+                if (fromX < 0 || fromX % pass.dx !== 0) continue;
+                const p = (fromX / pass.dx) * bpp;
                 if (colorType === 2 || colorType === 6) {
                     out[o] = row[p];
                     out[o + 1] = row[p + 1];
@@ -154,14 +198,13 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
                     out[o] = out[o + 1] = out[o + 2] = row[p];
                 }
             }
-            nextOut++;
         }
     };
 
-    /** Consumes inflated bytes: a filter byte, then the row, row after row. */
+    /** Consumes inflated bytes: per pass, a filter byte and the row, row after row. */
     const consume = (chunk: Buffer) => {
         let at = 0;
-        while (at < chunk.length && y < height) {
+        while (at < chunk.length && passIndex < passes.length) {
             if (filterType < 0) {
                 filterType = chunk[at++];
                 continue;
@@ -170,19 +213,28 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
             row.set(chunk.subarray(at, at + take), filled);
             filled += take;
             at += take;
-            if (filled === rowBytes) {
-                unfilter(filterType, row, prior, bpp);
-                emit();
-                [row, prior] = [prior, row];
-                filterType = -1;
-                filled = 0;
-                y++;
+            if (filled < rowBytes) continue;
+            const current = row.subarray(0, rowBytes);
+            unfilter(filterType, current, prior.subarray(0, rowBytes), bpp);
+            emit();
+            [row, prior] = [prior, row];
+            filterType = -1;
+            filled = 0;
+            if (++passRow === pass.height && ++passIndex < passes.length) {
+                // A new pass: its first row is filtered against zeros.
+                pass = passes[passIndex];
+                rowBytes = pass.width * bpp;
+                passRow = 0;
+                prior.fill(0);
             }
         }
     };
+    const done = () => passIndex === passes.length;
+    /** How far the data got, for the error when it ends early. */
+    const progress = () => (layout.interlaced ? `${passRow} of ${pass.height} rows of interlace pass ${passIndex + 1}` : `${passRow} of ${height} rows`);
 
     const image = (): RawImage => ({ data: out, width: size.width, height: size.height, channels: 3 });
-    const filteredBytes = (rowBytes + 1) * height;
+    const filteredBytes = passes.reduce((sum, p) => sum + p.height * (p.width * bpp + 1), 0);
     if (filteredBytes <= (options.syncInflateMaxBytes ?? 4 * 1024 * 1024)) {
         let inflated: Buffer;
         try {
@@ -193,7 +245,7 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
             throw broken("the PNG's compressed data is corrupt");
         }
         consume(inflated);
-        if (y < height) throw broken(`the PNG's data ends after ${y} of ${height} rows`);
+        if (!done()) throw broken(`the PNG's data ends after ${progress()}`);
         return image();
     }
 
@@ -218,7 +270,7 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
                 fail(err as Error);
             }
             // Rows past the last are ignored (as libpng does with extra data).
-            if (y === height && !settled) {
+            if (done() && !settled) {
                 settled = true;
                 signal?.removeEventListener("abort", onAbort);
                 inflate.destroy();
@@ -226,7 +278,7 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
             }
         });
         inflate.on("error", () => fail(broken("the PNG's compressed data is corrupt")));
-        inflate.on("end", () => fail(broken(`the PNG's data ends after ${y} of ${height} rows`)));
+        inflate.on("end", () => fail(broken(`the PNG's data ends after ${progress()}`)));
         for (const part of idat) inflate.write(part);
         inflate.end();
     });

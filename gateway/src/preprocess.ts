@@ -308,8 +308,9 @@ async function decodeWithSharp(bytes: Buffer, limits: DecodeLimits, info: ImageI
 
 /** Bytes of decoded pixels an image needs while it is decoded and resized, in RGB pixels (3 bytes). */
 export function decodeCost(info: ImageInfo): number {
-    // libvips reads an interlaced PNG whole into buffers of its own before the pipeline copies it
-    // out: measured, one 40-MP interlaced decode peaks about 2.5 × 114 MB above idle.
+    // libvips reads an interlaced PNG (here a 16-bit one: 8-bit ones go row by row, pngNearest.ts)
+    // whole into buffers of its own before the pipeline copies it out: measured on an 8-bit 40-MP
+    // one, about 2.5 × 114 MB above idle.
     const copies = info.interlaced ? 2.5 : 1;
     return Math.ceil((copies * info.width * info.height * (info.cmyk ? 4 : 3)) / 3);
 }
@@ -421,7 +422,7 @@ export function loadSharp(): typeof Sharp {
             // eslint-disable-next-line @typescript-eslint/no-require-imports
             loaded = require("sharp") as typeof Sharp;
         } catch (err) {
-            throw new Error(`sharp did not load (GIF, WebP, 16-bit and interlaced PNG, CMYK and large JPEGs need it): ${(err as Error).message}`);
+            throw new Error(`sharp did not load (GIF, WebP, 16-bit PNG, CMYK and large JPEGs need it): ${(err as Error).message}`);
         }
         loaded.cache(false);
         loaded.concurrency(1);

@@ -27,8 +27,7 @@ function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
 
 /**
  * A width×height 8-bit RGB PNG with a gradient half and a flat half (a few MB at 40 MP), the same
- * every run. Non-interlaced, the gateway decodes it row by row (src/pngNearest.ts); `interlaced`
- * (Adam7) makes sharp decode it whole, under the pixel budget.
+ * every run. The gateway decodes it row by row (src/pngNearest.ts), `interlaced` (Adam7) or not.
  */
 export async function largePng(width: number, height: number, options: { interlaced?: boolean } = {}): Promise<Buffer> {
     return gradientImage(width, height).png({ compressionLevel: 6, progressive: options.interlaced ?? false }).toBuffer();
@@ -52,9 +51,9 @@ function gradientImage(width: number, height: number): Sharp {
  */
 export async function runConcurrentDecodes(image: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
     if (process.platform !== "linux") throw new Error("runConcurrentDecodes reads /proc/<pid>/status (Linux only)");
-    // Interlaced, so sharp decodes it: the warm-up loads sharp before idle is read.
-    const small = await sharp(await pngOf(2, 2, 3, Array(12).fill(100))).png({ progressive: true }).toBuffer();
-    const images = await startHttpServer({ "/big": serveBytes(image, image[0] === 0xff ? "image/jpeg" : "image/png"), "/small.png": serveBytes(small, "image/png") });
+    // A WebP, which sharp decodes: the warm-up loads sharp before idle is read.
+    const small = await sharp(await pngOf(2, 2, 3, Array(12).fill(100))).webp({ lossless: true }).toBuffer();
+    const images = await startHttpServer({ "/big": serveBytes(image, image[0] === 0xff ? "image/jpeg" : "image/png"), "/small.webp": serveBytes(small, "image/webp") });
     const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     // --expose-gc as the image's ENTRYPOINT has it (gateway/Dockerfile).
     const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
@@ -88,7 +87,7 @@ export async function runConcurrentDecodes(image: Buffer, requests: number, env:
             });
         });
         // sharp is loaded on a worker's first image it decodes: a small one first, so idle includes it.
-        const warmUp = await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `${images.url}/small.png` }) });
+        const warmUp = await fetch(`http://127.0.0.1:${port}/predict`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ url: `${images.url}/small.webp` }) });
         if (warmUp.status !== 200) throw new Error(`the warm-up request answered ${warmUp.status}: ${await warmUp.text()}`);
         const idleMb = statusMb(child.pid!, "VmRSS");
         const started = performance.now();

@@ -213,7 +213,7 @@ describe("graceful shutdown", () => {
         expect(badConfig.stderr).toMatch(/invalid gateway configuration:[\s\S]*protocol 'carrier-pigeon'/);
         expect(noTurboJpeg.code).toBe(2);
         expect(noSharp.code).toBe(1);
-        expect(noSharp.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^sharp did not load \(GIF, WebP, 16-bit and interlaced PNG, CMYK and large JPEGs need it\): Could not load the "sharp" module/)]);
+        expect(noSharp.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^sharp did not load \(GIF, WebP, 16-bit PNG, CMYK and large JPEGs need it\): Could not load the "sharp" module/)]);
         expect(noTurboJpeg.stderr.trim().split("\n")).toEqual([expect.stringMatching(/^GATEWAY_JPEG_DECODER=libjpeg-turbo, but TurboJPEG did not load from '\/nonexistent\/libturbojpeg\.so\.0': cannot load /)]);
     });
 });

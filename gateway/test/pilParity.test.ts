@@ -23,7 +23,7 @@ const turboJpeg = python ? testTurboJpeg() : undefined;
 const decoders = jpegDecoderCases(turboJpeg);
 
 describe.skipIf(!python).each(decoders)("parity with PIL + numpy (keras_image_helper's pipeline), JPEGs decoded by %s", (_, jpeg) => {
-    it("JPEG (4:2:0, 4:4:4, progressive, grey, odd sizes), PNG (RGBA, grey), WebP; down- and upscaling; tf, caffe and torch modes: zero differing values", async () => {
+    it("JPEG (4:2:0, 4:4:4, progressive, grey, odd sizes), PNG (RGBA, grey, interlaced RGB), WebP; down- and upscaling; tf, caffe and torch modes: zero differing values", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "pilparity-"));
         try {
             const noise = (w: number, h: number, c: 1 | 3 | 4) => {
@@ -40,6 +40,7 @@ describe.skipIf(!python).each(decoders)("parity with PIL + numpy (keras_image_he
                 ["h.jpg", 250, 250, await noise(250, 250, 1).blur(1).jpeg({ quality: 80 }).toBuffer()],
                 ["b.png", 101, 77, await noise(101, 77, 4).png().toBuffer()],
                 ["c.png", 64, 50, await noise(64, 50, 1).png().toBuffer()],
+                ["i.png", 97, 61, await noise(97, 61, 3).png({ progressive: true, adaptiveFiltering: true }).toBuffer()],
                 ["d.webp", 37, 250, await noise(37, 250, 3).webp({ lossless: true }).toBuffer()],
             ];
             const counted = jpeg && countingJpegDecoder(jpeg);
@@ -62,8 +63,8 @@ describe.skipIf(!python).each(decoders)("parity with PIL + numpy (keras_image_he
                     }
                 }
             }
-            // Both PNGs also went row by row.
-            expect(specs.filter((spec) => spec.ours.includes(".rows.")).length).toBe(2 * 3);
+            // Every PNG (the interlaced one too) also went row by row.
+            expect(specs.filter((spec) => spec.ours.includes(".rows.")).length).toBe(3 * 3);
             // Every JPEG took the decoder under test (none fell back to sharp).
             if (counted) expect(counted.decoded).toBe(images.filter(([name]) => name.endsWith(".jpg")).length);
             const result = JSON.parse(execFileSync(python!, [pilPreprocessScript, JSON.stringify(specs)], { encoding: "utf8" }));

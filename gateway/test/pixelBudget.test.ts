@@ -105,7 +105,7 @@ describe.skipIf(process.platform !== "linux")("3 concurrent 40-megapixel images"
     // top of idle (94-111 MB with sharp loaded), so this fails without the row decoder. Measured:
     // 3 requests peak at 131 MB; the issue's 32 at 190 MB (`npm run bench:gateway-memory`; 342 MB
     // when sharp decoded them whole under the budget).
-    it("non-interlaced 8-bit (decoded row by row): peak RSS under the issue's 200 MB, every answer 200", async () => {
+    it("8-bit PNGs (decoded row by row): peak RSS under the issue's 200 MB, every answer 200", async () => {
         const png = await largePng(width, height);
         expect(pngNearestLayout(png)).toBeDefined();
         const run = await runConcurrentDecodes(png, requests);

@@ -53,7 +53,22 @@ interface PngSpec {
     filters?: number[];
     /** IDAT split into this many chunks. */
     idatChunks?: number;
+    /** Adam7 (PNG spec 8.2): seven reduced images, each filtered on its own. */
+    interlaced?: boolean;
+    /** Leaves out this many bytes at the end of the filtered rows (a complete zlib stream of less data). */
+    shortBy?: number;
 }
+
+/** Adam7's passes as [x0, y0, dx, dy], written out here from the PNG spec's table. */
+const adam7 = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+];
 
 const channelsOf = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as const;
 
@@ -62,17 +77,23 @@ function writePng(spec: PngSpec): Buffer {
     const rowBytes = spec.width * bpp;
     const filters = spec.filters ?? [0, 1, 2, 3, 4];
     const rows: Uint8Array[] = [];
-    let prior: Uint8Array = new Uint8Array(rowBytes);
-    for (let y = 0; y < spec.height; y++) {
-        const row = spec.pixels.subarray(y * rowBytes, (y + 1) * rowBytes);
-        rows.push(filterRow(filters[y % filters.length], row, prior, bpp));
-        prior = row;
+    let filtered = 0;
+    for (const [x0, y0, dx, dy] of spec.interlaced ? adam7 : [[0, 0, 1, 1]]) {
+        const passWidth = Math.ceil(Math.max(0, spec.width - x0) / dx);
+        let prior: Uint8Array = new Uint8Array(passWidth * bpp);
+        for (let y = y0; y < spec.height && passWidth > 0; y += dy) {
+            const row = new Uint8Array(passWidth * bpp);
+            for (let i = 0; i < passWidth; i++) row.set(spec.pixels.subarray(y * rowBytes + (x0 + i * dx) * bpp, y * rowBytes + (x0 + i * dx + 1) * bpp), i * bpp);
+            rows.push(filterRow(filters[filtered++ % filters.length], row, prior, bpp));
+            prior = row;
+        }
     }
-    const data = zlib.deflateSync(Buffer.concat(rows));
+    const filteredRows = Buffer.concat(rows);
+    const data = zlib.deflateSync(filteredRows.subarray(0, filteredRows.length - (spec.shortBy ?? 0)));
     const ihdr = Buffer.alloc(13);
     ihdr.writeUInt32BE(spec.width, 0);
     ihdr.writeUInt32BE(spec.height, 4);
-    ihdr.set([8, spec.colorType, 0, 0, 0], 8);
+    ihdr.set([8, spec.colorType, 0, 0, spec.interlaced ? 1 : 0], 8);
     const parts = spec.idatChunks ?? 1;
     const step = Math.ceil(data.length / parts);
     const idat = Array.from({ length: parts }, (_, i) => chunk("IDAT", data.subarray(i * step, (i + 1) * step)));
@@ -124,6 +145,14 @@ describe("decodePngNearest against libpng", () => {
         ["RGBA", { width: 53, height: 41, colorType: 6, pixels: noise(53 * 41 * 4, 5) }],
         ["RGB, IDAT in 7 chunks", { width: 64, height: 64, colorType: 2, pixels: noise(64 * 64 * 3, 6), idatChunks: 7 }],
         ["RGB, one column", { width: 1, height: 300, colorType: 2, pixels: noise(300 * 3, 7) }],
+        ["RGB, interlaced", { width: 53, height: 41, colorType: 2, pixels: noise(53 * 41 * 3, 10), interlaced: true }],
+        ["RGBA, interlaced", { width: 53, height: 41, colorType: 6, pixels: noise(53 * 41 * 4, 11), interlaced: true }],
+        ["grey, interlaced", { width: 53, height: 41, colorType: 0, pixels: noise(53 * 41, 12), interlaced: true }],
+        ["grey+alpha, interlaced", { width: 53, height: 41, colorType: 4, pixels: noise(53 * 41 * 2, 15), interlaced: true }],
+        ["palette, interlaced", { width: 53, height: 41, colorType: 3, pixels: noise(53 * 41, 13).map((v) => v % 40), palette, interlaced: true }],
+        // Some passes are empty here (no columns or no rows): they have no bytes at all.
+        ["RGB, interlaced 5x3", { width: 5, height: 3, colorType: 2, pixels: noise(5 * 3 * 3, 14), interlaced: true }],
+        ["RGB, interlaced 1x1", { width: 1, height: 1, colorType: 2, pixels: new Uint8Array([10, 20, 30]), interlaced: true }],
     ];
     // Inflated in one call (the default for images this small) and streamed (as large ones are).
     for (const [inflate, options] of [
@@ -138,7 +167,7 @@ describe("decodePngNearest against libpng", () => {
                 it(`${name} ${spec.width}x${spec.height}, every row filter, to ${width}x${height}, inflated ${inflate}`, async () => {
                     const png = writePng(spec);
                     const layout = pngNearestLayout(png);
-                    expect(layout).toEqual({ width: spec.width, height: spec.height, bytesPerPixel: channelsOf[spec.colorType], colorType: spec.colorType });
+                    expect(layout).toEqual({ width: spec.width, height: spec.height, bytesPerPixel: channelsOf[spec.colorType], colorType: spec.colorType, interlaced: spec.interlaced ?? false });
                     const mine = await decodePngNearest(png, layout!, { width, height }, undefined, options);
                     expect({ width: mine.width, height: mine.height, channels: mine.channels }).toEqual({ width, height, channels: 3 });
                     expect(Buffer.from(mine.data).equals(Buffer.from(await libpngNearest(png, width, height)))).toBe(true);
@@ -156,7 +185,7 @@ describe("decodePngNearest against libpng", () => {
 describe("what decodePngNearest leaves to sharp, and what it rejects", () => {
     const rgb = (over: Partial<PngSpec> = {}) => writePng({ width: 20, height: 10, colorType: 2, pixels: noise(600, 8), ...over });
 
-    it("takes only 8-bit, non-interlaced PNGs of the five colour types", () => {
+    it("takes only 8-bit PNGs of the five colour types", () => {
         expect(pngNearestLayout(rgb())).toBeDefined();
         const variant = (offset: number, value: number) => {
             const png = Buffer.from(rgb());
@@ -165,12 +194,14 @@ describe("what decodePngNearest leaves to sharp, and what it rejects", () => {
         };
         expect(variant(24, 16)).toBeUndefined(); // 16-bit
         expect(variant(24, 4)).toBeUndefined(); // 4-bit
-        expect(variant(28, 1)).toBeUndefined(); // Adam7 interlaced
-        // sharp decodes those whole; an interlaced one is budgeted at 2.5 copies (libvips holds it twice and more).
-        const interlaced = Buffer.from(rgb());
-        interlaced[28] = 1;
-        expect(probeImage(interlaced)).toEqual({ format: "png", width: 20, height: 10, cmyk: false, interlaced: true });
-        expect(decodeCost(probeImage(interlaced))).toBe(2.5 * 200);
+        expect(variant(28, 2)).toBeUndefined(); // no such interlace method
+        expect(pngNearestLayout(rgb({ interlaced: true }))?.interlaced).toBe(true);
+        // sharp decodes the rest whole; an interlaced one (16-bit) is budgeted at 2.5 copies (libvips holds it more than once).
+        const interlaced16 = Buffer.from(rgb({ interlaced: true }));
+        interlaced16[24] = 16;
+        expect(pngNearestLayout(interlaced16)).toBeUndefined();
+        expect(probeImage(interlaced16)).toEqual({ format: "png", width: 20, height: 10, cmyk: false, interlaced: true });
+        expect(decodeCost(probeImage(interlaced16))).toBe(2.5 * 200);
         expect(decodeCost(probeImage(rgb()))).toBe(200);
         expect(variant(25, 5)).toBeUndefined(); // no such colour type
         expect(pngNearestLayout(Buffer.from("not a png at all, but long enough to read"))).toBeUndefined();
@@ -191,6 +222,8 @@ describe("what decodePngNearest leaves to sharp, and what it rejects", () => {
         ihdrTaller.writeUInt32BE(11, 20); // one row more than the data holds
         ihdrTaller.writeUInt32BE(zlib.crc32(ihdrTaller.subarray(12, 29)), 29);
         await expect(decode(ihdrTaller)).rejects.toMatchObject({ status: 422, message: expect.stringContaining("ends after 10 of 11 rows") });
+        // 20x10 interlaced: pass 7 holds rows 1, 3, 5, 7, 9 of 20 pixels (61 bytes each with the filter byte).
+        await expect(decode(rgb({ interlaced: true, shortBy: 61 }))).rejects.toMatchObject({ status: 422, message: expect.stringContaining("ends after 4 of 5 rows of interlace pass 7") });
 
         const garbage = Buffer.concat([short.subarray(0, 33), chunk("IDAT", Buffer.from("not zlib data at all")), chunk("IEND", new Uint8Array(0))]);
         await expect(decode(garbage)).rejects.toMatchObject({ status: 422, message: expect.stringContaining("compressed data is corrupt") });

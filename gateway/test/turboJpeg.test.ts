@@ -169,7 +169,7 @@ describe.skipIf(!turboJpeg)("sharp on demand", () => {
             atStart: false,
             afterJpeg: { loaded: false, width: 48, height: 40 },
             // A plain Error is answered 500 and logged (server.ts); a GatewayError would blame the image.
-            whileBroken: { gatewayError: false, message: expect.stringMatching(/^sharp did not load \(GIF, WebP, 16-bit and interlaced PNG, CMYK and large JPEGs need it\): Could not load the "sharp" module/) },
+            whileBroken: { gatewayError: false, message: expect.stringMatching(/^sharp did not load \(GIF, WebP, 16-bit PNG, CMYK and large JPEGs need it\): Could not load the "sharp" module/) },
             afterPng: { loaded: true, width: 37, height: 23 },
         });
     });
