@@ -53,18 +53,20 @@ interface Pass {
     readonly height: number;
 }
 
-/** Adam7's seven passes (PNG spec, section 8.2), or the one pass of a non-interlaced image. */
+/** Adam7's seven passes as [x0, y0, dx, dy] (PNG spec, section 8.2). */
+export const adam7: readonly (readonly [number, number, number, number])[] = [
+    [0, 0, 8, 8],
+    [4, 0, 8, 8],
+    [0, 4, 4, 8],
+    [2, 0, 4, 4],
+    [0, 2, 2, 4],
+    [1, 0, 2, 2],
+    [0, 1, 1, 2],
+];
+
+/** Adam7's passes, or the one pass of a non-interlaced image. */
 function passesOf(layout: PngNearestLayout): Pass[] {
-    const adam7: [number, number, number, number][] = [
-        [0, 0, 8, 8],
-        [4, 0, 8, 8],
-        [0, 4, 4, 8],
-        [2, 0, 4, 4],
-        [0, 2, 2, 4],
-        [1, 0, 2, 2],
-        [0, 1, 1, 2],
-    ];
-    const steps = layout.interlaced ? adam7 : [[0, 0, 1, 1] as [number, number, number, number]];
+    const steps = layout.interlaced ? adam7 : [[0, 0, 1, 1] as const];
     return steps
         .map(([x0, y0, dx, dy]) => ({ x0, y0, dx, dy, width: Math.ceil(Math.max(0, layout.width - x0) / dx), height: Math.ceil(Math.max(0, layout.height - y0) / dy) }))
         .filter((p) => p.width > 0 && p.height > 0);
@@ -94,6 +96,15 @@ function* chunks(bytes: Uint8Array): Generator<{ type: string; data: Uint8Array 
     throw broken("the PNG ends before its IEND chunk");
 }
 
+/** The Paeth predictor of a byte from its left (a), upper (b) and upper-left (c) neighbours (PNG spec 9.4). */
+export function paeth(a: number, b: number, c: number): number {
+    const p = a + b - c;
+    const pa = Math.abs(p - a);
+    const pb = Math.abs(p - b);
+    const pc = Math.abs(p - c);
+    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+}
+
 /** Undoes one row's PNG filter in place (`prior` is the previous row unfiltered, zeros for the first). */
 function unfilter(filterType: number, row: Uint8Array, prior: Uint8Array, bpp: number): void {
     const n = row.length;
@@ -112,16 +123,7 @@ function unfilter(filterType: number, row: Uint8Array, prior: Uint8Array, bpp: n
             return;
         case 4:
             for (let i = 0; i < bpp; i++) row[i] = (row[i] + prior[i]) & 255;
-            for (let i = bpp; i < n; i++) {
-                const a = row[i - bpp];
-                const b = prior[i];
-                const c = prior[i - bpp];
-                const p = a + b - c;
-                const pa = Math.abs(p - a);
-                const pb = Math.abs(p - b);
-                const pc = Math.abs(p - c);
-                row[i] = (row[i] + (pa <= pb && pa <= pc ? a : pb <= pc ? b : c)) & 255;
-            }
+            for (let i = bpp; i < n; i++) row[i] = (row[i] + paeth(row[i - bpp], prior[i], prior[i - bpp])) & 255;
             return;
         default:
             throw broken(`row filter type ${filterType} does not exist`);

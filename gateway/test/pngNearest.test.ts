@@ -1,14 +1,16 @@
 /**
  * The row-by-row PNG decoder (src/pngNearest.ts) against libpng: PNGs written here with every row
- * filter (None, Sub, Up, Average, Paeth: PNG spec section 9.2, implemented here forwards) in every
- * colour type it takes are decoded whole by sharp (libpng), the pixels PIL's nearest resize picks
- * are gathered from that, and the two must agree byte for byte. Parity with PIL itself is in
+ * filter (None, Sub, Up, Average, Paeth: PNG spec section 9.2, applied forwards here) in every
+ * colour type it takes, interlaced or not, are decoded whole by sharp (libpng), the pixels PIL's
+ * nearest resize picks are gathered from that, and the two must agree byte for byte. The writer
+ * shares the decoder's Paeth predictor and Adam7 table: were either wrong, the file would say
+ * something else to libpng than to the decoder, and the comparison fails. Parity with PIL itself is in
  * imageParity.test.ts (committed Pillow tensors) and pilParity.test.ts (live Pillow).
  */
 import * as zlib from "node:zlib";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { decodePngNearest, pngNearestCost, pngNearestLayout } from "../src/pngNearest";
+import { adam7, decodePngNearest, paeth, pngNearestCost, pngNearestLayout } from "../src/pngNearest";
 import { probeImage } from "../src/imageInfo";
 import { decodeCost, pilNearestIndices } from "../src/preprocess";
 
@@ -19,12 +21,6 @@ function chunk(type: string, data: Uint8Array): Buffer {
     const crc = Buffer.alloc(4);
     crc.writeUInt32BE(zlib.crc32(Buffer.concat([head.subarray(4), data])), 0);
     return Buffer.concat([head, data, crc]);
-}
-
-function paeth(a: number, b: number, c: number): number {
-    const p = a + b - c;
-    const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];
-    return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
 /** Row `y` filtered with `type`, as an encoder writes it (`prior`: the previous raw row, or zeros). */
@@ -59,16 +55,6 @@ interface PngSpec {
     shortBy?: number;
 }
 
-/** Adam7's passes as [x0, y0, dx, dy], written out here from the PNG spec's table. */
-const adam7 = [
-    [0, 0, 8, 8],
-    [4, 0, 8, 8],
-    [0, 4, 4, 8],
-    [2, 0, 4, 4],
-    [0, 2, 2, 4],
-    [1, 0, 2, 2],
-    [0, 1, 1, 2],
-];
 
 const channelsOf = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 } as const;
 
