@@ -104,20 +104,24 @@ function noise(length: number, seed: number): Uint8Array {
     return out;
 }
 
-/** libpng's answer: sharp decodes whole (RGB, alpha dropped), then the pixels PIL's nearest resize picks. */
-async function libpngNearest(png: Buffer, width: number, height: number): Promise<Uint8Array> {
+/** libpng's answer: sharp decodes whole (RGB, alpha dropped); `at(size)` gathers the pixels PIL's nearest resize picks. */
+async function libpngNearest(png: Buffer): Promise<{ at: (width: number, height: number) => Uint8Array }> {
     const { data, info } = await sharp(png).removeAlpha().toColourspace("srgb").raw().toBuffer({ resolveWithObject: true });
     expect(info.channels).toBe(3);
-    const xs = pilNearestIndices(info.width, width);
-    const ys = pilNearestIndices(info.height, height);
-    const out = new Uint8Array(width * height * 3);
-    for (let y = 0; y < height; y++) {
-        for (let x = 0; x < width; x++) {
-            const from = (ys[y] * info.width + xs[x]) * 3;
-            out.set(data.subarray(from, from + 3), (y * width + x) * 3);
-        }
-    }
-    return out;
+    return {
+        at(width, height) {
+            const xs = pilNearestIndices(info.width, width);
+            const ys = pilNearestIndices(info.height, height);
+            const out = new Uint8Array(width * height * 3);
+            for (let y = 0; y < height; y++) {
+                for (let x = 0; x < width; x++) {
+                    const from = (ys[y] * info.width + xs[x]) * 3;
+                    out.set(data.subarray(from, from + 3), (y * width + x) * 3);
+                }
+            }
+            return out;
+        },
+    };
 }
 
 const palette = noise(3 * 40, 9);
@@ -140,26 +144,29 @@ describe("decodePngNearest against libpng", () => {
         ["RGB, interlaced 5x3", { width: 5, height: 3, colorType: 2, pixels: noise(5 * 3 * 3, 14), interlaced: true }],
         ["RGB, interlaced 1x1", { width: 1, height: 1, colorType: 2, pixels: new Uint8Array([10, 20, 30]), interlaced: true }],
     ];
-    // Inflated in one call (the default for images this small) and streamed (as large ones are).
-    for (const [inflate, options] of [
-        ["one call", {}],
-        ["streamed", { syncInflateMaxBytes: 0 }],
-    ] as const) {
-        for (const [name, spec] of cases) {
+    for (const [name, spec] of cases) {
+        // To 29x17 (down) and 299x299 (up: source rows and columns repeat), inflated in one call
+        // (the default for images this small) and streamed (as large ones are).
+        it(`${name} ${spec.width}x${spec.height}, every row filter: the pixels libpng decodes, at 29x17 and 299x299, inflated in one call and streamed`, async () => {
+            const png = writePng(spec);
+            const layout = pngNearestLayout(png);
+            expect(layout).toEqual({ width: spec.width, height: spec.height, bytesPerPixel: channelsOf[spec.colorType], colorType: spec.colorType, interlaced: spec.interlaced ?? false });
+            const libpng = await libpngNearest(png);
             for (const [width, height] of [
                 [29, 17],
                 [299, 299],
             ]) {
-                it(`${name} ${spec.width}x${spec.height}, every row filter, to ${width}x${height}, inflated ${inflate}`, async () => {
-                    const png = writePng(spec);
-                    const layout = pngNearestLayout(png);
-                    expect(layout).toEqual({ width: spec.width, height: spec.height, bytesPerPixel: channelsOf[spec.colorType], colorType: spec.colorType, interlaced: spec.interlaced ?? false });
+                const expected = Buffer.from(libpng.at(width, height));
+                for (const [inflate, options] of [
+                    ["one call", {}],
+                    ["streamed", { syncInflateMaxBytes: 0 }],
+                ] as const) {
                     const mine = await decodePngNearest(png, layout!, { width, height }, undefined, options);
                     expect({ width: mine.width, height: mine.height, channels: mine.channels }).toEqual({ width, height, channels: 3 });
-                    expect(Buffer.from(mine.data).equals(Buffer.from(await libpngNearest(png, width, height)))).toBe(true);
-                });
+                    expect(Buffer.from(mine.data).equals(expected), `${width}x${height}, inflated ${inflate}`).toBe(true);
+                }
             }
-        }
+        });
     }
 
     it("holds two source rows and the output, whatever the source size", () => {

@@ -4,7 +4,7 @@
  * refusals and fallbacks, and the pixel buffer pool. Colorspace numbers are turbojpeg.h's TJCS enum
  * (libjpeg-turbo 2.1 and 3.1: RGB 0, YCbCr 1, GRAY 2, CMYK 3, YCCK 4).
  */
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import fc from "fast-check";
 import * as fs from "node:fs";
@@ -159,9 +159,10 @@ describe("loading and choosing the decoder", () => {
 describe.skipIf(!turboJpeg)("sharp on demand", () => {
     // libvips is about 25 MB of RSS per process: a worker whose JPEGs TurboJPEG decodes never loads
     // it. A fresh process, since this one has sharp loaded already.
-    it("a JPEG TurboJPEG decodes leaves sharp unloaded; a sharp that fails to load is the gateway's error, not the image's; the next PNG loads it", () => {
+    // Fresh processes, started side by side with the self-check's below.
+    it.concurrent("a JPEG TurboJPEG decodes leaves sharp unloaded; a sharp that fails to load is the gateway's error, not the image's; the next PNG loads it", async ({ expect }) => {
         const script = path.join(fixtures, "sharpOnDemand.ts");
-        const output = execFileSync(process.execPath, ["--import", "tsx", script, testTurboJpegLibrary()!, path.join(fixtures, "grey.jpg"), path.join(fixtures, "grey8.png")], {
+        const { stdout: output } = await promisify(execFile)(process.execPath, ["--import", "tsx", script, testTurboJpegLibrary()!, path.join(fixtures, "grey.jpg"), path.join(fixtures, "grey8.png")], {
             cwd: path.resolve(__dirname, "../.."),
             encoding: "utf8",
         });
@@ -182,7 +183,7 @@ describe.skipIf(!turboJpeg)("selfCheck.ts, the image build's check of sharp and 
             (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
         );
 
-    it("passes where both load and decode; otherwise exits 1 naming every problem", async () => {
+    it.concurrent("passes where both load and decode; otherwise exits 1 naming every problem", async ({ expect }) => {
         const [working, broken] = await Promise.all([
             run({ GATEWAY_TURBOJPEG_LIBRARY: testTurboJpegLibrary()! }),
             run({ GATEWAY_TURBOJPEG_LIBRARY: "/nonexistent/libturbojpeg.so.0", BREAK_SHARP: "1" }, ["--require", path.join(fixtures, "breakSharp.cjs")]),
