@@ -251,9 +251,13 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
         return image();
     }
 
+    // Settled only from the stream's own events, when zlib has no work on libuv's threads: the
+    // caller frees `bytes` (releaseNow) once this settles, and an inflate still running would read
+    // freed memory. An abort is therefore acted on at the next inflated chunk (a few hundred µs).
     return await new Promise<RawImage>((resolve, reject) => {
         const inflate = zlib.createInflate({ chunkSize: 64 * 1024 });
         let settled = false;
+        let abortedBy: Error | undefined;
         const fail = (err: Error) => {
             if (settled) return;
             settled = true;
@@ -261,11 +265,13 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
             inflate.destroy();
             reject(err);
         };
-        const onAbort = () => fail(signal!.reason instanceof Error ? signal!.reason : new Error("aborted"));
-        if (signal?.aborted) return onAbort();
+        const onAbort = () => {
+            abortedBy = signal!.reason instanceof Error ? signal!.reason : new Error("aborted");
+        };
         signal?.addEventListener("abort", onAbort, { once: true });
         inflate.on("data", (chunk: Buffer) => {
             noteImageGarbage(chunk.length);
+            if (abortedBy) return fail(abortedBy);
             try {
                 consume(chunk);
             } catch (err) {
@@ -279,8 +285,8 @@ export async function decodePngNearest(bytes: Uint8Array, layout: PngNearestLayo
                 resolve(image());
             }
         });
-        inflate.on("error", () => fail(broken("the PNG's compressed data is corrupt")));
-        inflate.on("end", () => fail(broken(`the PNG's data ends after ${progress()}`)));
+        inflate.on("error", () => fail(abortedBy ?? broken("the PNG's compressed data is corrupt")));
+        inflate.on("end", () => fail(abortedBy ?? broken(`the PNG's data ends after ${progress()}`)));
         for (const part of idat) inflate.write(part);
         inflate.end();
     });

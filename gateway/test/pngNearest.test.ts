@@ -236,10 +236,17 @@ describe("what decodePngNearest leaves to sharp, and what it rejects", () => {
         await expect(decode(noBadFilter)).rejects.toMatchObject({ status: 422, message: expect.stringContaining("row filter type 9 does not exist") });
     });
 
-    it("stops when the request is aborted", async () => {
+    it("stops when the request is aborted: before it starts, and mid-stream at the next inflated chunk", async () => {
         const png = rgb();
         const controller = new AbortController();
         controller.abort(new Error("client closed"));
         await expect(decodePngNearest(png, pngNearestLayout(png)!, { width: 5, height: 5 }, controller.signal)).rejects.toThrow("client closed");
+
+        // 2000x1000 RGB: 6 MB of rows, about 90 inflated chunks.
+        const big = writePng({ width: 2000, height: 1000, colorType: 2, pixels: noise(2000 * 1000 * 3, 16) });
+        const midway = new AbortController();
+        const decoding = decodePngNearest(big, pngNearestLayout(big)!, { width: 5, height: 5 }, midway.signal, { syncInflateMaxBytes: 0 });
+        setImmediate(() => midway.abort(new Error("deadline")));
+        await expect(decoding).rejects.toThrow("deadline");
     });
 });
