@@ -88,12 +88,27 @@ function probeJpeg(b: Uint8Array): ImageInfo {
     throw truncated();
 }
 
+/** A PNG's IHDR fields (PNG spec 11.2.2). */
+export interface PngHeader {
+    readonly width: number;
+    readonly height: number;
+    readonly bitDepth: number;
+    readonly colorType: number;
+    readonly compression: number;
+    readonly filter: number;
+    readonly interlace: number;
+}
+
+/** The IHDR of a PNG (signature checked), or undefined when `b` does not start with one. */
+export function pngHeader(b: Uint8Array): PngHeader | undefined {
+    if (b.length < 29 || sniffImageType(b) !== "png" || ascii(b, 12, 4) !== "IHDR") return undefined;
+    return { width: be32(b, 16), height: be32(b, 20), bitDepth: b[24], colorType: b[25], compression: b[26], filter: b[27], interlace: b[28] };
+}
+
 function probePng(b: Uint8Array): ImageInfo {
-    if (b.length < 29 || ascii(b, 12, 4) !== "IHDR") throw truncated();
-    const width = be32(b, 16);
-    const height = be32(b, 20);
-    const bitDepth = b[24];
-    const colorType = b[25];
+    const header = pngHeader(b);
+    if (!header) throw truncated();
+    const { width, height, bitDepth, colorType } = header;
     if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the PNG declares no dimensions");
     if (bitDepth === 16 && colorType === 0) {
         throw unsupportedMedia(
@@ -101,7 +116,7 @@ function probePng(b: Uint8Array): ImageInfo {
             "16-bit greyscale PNG is not supported: Keras load_img (PIL) clips its values to 0-255, so the model would see a white image; convert it to 8-bit",
         );
     }
-    return { format: "png", width, height, cmyk: false, ...(b[28] === 1 ? { interlaced: true as const } : {}) };
+    return { format: "png", width, height, cmyk: false, ...(header.interlace === 1 ? { interlaced: true as const } : {}) };
 }
 
 function probeGif(b: Uint8Array): ImageInfo {

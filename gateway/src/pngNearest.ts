@@ -13,6 +13,7 @@
 import * as zlib from "node:zlib";
 import { unprocessable } from "./errors";
 import { noteImageGarbage } from "./imageGarbage";
+import { pngHeader } from "./imageInfo";
 import type { InputSize } from "./kerasModels";
 import { pilNearestIndices, type RawImage } from "./preprocess";
 
@@ -31,12 +32,9 @@ const bytesPerPixelOf: Record<number, number> = { 0: 1, 2: 3, 3: 1, 4: 2, 6: 4 }
 
 /** The layout of a PNG this decoder takes, or undefined (the caller then decodes it whole). */
 export function pngNearestLayout(bytes: Uint8Array): PngNearestLayout | undefined {
-    if (bytes.length < 33) return undefined;
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    if (view.getUint32(0) !== 0x89504e47 || view.getUint32(4) !== 0x0d0a1a0a || view.getUint32(8) !== 13 || view.getUint32(12) !== 0x49484452) return undefined;
-    const width = view.getUint32(16);
-    const height = view.getUint32(20);
-    const [bitDepth, colorType, compression, filter, interlace] = [bytes[24], bytes[25], bytes[26], bytes[27], bytes[28]];
+    const header = pngHeader(bytes);
+    if (!header) return undefined;
+    const { width, height, bitDepth, colorType, compression, filter, interlace } = header;
     const bytesPerPixel = bytesPerPixelOf[colorType];
     if (width === 0 || height === 0 || bitDepth !== 8 || bytesPerPixel === undefined || compression !== 0 || filter !== 0 || interlace > 1) return undefined;
     return { width, height, bytesPerPixel, colorType: colorType as PngNearestLayout["colorType"], interlaced: interlace === 1 };

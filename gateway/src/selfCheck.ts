@@ -28,7 +28,8 @@ async function selfCheck(): Promise<{ found: string[]; problems: string[] }> {
     } catch (err) {
         problems.push((err as Error).message);
     }
-    const library = process.env.GATEWAY_TURBOJPEG_LIBRARY?.trim() || defaultTurboJpegLibrary;
+    // As config.ts reads it: unset means the default; set but empty fails (here, to load).
+    const library = (process.env.GATEWAY_TURBOJPEG_LIBRARY ?? defaultTurboJpegLibrary).trim();
     try {
         const turboJpeg = loadTurboJpeg(library);
         if (jpeg) {
