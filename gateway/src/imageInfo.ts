@@ -21,8 +21,8 @@ export interface ImageInfo {
     readonly height: number;
     /** JPEG with 4 components (CMYK or Adobe YCCK). */
     readonly cmyk: boolean;
-    /** Set on an Adam7-interlaced PNG: libvips holds one it decodes (16-bit) more than once (decodeCost). */
-    readonly interlaced?: true;
+    /** Set on an Adam7-interlaced PNG, with its bits per sample: libvips holds one whole before converting it (decodeCost). */
+    readonly interlaced?: { readonly bitDepth: number };
 }
 
 /** Sniffs JPEG, PNG, GIF and WebP signatures. */
@@ -116,7 +116,7 @@ function probePng(b: Uint8Array): ImageInfo {
             "16-bit greyscale PNG is not supported: Keras load_img (PIL) clips its values to 0-255, so the model would see a white image; convert it to 8-bit",
         );
     }
-    return { format: "png", width, height, cmyk: false, ...(header.interlace === 1 ? { interlaced: true as const } : {}) };
+    return { format: "png", width, height, cmyk: false, ...(header.interlace === 1 ? { interlaced: { bitDepth } } : {}) };
 }
 
 function probeGif(b: Uint8Array): ImageInfo {
