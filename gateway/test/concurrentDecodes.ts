@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp, { type Sharp } from "sharp";
+import { sniffImageType } from "../src/imageInfo";
 import { pngOf, serveBytes, startHttpServer, startStubTfServing } from "./helpers";
 
 export interface ConcurrentDecodesRun {
@@ -53,7 +54,7 @@ export async function runConcurrentDecodes(image: Buffer, requests: number, env:
     if (process.platform !== "linux") throw new Error("runConcurrentDecodes reads /proc/<pid>/status (Linux only)");
     // A WebP, which sharp decodes: the warm-up loads sharp before idle is read.
     const small = await sharp(await pngOf(2, 2, 3, Array(12).fill(100))).webp({ lossless: true }).toBuffer();
-    const images = await startHttpServer({ "/big": serveBytes(image, image[0] === 0xff ? "image/jpeg" : "image/png"), "/small.webp": serveBytes(small, "image/webp") });
+    const images = await startHttpServer({ "/big": serveBytes(image, `image/${sniffImageType(image)}`), "/small.webp": serveBytes(small, "image/webp") });
     const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     // --expose-gc as the image's ENTRYPOINT has it (gateway/Dockerfile).
     const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
