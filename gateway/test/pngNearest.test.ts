@@ -11,6 +11,7 @@ import * as zlib from "node:zlib";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { adam7, decodePngNearest, paeth, pngNearestCost, pngNearestLayout } from "../src/pngNearest";
+import { noteImageGarbage } from "../src/imageGarbage";
 import { probeImage } from "../src/imageInfo";
 import { decodeCost, pilNearestIndices } from "../src/preprocess";
 
@@ -249,5 +250,28 @@ describe("what decodePngNearest leaves to sharp, and what it rejects", () => {
         const decoding = decodePngNearest(big, pngNearestLayout(big)!, { width: 5, height: 5 }, midway.signal, { syncInflateMaxBytes: 0 });
         setImmediate(() => midway.abort(new Error("deadline")));
         await expect(decoding).rejects.toThrow("deadline");
+    });
+});
+
+describe("noteImageGarbage", () => {
+    it("with --expose-gc's gc, collects the young generation once per 8 MiB of image garbage; without it, does nothing", () => {
+        const holder = globalThis as { gc?: (options: { type: string }) => void };
+        const before = holder.gc;
+        const calls: { type: string }[] = [];
+        try {
+            delete holder.gc;
+            noteImageGarbage(64 * 2 ** 20); // no gc: nothing to call, nothing thrown; the count starts over
+            holder.gc = (options) => calls.push(options);
+            noteImageGarbage(4 * 2 ** 20);
+            noteImageGarbage(4 * 2 ** 20 - 1);
+            expect(calls).toEqual([]);
+            noteImageGarbage(1);
+            expect(calls).toEqual([{ type: "minor" }]);
+            noteImageGarbage(20 * 2 ** 20);
+            expect(calls).toHaveLength(2);
+        } finally {
+            holder.gc = before;
+            if (before === undefined) delete holder.gc;
+        }
     });
 });
