@@ -1,4 +1,16 @@
+import * as module from "node:module";
+import * as path from "node:path";
 import { defineConfig } from "vitest/config";
+
+// V8's code cache on disk (Node >= 22.1): the workers and every Node child the tests start (synth
+// CLIs, gateways, the package-entry program) load @pulumi/*, tsx and the rest from it instead of
+// compiling them again. With an empty cache the first process fills it for the others; measured by
+// the task clock of `npm test`: 85-91 s of CPU with an empty cache, 83 s with a warm one, against
+// 87-100 s without it. The workers and children inherit the variable; node_modules/.cache is where
+// tools keep caches that `npm ci` throws away. A user's own NODE_COMPILE_CACHE (or
+// NODE_DISABLE_COMPILE_CACHE) wins.
+process.env.NODE_COMPILE_CACHE ??= path.join(__dirname, "node_modules", ".cache", "node-compile-cache");
+module.enableCompileCache?.(process.env.NODE_COMPILE_CACHE);
 
 export default defineConfig({
     test: {
