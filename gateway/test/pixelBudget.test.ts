@@ -87,7 +87,7 @@ const height = 5000;
 describe.skipIf(process.platform !== "linux")("3 concurrent 40-megapixel images", () => {
     // Without the budget two or more 114 MB decodes overlap (one per decode slot,
     // GATEWAY_DECODE_CONCURRENCY, default the CPUs up to 4) and the peak passes the bound (measured
-    // on 2 cores: 354 MB against a bound of 293 MB; 243 MB with the budget).
+    // on 2 cores: 330-343 MB against a bound of about 290 MB; 225-226 MB with the budget).
     const requests = 3;
     // The two runs are separate gateway processes, each measured on its own: they run side by side.
     it.concurrent("JPEGs (decoded whole by sharp): peak RSS stays within idle + one budget of pixels + the encoded images; every answer is 200, or 503 with Retry-After", async ({ expect }) => {
@@ -104,8 +104,9 @@ describe.skipIf(process.platform !== "linux")("3 concurrent 40-megapixel images"
     // The issue's case: 8-bit PNGs are decoded row by row to the pixels the resize keeps
     // (src/pngNearest.ts), so no request holds a full image. A full decode of one alone is 114 MB on
     // top of idle (94-111 MB with sharp loaded), so this fails without the row decoder. Measured:
-    // 3 requests peak at 131 MB; the issue's 32 at 190 MB (`npm run bench:gateway-memory`; 342 MB
-    // when sharp decoded them whole under the budget).
+    // 3 requests peak at 114-117 MB; the issue's 32 at 197-204 MB, of which about 70 MB are the 32
+    // encoded PNGs held in flight (`npm run bench:gateway-memory`; 342 MB when sharp decoded them
+    // whole under the budget).
     it.concurrent("8-bit PNGs (decoded row by row): peak RSS under the issue's 200 MB, every answer 200", async ({ expect }) => {
         const png = await largePng(width, height);
         expect(pngNearestLayout(png)).toBeDefined();
