@@ -18,6 +18,7 @@ import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
+import { decodeJpegInStrips, jpegStripCost, jpegStripRows } from "./jpegStrips";
 import { decodePngNearest, pngNearestCost, pngNearestLayout } from "./pngNearest";
 import { decodeCost, decodeImage, PixelBudget, releaseNow, releasePixels, resizeNormalizeInto } from "./preprocess";
 import type { JpegDecoder } from "./turboJpeg";
@@ -221,16 +222,22 @@ export function createGateway(options: GatewayOptions): Gateway {
         if (info.width * info.height > config.limits.maxPixels) {
             throw tooLarge("too_many_pixels", `image has ${info.width}x${info.height} pixels, more than the limit of ${config.limits.maxPixels}`);
         }
-        // An 8-bit PNG is decoded row by row to only the pixels the resize keeps (pngNearest.ts).
+        // An 8-bit PNG is decoded row by row, a large sequential JPEG strip by strip, each to only
+        // the pixels the resize keeps (pngNearest.ts, jpegStrips.ts).
         const pngLayout = info.format === "png" ? pngNearestLayout(bytes) : undefined;
-        const giveBack = await pixelBudget.acquire(pngLayout ? pngNearestCost(pngLayout, config.inputSize) : decodeCost(info), signal);
+        const stripRows = jpegStripRows(info);
+        const cost = pngLayout ? pngNearestCost(pngLayout, config.inputSize) : stripRows ? jpegStripCost(info, stripRows, config.inputSize) : decodeCost(info);
+        const giveBack = await pixelBudget.acquire(cost, signal);
         try {
             const t1 = performance.now();
+            const limits = { maxPixels: config.limits.maxPixels, jpeg: options.jpegDecoder };
             let raw;
             try {
                 raw = pngLayout
                     ? await decodePngNearest(bytes, pngLayout, config.inputSize, signal)
-                    : await decodeImage(bytes, { maxPixels: config.limits.maxPixels, jpeg: options.jpegDecoder }, info);
+                    : stripRows
+                      ? await decodeJpegInStrips(bytes, info, stripRows, config.inputSize, limits, signal)
+                      : await decodeImage(bytes, limits, info);
             } finally {
                 // The decoder is done with the encoded bytes once the decode settles.
                 releaseNow(bytes);

@@ -34,9 +34,12 @@ export async function largePng(width: number, height: number, options: { interla
     return gradientImage(width, height, 4).png({ compressionLevel: 6, progressive: options.interlaced ?? false }).toBuffer();
 }
 
-/** The same picture as a JPEG: larger than a Full HD frame, so sharp decodes it whole, under the pixel budget. */
-export async function largeJpeg(width: number, height: number): Promise<Buffer> {
-    return gradientImage(width, height, 3).jpeg({ quality: 80 }).toBuffer();
+/**
+ * The same picture as a JPEG, larger than a Full HD frame so sharp decodes it: a baseline one above
+ * 16 MP strip by strip (src/jpegStrips.ts), a `progressive` one whole, under the pixel budget.
+ */
+export async function largeJpeg(width: number, height: number, options: { progressive?: boolean } = {}): Promise<Buffer> {
+    return gradientImage(width, height, 3).jpeg({ quality: 80, progressive: options.progressive ?? false }).toBuffer();
 }
 
 /**

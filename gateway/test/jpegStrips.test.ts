@@ -1,0 +1,139 @@
+/**
+ * Strip decoding of large sequential JPEGs (src/jpegStrips.ts) against the whole decode it replaces:
+ * the same tensor, float for float, for every chroma subsampling, grey and CMYK, odd sizes, upscales
+ * and strips that do not line up with MCU rows. The whole decode (sharp, PIL-identical per
+ * pilParity.test.ts) is the reference; the strip size is forced small so small images have many strips.
+ */
+import * as fs from "node:fs";
+import * as path from "node:path";
+import sharp from "sharp";
+import { describe, expect, it } from "vitest";
+import { jpegCoefficientBytes, probeImage } from "../src/imageInfo";
+import { decodeJpegInStrips, jpegStripCost, jpegStripMinPixels, jpegStripPixels, jpegStripRows } from "../src/jpegStrips";
+import type { InputSize } from "../src/kerasModels";
+import { decodeCost, decodeImage, resizeNormalizeInto } from "../src/preprocess";
+
+const fixtures = path.join(__dirname, "fixtures");
+const limits = { maxPixels: 50_000_000 };
+
+/** Seeded noise (every pixel differs from its neighbours, so an off-by-one row or column shows). */
+function noise(width: number, height: number, channels: number, seed: number): Buffer {
+    const data = Buffer.alloc(width * height * channels);
+    let s = seed >>> 0;
+    for (let i = 0; i < data.length; i++) {
+        s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+        data[i] = s >>> 24;
+    }
+    return data;
+}
+
+async function jpegOf(width: number, height: number, options: { channels?: 1 | 3; chroma?: "4:2:0" | "4:4:4"; progressive?: boolean } = {}): Promise<Buffer> {
+    const channels = options.channels ?? 3;
+    const image = sharp(noise(width, height, channels, width * 31 + height), { raw: { width, height, channels } });
+    return (channels === 1 ? image.toColourspace("b-w") : image).jpeg({ quality: 85, chromaSubsampling: options.chroma ?? "4:2:0", progressive: options.progressive ?? false }).toBuffer();
+}
+
+function tensorOf(raw: Parameters<typeof resizeNormalizeInto>[0], size: InputSize): Float32Array {
+    const out = new Float32Array(size.width * size.height * 3);
+    resizeNormalizeInto(raw, size, "tf", out);
+    return out;
+}
+
+const size: InputSize = { width: 299, height: 299 };
+
+describe("decodeJpegInStrips gives the whole decode's tensor", () => {
+    const cases: [string, () => Promise<Buffer>][] = [
+        ["640×480, 4:2:0", () => jpegOf(640, 480)],
+        ["640×480, 4:4:4", () => jpegOf(640, 480, { chroma: "4:4:4" })],
+        ["odd 333×517, 4:2:0", () => jpegOf(333, 517)],
+        ["grey 401×389", () => jpegOf(401, 389, { channels: 1 })],
+        ["upscaled 150×120 (rows picked twice)", () => jpegOf(150, 120)],
+        ["CMYK fixture (Pillow's)", async () => fs.readFileSync(path.join(fixtures, "cmyk.jpg"))],
+    ];
+    for (const [name, make] of cases) {
+        it(name, async () => {
+            const jpeg = await make();
+            const info = probeImage(jpeg);
+            expect(info.sequential).toBe(true);
+            const reference = tensorOf(await decodeImage(jpeg, limits, info), size);
+            // Strips of one MCU row, of rows that cut MCU rows, of a prime, and one larger than the image.
+            for (const rows of [16, 7, 61, info.height + 5]) {
+                const strips = await decodeJpegInStrips(jpeg, info, rows, size, limits);
+                expect(strips.width).toBe(size.width);
+                expect(strips.height).toBe(size.height);
+                const tensor = tensorOf(strips, size);
+                let firstDifference = -1;
+                for (let i = 0; i < tensor.length && firstDifference < 0; i++) if (!Object.is(tensor[i], reference[i])) firstDifference = i;
+                expect(firstDifference, `${rows} rows per strip: first difference at value ${firstDifference}`).toBe(-1);
+            }
+        });
+    }
+
+    it("a JPEG cut short fails as the whole decode does (422), however many rows are picked from its end", async () => {
+        const jpeg = await jpegOf(640, 480);
+        const cut = jpeg.subarray(0, Math.floor(jpeg.length * 0.8));
+        const info = probeImage(cut);
+        await expect(decodeImage(cut, limits, info)).rejects.toMatchObject({ status: 422 });
+        await expect(decodeJpegInStrips(cut, info, 64, size, limits)).rejects.toMatchObject({ status: 422 });
+    });
+
+    it("stops between strips when the request is aborted", async () => {
+        const jpeg = await jpegOf(640, 480);
+        const info = probeImage(jpeg);
+        const controller = new AbortController();
+        controller.abort(new Error("client went away"));
+        await expect(decodeJpegInStrips(jpeg, info, 64, size, limits, controller.signal)).rejects.toThrow("client went away");
+    });
+});
+
+describe("which JPEGs are decoded in strips", () => {
+    const header = (format: "jpeg" | "png", width: number, height: number, extra: object = {}) => ({ format, width, height, cmyk: false, ...extra }) as Parameters<typeof jpegStripRows>[0];
+
+    it("large sequential JPEGs only: not progressive ones, not PNGs, not ones at or under the threshold", async () => {
+        expect(jpegStripRows(header("jpeg", 8000, 5000, { sequential: true }))).toBeGreaterThan(0);
+        expect(jpegStripRows(header("jpeg", 8000, 5000))).toBeUndefined();
+        expect(jpegStripRows(header("png", 8000, 5000, { sequential: true }))).toBeUndefined();
+        expect(jpegStripRows(header("jpeg", 4000, 3000, { sequential: true }))).toBeUndefined(); // a 12-MP photo
+        expect(jpegStripRows(header("jpeg", jpegStripMinPixels, 1, { sequential: true }))).toBeUndefined();
+        // The probe tells the two kinds apart by their frame header (SOF0 against SOF2).
+        expect(probeImage(await jpegOf(64, 48)).sequential).toBe(true);
+        expect(probeImage(await jpegOf(64, 48, { progressive: true })).sequential).toBeUndefined();
+    });
+
+    it("a strip holds at most jpegStripPixels and at least one MCU row (16 rows)", () => {
+        for (const [width, height] of [[8000, 5000], [5000, 8000], [65535, 300], [4097, 4097]]) {
+            const rows = jpegStripRows(header("jpeg", width, height, { sequential: true }))!;
+            expect(rows).toBeGreaterThanOrEqual(16);
+            if (rows > 16) expect(rows * width).toBeLessThanOrEqual(jpegStripPixels);
+            expect((rows + 1) * width).toBeGreaterThan(jpegStripPixels); // as large as it may be
+        }
+    });
+
+    it("the budget's cost is one strip plus the output, in RGB pixels (CMYK strips are 4 bytes a pixel)", () => {
+        const rgb = header("jpeg", 8000, 5000, { sequential: true });
+        expect(jpegStripCost(rgb, 500, size)).toBe(500 * 8000 + 299 * 299);
+        expect(jpegStripCost({ ...rgb, cmyk: true }, 500, size)).toBe(Math.ceil((500 * 8000 * 4) / 3) + 299 * 299);
+    });
+});
+
+describe("a progressive JPEG's whole coefficient array, which the budget counts", () => {
+    // Hand-computed with libjpeg's rule (jdcoefct.c, jdinput.c): per component, width and height in
+    // 8×8 blocks (jdiv_round_up(size × factor, max factor × 8)), each rounded up to a multiple of its
+    // factor, times 64 coefficients of 2 bytes.
+    it("4:2:0 at 8000×5000: Y 1000×626 blocks, Cb and Cr 500×313 each", () => {
+        const specs = Uint8Array.from([1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]);
+        expect(jpegCoefficientBytes(specs, 8000, 5000)).toBe((1000 * 626 + 2 * 500 * 313) * 128);
+    });
+
+    it("4:4:4 at 640×480 and 4:2:0 at the odd 333×517 (Y 42×66, chroma 21×33)", () => {
+        expect(jpegCoefficientBytes(Uint8Array.from([1, 0x11, 0, 2, 0x11, 1, 3, 0x11, 1]), 640, 480)).toBe(3 * 80 * 60 * 128);
+        expect(jpegCoefficientBytes(Uint8Array.from([1, 0x22, 0, 2, 0x11, 1, 3, 0x11, 1]), 333, 517)).toBe((42 * 66 + 2 * 21 * 33) * 128);
+    });
+
+    it("the probe reads it from a progressive JPEG's frame header, and decodeCost adds it to the pixels", async () => {
+        const info = probeImage(await jpegOf(333, 517, { progressive: true }));
+        expect(info.coefficientBytes).toBe((42 * 66 + 2 * 21 * 33) * 128);
+        expect(decodeCost(info)).toBe(Math.ceil((333 * 517 * 3 + (42 * 66 + 2 * 21 * 33) * 128) / 3));
+        expect(probeImage(await jpegOf(333, 517)).coefficientBytes).toBeUndefined();
+    });
+});
