@@ -87,6 +87,42 @@ export function jpegCoefficientBytes(specs: Uint8Array, width: number, height: n
     return bytes;
 }
 
+/**
+ * Walks a JPEG's segments and entropy-coded data (stuffed 0xFF00 and restart markers stay inside a
+ * scan) and counts its scans (SOS markers), with the frame's `jpegCoefficientBytes`. Reads the whole
+ * file: for large sequential JPEGs only (jpegStrips.ts), not on the hot path. Stops quietly at
+ * anything malformed; the decoder reports that.
+ */
+export function jpegScans(b: Uint8Array): { scans: number; coefficientBytes: number } {
+    let scans = 0;
+    let coefficientBytes = 0;
+    let i = 2;
+    while (i + 4 <= b.length && b[i] === 0xff) {
+        const marker = b[i + 1];
+        if (marker === 0xff) {
+            i++;
+            continue;
+        }
+        if (marker === 0xd9) break;
+        if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
+            i += 2;
+            continue;
+        }
+        const len = be16(b, i + 2);
+        if (len < 2 || i + 2 + len > b.length) break;
+        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc && len >= 8) {
+            const components = b[i + 9];
+            coefficientBytes = jpegCoefficientBytes(b.subarray(i + 10, Math.min(i + 2 + len, i + 10 + 3 * components)), be16(b, i + 7), be16(b, i + 5));
+        }
+        i += 2 + len;
+        if (marker === 0xda) {
+            scans++;
+            while (i + 1 < b.length && !(b[i] === 0xff && b[i + 1] !== 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7))) i++;
+        }
+    }
+    return { scans, coefficientBytes };
+}
+
 function probeJpeg(b: Uint8Array): ImageInfo {
     let i = 2;
     while (i + 4 <= b.length) {

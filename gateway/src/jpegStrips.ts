@@ -17,13 +17,15 @@
  * at 193 MB in one worker, against 249 MB decoded whole under the pixel budget, and finish sooner
  * (13.8 s against 17-19 s: the budget ran the whole decodes one at a time).
  *
- * Progressive and arithmetic-coded JPEGs are not decoded in strips: libjpeg buffers every coefficient
- * of a multi-scan image before it outputs a row, so a strip would cost a whole decode in memory and in CPU.
+ * Progressive and arithmetic-coded JPEGs, and sequential ones written as several scans, are not
+ * decoded in strips: libjpeg buffers every coefficient of a multi-scan image before it outputs a row
+ * (libjpeg-turbo jdcoefct.c, jinit_d_coef_controller's whole-image arrays), so a strip would cost a
+ * whole decode in memory and in CPU.
  */
 import { unprocessable } from "./errors";
-import type { ImageInfo } from "./imageInfo";
+import { type ImageInfo, jpegScans } from "./imageInfo";
 import type { InputSize } from "./kerasModels";
-import { type DecodeLimits, decodeWithSharpInSlot, pilNearestIndices, type RawImage, releasePixels } from "./preprocess";
+import { type DecodeLimits, decodeWithSharpInSlot, pilNearestIndices, type RawImage, releasePixels, syncJpegMaxPixels } from "./preprocess";
 
 /**
  * JPEGs with more pixels than this are decoded in strips. Below it a whole decode is cheaper in CPU,
@@ -38,7 +40,21 @@ export const jpegStripMinPixels = 16 * 1024 * 1024;
  */
 export const jpegStripPixels = 2 * 1024 * 1024;
 
-/** Rows per strip for `info`, or undefined when it is decoded whole. */
+/**
+ * `info` as libjpeg will hold the image: a sequential JPEG written as several scans (rare: one
+ * component per scan, or a custom scan script) is buffered whole like a progressive one, so it
+ * loses `sequential` and gains its `coefficientBytes` (decodeCost counts them, and it is not decoded
+ * in strips). Reads the file only for sequential JPEGs larger than TurboJPEG's (`syncJpegMaxPixels`).
+ */
+export function asLibjpegHoldsIt(info: ImageInfo, bytes: Uint8Array): ImageInfo {
+    if (info.format !== "jpeg" || !info.sequential || info.width * info.height <= syncJpegMaxPixels) return info;
+    const { scans, coefficientBytes } = jpegScans(bytes);
+    if (scans <= 1) return info;
+    const { sequential: _, ...rest } = info;
+    return { ...rest, coefficientBytes };
+}
+
+/** Rows per strip for `info` (after `asLibjpegHoldsIt`), or undefined when it is decoded whole. */
 export function jpegStripRows(info: ImageInfo): number | undefined {
     if (info.format !== "jpeg" || !info.sequential || info.width * info.height <= jpegStripMinPixels) return undefined;
     // At least one MCU row (16 rows with 2×2 chroma subsampling), so a strip never splits one.

@@ -18,7 +18,7 @@ import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
 import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
-import { decodeJpegInStrips, jpegStripCost, jpegStripRows } from "./jpegStrips";
+import { asLibjpegHoldsIt, decodeJpegInStrips, jpegStripCost, jpegStripRows } from "./jpegStrips";
 import { decodePngNearest, pngNearestCost, pngNearestLayout } from "./pngNearest";
 import { decodeCost, decodeImage, PixelBudget, releaseNow, releasePixels, resizeNormalizeInto } from "./preprocess";
 import type { JpegDecoder } from "./turboJpeg";
@@ -225,8 +225,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         // An 8-bit PNG is decoded row by row, a large sequential JPEG strip by strip, each to only
         // the pixels the resize keeps (pngNearest.ts, jpegStrips.ts).
         const pngLayout = info.format === "png" ? pngNearestLayout(bytes) : undefined;
-        const stripRows = jpegStripRows(info);
-        const cost = pngLayout ? pngNearestCost(pngLayout, config.inputSize) : stripRows ? jpegStripCost(info, stripRows, config.inputSize) : decodeCost(info);
+        const held = asLibjpegHoldsIt(info, bytes);
+        const stripRows = jpegStripRows(held);
+        const cost = pngLayout ? pngNearestCost(pngLayout, config.inputSize) : stripRows ? jpegStripCost(held, stripRows, config.inputSize) : decodeCost(held);
         const giveBack = await pixelBudget.acquire(cost, signal);
         try {
             const t1 = performance.now();

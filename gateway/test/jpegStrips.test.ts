@@ -8,8 +8,8 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
-import { jpegCoefficientBytes, probeImage } from "../src/imageInfo";
-import { decodeJpegInStrips, jpegStripCost, jpegStripMinPixels, jpegStripPixels, jpegStripRows } from "../src/jpegStrips";
+import { jpegCoefficientBytes, jpegScans, probeImage } from "../src/imageInfo";
+import { asLibjpegHoldsIt, decodeJpegInStrips, jpegStripCost, jpegStripMinPixels, jpegStripPixels, jpegStripRows } from "../src/jpegStrips";
 import type { InputSize } from "../src/kerasModels";
 import { decodeCost, decodeImage, resizeNormalizeInto } from "../src/preprocess";
 
@@ -135,5 +135,42 @@ describe("a progressive JPEG's whole coefficient array, which the budget counts"
         expect(info.coefficientBytes).toBe((42 * 66 + 2 * 21 * 33) * 128);
         expect(decodeCost(info)).toBe(Math.ceil((333 * 517 * 3 + (42 * 66 + 2 * 21 * 33) * 128) / 3));
         expect(probeImage(await jpegOf(333, 517)).coefficientBytes).toBeUndefined();
+    });
+});
+
+describe("scans, which decide whether libjpeg holds a sequential JPEG whole", () => {
+    it("counts one scan in a baseline JPEG and several in a progressive one, whatever an APP segment carries", async () => {
+        const baseline = await jpegOf(333, 517);
+        expect(jpegScans(baseline)).toEqual({ scans: 1, coefficientBytes: (42 * 66 + 2 * 21 * 33) * 128 });
+        expect(jpegScans(await jpegOf(333, 517, { progressive: true })).scans).toBeGreaterThan(1);
+        // An APP1 segment right after SOI whose payload looks like markers (an embedded thumbnail's SOI and SOS).
+        const payload = Buffer.from([0xff, 0xd8, 0xff, 0xda, 0x00, 0x04, 0xff, 0xda]);
+        const app1 = Buffer.concat([Buffer.from([0xff, 0xe1, 0x00, payload.length + 2]), payload]);
+        const withApp1 = Buffer.concat([baseline.subarray(0, 2), app1, baseline.subarray(2)]);
+        expect(jpegScans(withApp1).scans).toBe(1);
+        expect(probeImage(withApp1)).toEqual(probeImage(baseline));
+    });
+
+    it("a sequential frame written as several scans is held whole: not in strips, its coefficients budgeted", async () => {
+        // A progressive JPEG with its SOF2 marker turned into SOF0: a sequential frame with many scans,
+        // as far as the header and the scan count go (this is all asLibjpegHoldsIt reads).
+        const progressive = await jpegOf(2000, 1200, { progressive: true });
+        const sof2 = progressive.indexOf(Buffer.from([0xff, 0xc2]));
+        expect(sof2).toBeGreaterThan(0);
+        const multiScan = Buffer.from(progressive);
+        multiScan[sof2 + 1] = 0xc0;
+        const info = probeImage(multiScan);
+        expect(info.sequential).toBe(true);
+        const held = asLibjpegHoldsIt(info, multiScan);
+        expect(held.sequential).toBeUndefined();
+        expect(held.coefficientBytes).toBe((250 * 150 + 2 * 125 * 75) * 128); // 4:2:0: Y 250×150 blocks, chroma 125×75
+        expect(decodeCost(held)).toBeGreaterThan(decodeCost(info));
+        // One scan, or small enough for TurboJPEG: unchanged, and nothing read past the header.
+        const baseline = await jpegOf(2000, 1200);
+        expect(asLibjpegHoldsIt(probeImage(baseline), baseline)).toEqual(probeImage(baseline));
+        const small = await jpegOf(640, 480, { progressive: true });
+        const smallMultiScan = Buffer.from(small);
+        smallMultiScan[small.indexOf(Buffer.from([0xff, 0xc2])) + 1] = 0xc0;
+        expect(asLibjpegHoldsIt(probeImage(smallMultiScan), smallMultiScan)).toEqual(probeImage(smallMultiScan));
     });
 });
