@@ -56,8 +56,10 @@ export interface Limits {
     readonly headersTimeoutMs: number;
     /** Decoded pixels in flight in one process (see PixelBudget); default `maxPixels`. */
     readonly decodeBudgetPixels: number;
-    /** Requests that may wait for the pixel budget before the next one gets 503. */
+    /** Requests that may wait for the pixel budget (or the download budget) before the next one gets 503. */
     readonly decodeQueue: number;
+    /** Bytes of downloaded images held at once in one process, from their headers until they are decoded; default 4 × `maxImageBytes`. */
+    readonly downloadBudgetBytes: number;
 }
 
 export interface GatewayConfig {
@@ -129,6 +131,7 @@ const flags = {
     headers_timeout_seconds: "GATEWAY_HEADERS_TIMEOUT_SECONDS",
     decode_budget_pixels: "GATEWAY_DECODE_BUDGET_PIXELS",
     decode_queue: "GATEWAY_DECODE_QUEUE",
+    download_budget_bytes: "GATEWAY_DOWNLOAD_BUDGET_BYTES",
     gateway_workers: "GATEWAY_WORKERS",
     jpeg_decoder: "GATEWAY_JPEG_DECODER",
     turbojpeg_library: "GATEWAY_TURBOJPEG_LIBRARY",
@@ -325,8 +328,10 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
         headersTimeoutMs: num("headers_timeout_seconds", 20, 0.1, 3600, false) * 1000,
         decodeBudgetPixels: 0,
         decodeQueue: num("decode_queue", 64, 0, 100_000),
+        downloadBudgetBytes: 0,
     };
     limits.decodeBudgetPixels = num("decode_budget_pixels", limits.maxPixels, 1, 10_000_000_000);
+    limits.downloadBudgetBytes = num("download_budget_bytes", 4 * limits.maxImageBytes, 1024, 64 * 1024 * 1024 * 1024);
     const workers = num("gateway_workers", defaultWorkers(machine.cpuLimit, machine.cpus), 1, 64);
     const drainTimeoutMs = num("drain_timeout_seconds", 25, 0, 3600, false) * 1000;
     const binaryData = parseBool("--binary_data/V2_BINARY_DATA", get("binary_data") ?? "false", problems);

@@ -12,6 +12,7 @@ import { badGateway, badRequest, GatewayError, gatewayTimeout, tooLarge, unsuppo
 import { noteImageGarbage } from "./imageGarbage";
 import { sniffImageType } from "./imageInfo";
 import { type AddressPolicy, checkAddress, parseIp } from "./netPolicy";
+import { PixelBudget } from "./preprocess";
 
 export { sniffImageType };
 
@@ -33,13 +34,29 @@ export interface DownloadOptions {
     readonly signal?: AbortSignal;
     /** DNS resolver; default `dns.promises.lookup(host, { all: true })`. Injectable for tests. */
     readonly resolve?: Resolver;
+    /**
+     * Bytes of downloads in flight (server.ts: GATEWAY_DOWNLOAD_BUDGET_BYTES): an image's declared
+     * length (or `limits.maxBytes` when it declares none) is taken once its headers arrive, before its
+     * body is read, and held until the caller calls `release`. Default: none.
+     */
+    readonly budget?: { acquire(bytes: number, signal?: AbortSignal): Promise<() => void> };
 }
 
 export interface Downloaded {
     readonly bytes: Buffer;
+    /** Gives the bytes' share of `options.budget` back (call it once the bytes are freed); a no-op without a budget. */
+    readonly release: () => void;
     readonly contentType: string;
     readonly finalUrl: string;
     readonly hops: number;
+}
+
+/**
+ * The budget `DownloadOptions.budget` expects, in bytes: waiters first come, first served, and past
+ * `maxWaiting` of them 503 `download_budget_exhausted` with Retry-After (server.ts makes one per process).
+ */
+export function createDownloadBudget(capacityBytes: number, maxWaiting: number): PixelBudget {
+    return new PixelBudget(capacityBytes, maxWaiting, { code: "download_budget_exhausted", busy: "too many image bytes are being downloaded" });
 }
 
 /** Media types accepted; octet-stream is accepted too when the bytes sniff as an image. */
@@ -115,10 +132,21 @@ interface HopResult {
     readonly redirect?: string;
     readonly bytes?: Buffer;
     readonly contentType?: string;
+    readonly release?: () => void;
 }
 
-function oneHop(url: URL, target: { address: string; family: number }, limits: DownloadLimits, signal: AbortSignal): Promise<HopResult> {
-    return new Promise<HopResult>((resolve, reject) => {
+function oneHop(url: URL, target: { address: string; family: number }, limits: DownloadLimits, signal: AbortSignal, budget: DownloadOptions["budget"]): Promise<HopResult> {
+    return new Promise<HopResult>((resolve, outerReject) => {
+        // The budget share taken for this response's body: given back on any failure, handed to the
+        // caller with the bytes on success (after which late socket events change nothing).
+        let release: (() => void) | undefined;
+        let settled = false;
+        const reject = (err: unknown) => {
+            if (settled) return;
+            settled = true;
+            release?.();
+            outerReject(err);
+        };
         const isHttps = url.protocol === "https:";
         const req = (isHttps ? https : http).request(
             {
@@ -154,35 +182,54 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                     reject(tooLarge("image_too_large", `image is ${declared} bytes, the limit is ${limits.maxBytes}`));
                     return void res.destroy();
                 }
-                // Preallocate when the length is known: one buffer, no concatenation.
-                const known = Number.isFinite(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
-                const chunks: Buffer[] = [];
-                let received = 0;
-                res.on("data", (chunk: Buffer) => {
-                    if (received + chunk.length > limits.maxBytes) {
-                        // Reject before destroy: destroy() emits 'aborted' synchronously.
-                        reject(tooLarge("image_too_large", `image is larger than the limit of ${limits.maxBytes} bytes`));
-                        res.destroy();
-                        return;
-                    }
-                    if (known && received + chunk.length <= known.length) {
-                        chunk.copy(known, received);
-                        noteImageGarbage(chunk.length);
-                    } else chunks.push(chunk);
-                    received += chunk.length;
-                });
-                res.on("end", () => {
-                    let bytes: Buffer;
-                    if (known && chunks.length === 0) {
-                        if (received !== known.length) return reject(badGateway("image_fetch_failed", "image download ended early"));
-                        bytes = known;
-                    } else {
-                        bytes = Buffer.concat(known ? [known.subarray(0, Math.min(received, known.length)), ...chunks] : chunks);
-                    }
-                    resolve({ bytes, contentType: type });
-                });
+                const readBody = () => {
+                    // Preallocate when the length is known: one buffer, no concatenation.
+                    const known = Number.isFinite(declared) && declared > 0 ? Buffer.allocUnsafe(declared) : undefined;
+                    const chunks: Buffer[] = [];
+                    let received = 0;
+                    res.on("data", (chunk: Buffer) => {
+                        if (received + chunk.length > limits.maxBytes) {
+                            // Reject before destroy: destroy() emits 'aborted' synchronously.
+                            reject(tooLarge("image_too_large", `image is larger than the limit of ${limits.maxBytes} bytes`));
+                            res.destroy();
+                            return;
+                        }
+                        if (known && received + chunk.length <= known.length) {
+                            chunk.copy(known, received);
+                            noteImageGarbage(chunk.length);
+                        } else chunks.push(chunk);
+                        received += chunk.length;
+                    });
+                    res.on("end", () => {
+                        let bytes: Buffer;
+                        if (known && chunks.length === 0) {
+                            if (received !== known.length) return reject(badGateway("image_fetch_failed", "image download ended early"));
+                            bytes = known;
+                        } else {
+                            bytes = Buffer.concat(known ? [known.subarray(0, Math.min(received, known.length)), ...chunks] : chunks);
+                        }
+                        if (settled) return;
+                        settled = true;
+                        resolve({ bytes, contentType: type, release });
+                    });
+                };
                 res.on("error", (err) => reject(err));
                 res.on("aborted", () => reject(badGateway("image_fetch_failed", "image download was cut off")));
+                if (!budget) return readBody();
+                // The body waits, unread, for its share of the budget (TCP holds the rest back).
+                res.pause();
+                budget.acquire(Number.isFinite(declared) && declared > 0 ? declared : limits.maxBytes, signal).then(
+                    (giveBack) => {
+                        if (settled) return giveBack(); // the response failed while it waited
+                        release = giveBack;
+                        readBody();
+                        res.resume();
+                    },
+                    (err: unknown) => {
+                        reject(err);
+                        res.destroy();
+                    },
+                );
             },
         );
         req.on("error", (err) => reject(err));
@@ -215,7 +262,7 @@ export async function downloadImage(rawUrl: unknown, options: DownloadOptions): 
                 throw new GatewayError(err.status, err.code, `redirect refused: ${err.message}`);
             }
             signal.throwIfAborted();
-            const result = await oneHop(url, target, limits, signal);
+            const result = await oneHop(url, target, limits, signal, options.budget);
             if (result.redirect !== undefined) {
                 if (hop >= limits.maxRedirects) throw badGateway("too_many_redirects", `image URL redirected more than ${limits.maxRedirects} times`);
                 let next: URL;
@@ -233,9 +280,13 @@ export async function downloadImage(rawUrl: unknown, options: DownloadOptions): 
                 continue;
             }
             const bytes = result.bytes!;
+            const release = result.release ?? (() => undefined);
             const sniffed = sniffImageType(bytes);
-            if (!sniffed) throw unsupportedMedia("not_an_image", "downloaded bytes are not a JPEG, PNG, GIF or WebP image");
-            return { bytes, contentType: result.contentType!, finalUrl: url.href, hops: hop };
+            if (!sniffed) {
+                release();
+                throw unsupportedMedia("not_an_image", "downloaded bytes are not a JPEG, PNG, GIF or WebP image");
+            }
+            return { bytes, release, contentType: result.contentType!, finalUrl: url.href, hops: hop };
         }
     } catch (err) {
         if (err instanceof GatewayError) throw err;

@@ -348,8 +348,10 @@ export class PixelBudget {
     constructor(
         readonly capacity: number,
         readonly maxWaiting: number,
+        /** The 503's error code and what is busy, for a budget of something else than decoded pixels. */
+        private readonly exhausted: { readonly code: string; readonly busy: string } = { code: "decode_budget_exhausted", busy: "too many large images are being decoded" },
     ) {
-        if (!(capacity >= 1) || !(maxWaiting >= 0)) throw new Error("pixel budget needs capacity >= 1 and maxWaiting >= 0");
+        if (!(capacity >= 1) || !(maxWaiting >= 0)) throw new Error("budget needs capacity >= 1 and maxWaiting >= 0");
     }
 
     get used(): number {
@@ -375,7 +377,7 @@ export class PixelBudget {
             return release;
         }
         if (this.waiting.length >= this.maxWaiting) {
-            throw unavailable("decode_budget_exhausted", `too many large images are being decoded (${this.waiting.length} waiting); retry shortly`, 1);
+            throw unavailable(this.exhausted.code, `${this.exhausted.busy} (${this.waiting.length} waiting); retry shortly`, 1);
         }
         signal?.throwIfAborted();
         await new Promise<void>((resolve, reject) => {

@@ -10,7 +10,7 @@
 import * as http from "node:http";
 import { randomUUID } from "node:crypto";
 import type { GatewayConfig } from "./config";
-import { downloadImage, type Resolver } from "./download";
+import { createDownloadBudget, downloadImage, type Resolver } from "./download";
 import { badRequest, GatewayError, gatewayTimeout, requestTimeout, toGatewayError, tooLarge, unsupportedMedia } from "./errors";
 import { probeImage } from "./imageInfo";
 import { attachLabels } from "./labels";
@@ -40,6 +40,8 @@ export interface GatewayOptions {
     readonly metricsText?: () => Promise<string>;
     /** Decoded-pixel budget; default one of `config.limits.decodeBudgetPixels` for this gateway. */
     readonly pixelBudget?: PixelBudget;
+    /** Budget of downloaded bytes held; default one of `config.limits.downloadBudgetBytes` for this gateway. */
+    readonly downloadBudget?: PixelBudget;
     /** TurboJPEG for JPEGs up to a Full HD frame (main.ts loads it per `config.jpeg`); default none: sharp decodes everything. */
     readonly jpegDecoder?: JpegDecoder;
 }
@@ -147,6 +149,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let inFlight = 0;
     const idleWaiters: (() => void)[] = [];
     const pixelBudget = options.pixelBudget ?? new PixelBudget(config.limits.decodeBudgetPixels, config.limits.decodeQueue);
+    const downloadBudget = options.downloadBudget ?? createDownloadBudget(config.limits.downloadBudgetBytes, config.limits.decodeQueue);
     const bodyTimeoutText = `${config.limits.bodyTimeoutMs / 1000} s`;
 
     /**
@@ -202,21 +205,34 @@ export function createGateway(options: GatewayOptions): Gateway {
     };
 
     /**
-     * Downloads one image, waits for its share of the pixel budget, decodes it and resizes it into
-     * `into(raw)`'s tensor; the decoded pixels are freed and the budget given back right after.
+     * Downloads one image (its bytes hold a share of the download budget until they are freed), waits
+     * for its share of the pixel budget, decodes it and resizes it into `into(raw)`'s tensor; the
+     * decoded pixels are freed and both budgets given back right after.
      */
     const prepareImage = async (source: ImageSource, signal: AbortSignal, into: () => { tensor: Float32Array; offset: number }): Promise<void> => {
         let bytes: Buffer;
+        let releaseDownload = (): void => undefined;
         if ("url" in source) {
             const t0 = performance.now();
             try {
-                bytes = (await downloadImage(source.url, { policy, limits: { maxBytes: config.limits.maxImageBytes, timeoutMs: config.limits.downloadTimeoutMs, maxRedirects: config.limits.maxRedirects }, signal, resolve: options.resolve })).bytes;
+                const downloaded = await downloadImage(source.url, { policy, limits: { maxBytes: config.limits.maxImageBytes, timeoutMs: config.limits.downloadTimeoutMs, maxRedirects: config.limits.maxRedirects }, signal, resolve: options.resolve, budget: downloadBudget });
+                bytes = downloaded.bytes;
+                releaseDownload = downloaded.release;
                 metrics.downloadDuration.observe({ outcome: "ok" }, (performance.now() - t0) / 1000);
             } catch (err) {
                 metrics.downloadDuration.observe({ outcome: "error" }, (performance.now() - t0) / 1000);
                 throw err;
             }
         } else bytes = source.bytes;
+        try {
+            await decodeInto(bytes, releaseDownload, signal, into);
+        } finally {
+            releaseDownload();
+        }
+    };
+
+    /** `prepareImage` past the download: `releaseDownload` is called as soon as the bytes are freed. */
+    const decodeInto = async (bytes: Buffer, releaseDownload: () => void, signal: AbortSignal, into: () => { tensor: Float32Array; offset: number }): Promise<void> => {
         signal.throwIfAborted();
         const info = probeImage(bytes);
         if (info.width * info.height > config.limits.maxPixels) {
@@ -242,6 +258,7 @@ export function createGateway(options: GatewayOptions): Gateway {
             } finally {
                 // The decoder is done with the encoded bytes once the decode settles.
                 releaseNow(bytes);
+                releaseDownload();
             }
             try {
                 signal.throwIfAborted();
