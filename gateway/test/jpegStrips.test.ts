@@ -1,10 +1,11 @@
 /**
  * Strip decoding of large sequential JPEGs (src/jpegStrips.ts) against the whole decode it replaces:
- * the same tensor, float for float, for every chroma subsampling, grey and CMYK, odd sizes, upscales
- * and strips that do not line up with MCU rows. The whole decode (sharp, PIL-identical per
+ * the same tensor, float for float, for 4:4:4, 4:2:2, 4:2:0, 4:4:0 and 4:1:1 chroma, restart markers,
+ * grey and CMYK, odd sizes, upscales and strips that do not line up with MCU rows. The whole decode (sharp, PIL-identical per
  * pilParity.test.ts) is the reference; the strip size is forced small so small images have many strips.
  */
 import * as fs from "node:fs";
+import koffi from "koffi";
 import * as path from "node:path";
 import sharp from "sharp";
 import { describe, expect, it } from "vitest";
@@ -12,8 +13,11 @@ import { jpegCoefficientBytes, jpegScans, probeImage } from "../src/imageInfo";
 import { asLibjpegHoldsIt, decodeJpegInStrips, jpegStripCost, jpegStripMinPixels, jpegStripPixels, jpegStripRows } from "../src/jpegStrips";
 import type { InputSize } from "../src/kerasModels";
 import { decodeCost, decodeImage, resizeNormalizeInto } from "../src/preprocess";
+import { noteSkippedForMissingTool, testTurboJpegLibrary } from "./helpers";
 
 const fixtures = path.join(__dirname, "fixtures");
+const turboJpegLibrary = testTurboJpegLibrary();
+if (!turboJpegLibrary) noteSkippedForMissingTool("the strip tests of 4:2:2, 4:4:0, 4:1:1 and restart-marker JPEGs", "a prebuilt libturbojpeg from @julusian/jpeg-turbo");
 const limits = { maxPixels: 50_000_000 };
 
 /** Seeded noise (every pixel differs from its neighbours, so an off-by-one row or column shows). */
@@ -33,6 +37,36 @@ async function jpegOf(width: number, height: number, options: { channels?: 1 | 3
     return (channels === 1 ? image.toColourspace("b-w") : image).jpeg({ quality: 85, chromaSubsampling: options.chroma ?? "4:2:0", progressive: options.progressive ?? false }).toBuffer();
 }
 
+/**
+ * An RGB JPEG written by libjpeg-turbo through TurboJPEG 3 (turbojpeg.h: tj3Init(TJINIT_COMPRESS = 0),
+ * tj3Set TJPARAM_NOREALLOC = 2, TJPARAM_QUALITY = 3, TJPARAM_SUBSAMP = 4, TJPARAM_RESTARTROWS = 19;
+ * TJPF_RGB = 0), for the layouts sharp cannot write: 4:2:2, 4:4:0, 4:1:1 and restart markers.
+ */
+function turboJpegOf(library: string, width: number, height: number, subsamp: number, restartRows: number): Buffer {
+    const lib = koffi.load(library);
+    const tj3Init = lib.func("void *tj3Init(int initType)");
+    const tj3Set = lib.func("int tj3Set(void *handle, int param, int value)");
+    const tj3JPEGBufSize = lib.func("size_t tj3JPEGBufSize(int width, int height, int jpegSubsamp)");
+    const tj3Compress8 = lib.func("int tj3Compress8(void *handle, const uint8_t *srcBuf, int width, int pitch, int height, int pixelFormat, _Inout_ uint8_t **jpegBuf, _Inout_ size_t *jpegSize)");
+    const tj3Destroy = lib.func("void tj3Destroy(void *handle)");
+    const handle = tj3Init(0);
+    try {
+        for (const [param, value] of [[2, 1], [3, 85], [4, subsamp], [19, restartRows]]) expect(tj3Set(handle, param, value)).toBe(0);
+        const out = Buffer.alloc(Number(tj3JPEGBufSize(width, height, subsamp)));
+        const size = [out.length];
+        expect(tj3Compress8(handle, noise(width, height, 3, width * 17 + subsamp), width, 0, height, 0, [out], size)).toBe(0);
+        return out.subarray(0, size[0]);
+    } finally {
+        tj3Destroy(handle);
+    }
+}
+
+/** The first component's sampling factors (H<<4 | V) in a JPEG's frame header. */
+function lumaSampling(jpeg: Buffer): number {
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0]));
+    return jpeg[sof + 11];
+}
+
 function tensorOf(raw: Parameters<typeof resizeNormalizeInto>[0], size: InputSize): Float32Array {
     const out = new Float32Array(size.width * size.height * 3);
     resizeNormalizeInto(raw, size, "tf", out);
@@ -49,6 +83,24 @@ describe("decodeJpegInStrips gives the whole decode's tensor", () => {
         ["grey 401×389", () => jpegOf(401, 389, { channels: 1 })],
         ["upscaled 150×120 (rows picked twice)", () => jpegOf(150, 120)],
         ["CMYK fixture (Pillow's)", async () => fs.readFileSync(path.join(fixtures, "cmyk.jpg"))],
+        ...(turboJpegLibrary
+            ? ([
+                  // TJSAMP_422 = 1, TJSAMP_420 = 2, TJSAMP_440 = 4, TJSAMP_411 = 5 (turbojpeg.h).
+                  ["libjpeg-turbo 4:2:2, a restart marker every MCU row", 0x21, 1, 1],
+                  ["libjpeg-turbo 4:2:0, a restart marker every 3 MCU rows", 0x22, 2, 3],
+                  ["libjpeg-turbo 4:4:0, a restart marker every MCU row", 0x12, 4, 1],
+                  ["libjpeg-turbo 4:1:1, no restart markers", 0x41, 5, 0],
+              ] as const).map(([name, sampling, subsamp, restartRows]): [string, () => Promise<Buffer>] => [
+                  name,
+                  async () => {
+                      const jpeg = turboJpegOf(turboJpegLibrary, 333, 517, subsamp, restartRows);
+                      expect(lumaSampling(jpeg)).toBe(sampling);
+                      expect(jpeg.includes(Buffer.from([0xff, 0xd0]))).toBe(restartRows > 0);
+                      expect(jpegScans(jpeg).scans).toBe(1); // restart markers stay inside the one scan
+                      return jpeg;
+                  },
+              ])
+            : []),
     ];
     for (const [name, make] of cases) {
         it(name, async () => {
