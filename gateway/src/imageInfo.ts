@@ -11,7 +11,7 @@
  * - GIF: the first frame, accepted when it covers the whole canvas and has no transparent colour
  *   (then libvips and PIL give the same pixels); otherwise refused with 415 naming the reason.
  */
-import { unprocessable, unsupportedMedia } from "./errors";
+import { GatewayError, unprocessable, unsupportedMedia } from "./errors";
 
 export type ImageFormat = "jpeg" | "png" | "webp" | "gif";
 
@@ -88,42 +88,12 @@ export function jpegCoefficientBytes(specs: Uint8Array, width: number, height: n
 }
 
 /**
- * Walks a JPEG's segments and entropy-coded data (stuffed 0xFF00 and restart markers stay inside a
- * scan) and counts its scans (SOS markers), with the frame's `jpegCoefficientBytes`. Reads the whole
- * file: for large sequential JPEGs only (jpegStrips.ts), not on the hot path. Stops quietly at
- * anything malformed; the decoder reports that.
+ * A JPEG's marker segments after SOI, in order: each marker, the offset of its 0xFF and its length
+ * field. Fill bytes and standalone markers are stepped over, and so is the entropy-coded data after
+ * each SOS (stuffed 0xFF00 and restart markers belong to it). Ends at EOI or at the end of the bytes;
+ * throws `truncated()` where a segment does not fit or a marker should be and is not.
  */
-export function jpegScans(b: Uint8Array): { scans: number; coefficientBytes: number } {
-    let scans = 0;
-    let coefficientBytes = 0;
-    let i = 2;
-    while (i + 4 <= b.length && b[i] === 0xff) {
-        const marker = b[i + 1];
-        if (marker === 0xff) {
-            i++;
-            continue;
-        }
-        if (marker === 0xd9) break;
-        if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
-            i += 2;
-            continue;
-        }
-        const len = be16(b, i + 2);
-        if (len < 2 || i + 2 + len > b.length) break;
-        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc && len >= 8) {
-            const components = b[i + 9];
-            coefficientBytes = jpegCoefficientBytes(b.subarray(i + 10, Math.min(i + 2 + len, i + 10 + 3 * components)), be16(b, i + 7), be16(b, i + 5));
-        }
-        i += 2 + len;
-        if (marker === 0xda) {
-            scans++;
-            while (i + 1 < b.length && !(b[i] === 0xff && b[i + 1] !== 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7))) i++;
-        }
-    }
-    return { scans, coefficientBytes };
-}
-
-function probeJpeg(b: Uint8Array): ImageInfo {
+function* jpegSegments(b: Uint8Array): Generator<{ marker: number; at: number; length: number }> {
     let i = 2;
     while (i + 4 <= b.length) {
         if (b[i] !== 0xff) throw truncated();
@@ -132,27 +102,66 @@ function probeJpeg(b: Uint8Array): ImageInfo {
             i++; // fill byte
             continue;
         }
+        if (marker === 0xd9) return;
         if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) {
             i += 2;
             continue;
         }
-        const len = be16(b, i + 2);
-        if (len < 2 || i + 2 + len > b.length) throw truncated();
-        // SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC).
-        if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) {
-            if (len < 8) throw truncated();
-            const height = be16(b, i + 5);
-            const width = be16(b, i + 7);
-            const components = b[i + 9];
-            if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the JPEG declares no dimensions");
-            if (components !== 1 && components !== 3 && components !== 4) throw unsupportedMedia("unsupported_image", `JPEG with ${components} colour components is not supported`);
-            if (len < 8 + 3 * components) throw truncated();
+        const length = be16(b, i + 2);
+        if (length < 2 || i + 2 + length > b.length) throw truncated();
+        yield { marker, at: i, length };
+        i += 2 + length;
+        if (marker === 0xda) {
+            while (i + 1 < b.length && !(b[i] === 0xff && b[i + 1] !== 0x00 && !(b[i + 1] >= 0xd0 && b[i + 1] <= 0xd7))) i++;
+        }
+    }
+}
+
+/** SOF0-SOF15 except DHT (C4), JPG (C8) and DAC (CC). */
+const isFrameHeader = (marker: number) => marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
+
+/** The frame header (SOFn) segment at `at`: its size and component specs, refused as the probe refuses them. */
+function readFrame(b: Uint8Array, at: number, length: number): { width: number; height: number; components: number; specs: Uint8Array } {
+    if (length < 8) throw truncated();
+    const height = be16(b, at + 5);
+    const width = be16(b, at + 7);
+    const components = b[at + 9];
+    if (width === 0 || height === 0) throw unprocessable("undecodable_image", "the JPEG declares no dimensions");
+    if (components !== 1 && components !== 3 && components !== 4) throw unsupportedMedia("unsupported_image", `JPEG with ${components} colour components is not supported`);
+    if (length < 8 + 3 * components) throw truncated();
+    return { width, height, components, specs: b.subarray(at + 10, at + 10 + 3 * components) };
+}
+
+/**
+ * Counts a JPEG's scans (SOS markers), with its frame's `jpegCoefficientBytes`. Reads the whole file:
+ * for large sequential JPEGs only (jpegStrips.ts), not on the hot path. At anything malformed it
+ * returns what it has counted; the decoder reports the problem.
+ */
+export function jpegScans(b: Uint8Array): { scans: number; coefficientBytes: number } {
+    let scans = 0;
+    let coefficientBytes = 0;
+    try {
+        for (const { marker, at, length } of jpegSegments(b)) {
+            if (isFrameHeader(marker)) {
+                const frame = readFrame(b, at, length);
+                coefficientBytes = jpegCoefficientBytes(frame.specs, frame.width, frame.height);
+            } else if (marker === 0xda) scans++;
+        }
+    } catch (err) {
+        if (!(err instanceof GatewayError)) throw err;
+    }
+    return { scans, coefficientBytes };
+}
+
+function probeJpeg(b: Uint8Array): ImageInfo {
+    for (const { marker, at, length } of jpegSegments(b)) {
+        if (isFrameHeader(marker)) {
+            const { width, height, components, specs } = readFrame(b, at, length);
             const base = { format: "jpeg" as const, width, height, cmyk: components === 4 };
             if (marker === 0xc0 || marker === 0xc1) return { ...base, sequential: true };
-            return { ...base, coefficientBytes: jpegCoefficientBytes(b.subarray(i + 10, i + 10 + 3 * components), width, height) };
+            return { ...base, coefficientBytes: jpegCoefficientBytes(specs, width, height) };
         }
-        if (marker === 0xda || marker === 0xd9) break; // scan data before any frame header
-        i += 2 + len;
+        if (marker === 0xda) break; // scan data before any frame header
     }
     throw truncated();
 }
