@@ -54,7 +54,7 @@ export interface Limits {
     readonly bodyTimeoutMs: number;
     /** From the first byte of a request to the end of its headers, milliseconds (then 408). */
     readonly headersTimeoutMs: number;
-    /** Decoded pixels in flight in one process (see PixelBudget); default `maxPixels`. */
+    /** Decoded pixels in flight in one process (see MemoryBudget); default `maxPixels`. */
     readonly decodeBudgetPixels: number;
     /** Requests that may wait for the pixel budget (or the download budget) before the next one gets 503. */
     readonly decodeQueue: number;

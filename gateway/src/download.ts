@@ -12,7 +12,7 @@ import { badGateway, badRequest, GatewayError, gatewayTimeout, tooLarge, unsuppo
 import { noteImageGarbage } from "./imageGarbage";
 import { sniffImageType } from "./imageInfo";
 import { type AddressPolicy, checkAddress, parseIp } from "./netPolicy";
-import { PixelBudget } from "./preprocess";
+import { MemoryBudget } from "./memoryBudget";
 
 export { sniffImageType };
 
@@ -55,8 +55,8 @@ export interface Downloaded {
  * The budget `DownloadOptions.budget` expects, in bytes: waiters first come, first served, and past
  * `maxWaiting` of them 503 `download_budget_exhausted` with Retry-After (server.ts makes one per process).
  */
-export function createDownloadBudget(capacityBytes: number, maxWaiting: number): PixelBudget {
-    return new PixelBudget(capacityBytes, maxWaiting, { code: "download_budget_exhausted", busy: "too many image bytes are being downloaded" });
+export function createDownloadBudget(capacityBytes: number, maxWaiting: number): MemoryBudget {
+    return new MemoryBudget(capacityBytes, maxWaiting, { code: "download_budget_exhausted", busy: "too many image bytes are being downloaded" });
 }
 
 /** Media types accepted; octet-stream is accepted too when the bytes sniff as an image. */

@@ -20,7 +20,8 @@ import type { AddressPolicy } from "./netPolicy";
 import { createPredictor, type Predictor } from "./predictors";
 import { asLibjpegHoldsIt, decodeJpegInStrips, jpegStripCost, jpegStripRows } from "./jpegStrips";
 import { decodePngNearest, pngNearestCost, pngNearestLayout } from "./pngNearest";
-import { decodeCost, decodeImage, PixelBudget, releaseNow, releasePixels, resizeNormalizeInto } from "./preprocess";
+import { MemoryBudget } from "./memoryBudget";
+import { decodeCost, decodeImage, releaseNow, releasePixels, resizeNormalizeInto } from "./preprocess";
 import type { JpegDecoder } from "./turboJpeg";
 
 export interface GatewayOptions {
@@ -39,9 +40,9 @@ export interface GatewayOptions {
     /** `/metrics` text; default this gateway's registry (workers pass the cluster-wide sum). */
     readonly metricsText?: () => Promise<string>;
     /** Decoded-pixel budget; default one of `config.limits.decodeBudgetPixels` for this gateway. */
-    readonly pixelBudget?: PixelBudget;
+    readonly pixelBudget?: MemoryBudget;
     /** Budget of downloaded bytes held; default one of `config.limits.downloadBudgetBytes` for this gateway. */
-    readonly downloadBudget?: PixelBudget;
+    readonly downloadBudget?: MemoryBudget;
     /** TurboJPEG for JPEGs up to a Full HD frame (main.ts loads it per `config.jpeg`); default none: sharp decodes everything. */
     readonly jpegDecoder?: JpegDecoder;
 }
@@ -55,7 +56,7 @@ export interface Gateway {
     /** Stops accepting, waits for in-flight requests (up to the drain timeout), closes clients. */
     shutdown(): Promise<void>;
     readonly inFlight: number;
-    readonly pixelBudget: PixelBudget;
+    readonly pixelBudget: MemoryBudget;
 }
 
 type ImageSource = { readonly url: string } | { readonly bytes: Buffer };
@@ -148,7 +149,7 @@ export function createGateway(options: GatewayOptions): Gateway {
     let listening = false;
     let inFlight = 0;
     const idleWaiters: (() => void)[] = [];
-    const pixelBudget = options.pixelBudget ?? new PixelBudget(config.limits.decodeBudgetPixels, config.limits.decodeQueue);
+    const pixelBudget = options.pixelBudget ?? new MemoryBudget(config.limits.decodeBudgetPixels, config.limits.decodeQueue);
     const downloadBudget = options.downloadBudget ?? createDownloadBudget(config.limits.downloadBudgetBytes, config.limits.decodeQueue);
     const bodyTimeoutText = `${config.limits.bodyTimeoutMs / 1000} s`;
 

@@ -8,7 +8,7 @@ import type * as http from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../src/config";
 import { createDownloadBudget, downloadImage } from "../src/download";
-import type { PixelBudget } from "../src/preprocess";
+import type { MemoryBudget } from "../src/memoryBudget";
 import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, testConfig } from "./helpers";
 
 // 600 bytes that sniff as a PNG (the signature, then filler): the download only checks the signature.
@@ -29,7 +29,7 @@ beforeAll(async () => {
 });
 afterAll(() => images.close());
 
-const download = (path: string, budget: PixelBudget, signal?: AbortSignal) =>
+const download = (path: string, budget: MemoryBudget, signal?: AbortSignal) =>
     downloadImage(`${images.url}${path}`, { policy: { allowLoopbackForTests: true }, limits: { maxBytes: 1500, timeoutMs: 5000, maxRedirects: 0 }, budget, signal });
 
 /** Lets pending I/O and promise callbacks run. */

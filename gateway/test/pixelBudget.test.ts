@@ -1,7 +1,7 @@
 /**
  * Memory bounded by design. 8-bit PNGs are decoded row by row (src/pngNearest.ts) and large baseline
  * JPEGs strip by strip (src/jpegStrips.ts), so those requests never hold a whole image; everything
- * decoded whole (by sharp) shares one budget of decoded pixels in flight (PixelBudget). Unit tests of
+ * decoded whole (by sharp) shares one budget of decoded pixels in flight (MemoryBudget). Unit tests of
  * the budget's rules, then end to end against a gateway process:
  * - 40-megapixel progressive JPEGs (decoded whole by sharp, coefficients and pixels): the peak RSS
  *   (VmHWM) must stay within what the design allows: idle RSS, plus one budget of decoded pixels (3
@@ -15,12 +15,12 @@ import { describe, expect, it } from "vitest";
 import { probeImage } from "../src/imageInfo";
 import { jpegStripRows } from "../src/jpegStrips";
 import { pngNearestLayout } from "../src/pngNearest";
-import { PixelBudget } from "../src/preprocess";
+import { MemoryBudget } from "../src/memoryBudget";
 import { largeJpeg, largePng, runConcurrentDecodes, type ConcurrentDecodesRun } from "./concurrentDecodes";
 
-describe("PixelBudget", () => {
+describe("MemoryBudget", () => {
     it("admits while the capacity lasts, then first come first served", async () => {
-        const budget = new PixelBudget(100, 10);
+        const budget = new MemoryBudget(100, 10);
         const order: string[] = [];
         const a = await budget.acquire(60);
         const b = budget.acquire(60).then((r) => (order.push("b"), r));
@@ -41,7 +41,7 @@ describe("PixelBudget", () => {
     });
 
     it("an image larger than the whole budget runs alone", async () => {
-        const budget = new PixelBudget(100, 10);
+        const budget = new MemoryBudget(100, 10);
         const big = await budget.acquire(1000);
         expect(budget.used).toBe(100);
         let small = false;
@@ -53,7 +53,7 @@ describe("PixelBudget", () => {
     });
 
     it("when the queue is full the next request gets 503 with Retry-After", async () => {
-        const budget = new PixelBudget(10, 1);
+        const budget = new MemoryBudget(10, 1);
         const held = await budget.acquire(10);
         const waiting = budget.acquire(5);
         await expect(budget.acquire(5)).rejects.toMatchObject({ status: 503, code: "decode_budget_exhausted", headers: { "retry-after": "1" } });
@@ -62,7 +62,7 @@ describe("PixelBudget", () => {
     });
 
     it("an aborted waiter leaves the queue and lets the next one in", async () => {
-        const budget = new PixelBudget(10, 5);
+        const budget = new MemoryBudget(10, 5);
         const held = await budget.acquire(8);
         const controller = new AbortController();
         const aborted = budget.acquire(8, controller.signal);
