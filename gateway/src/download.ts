@@ -216,14 +216,13 @@ function oneHop(url: URL, target: { address: string; family: number }, limits: D
                 res.on("error", (err) => reject(err));
                 res.on("aborted", () => reject(badGateway("image_fetch_failed", "image download was cut off")));
                 if (!budget) return readBody();
-                // The body waits, unread, for its share of the budget (TCP holds the rest back).
-                res.pause();
+                // Until readBody adds its 'data' listener the body stays unread: Node buffers up to its
+                // high-water mark and TCP holds the rest back.
                 budget.acquire(Number.isFinite(declared) && declared > 0 ? declared : limits.maxBytes, signal).then(
                     (giveBack) => {
                         if (settled) return giveBack(); // the response failed while it waited
                         release = giveBack;
                         readBody();
-                        res.resume();
                     },
                     (err: unknown) => {
                         reject(err);
