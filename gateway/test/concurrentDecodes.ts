@@ -8,6 +8,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp, { type Sharp } from "sharp";
 import { sniffImageType } from "../src/imageInfo";
+import { gatewayScript } from "./gatewayBuild";
 import { pngOf, serveBytes, startHttpServer, startStubTfServing } from "./helpers";
 
 export interface ConcurrentDecodesRun {
@@ -61,8 +62,8 @@ function gradientImage(width: number, height: number, channels: 3 | 4): Sharp {
 }
 
 /**
- * Starts the gateway (node with tsx as a loader only, so the child's pid is the process measured),
- * sends `requests` concurrent /predict calls for `image`, and reads its memory. `env` is added to the
+ * Starts the gateway (its compiled files under plain node, gatewayBuild.ts, so the child's pid is the
+ * process measured), sends `requests` concurrent /predict calls for `image`, and reads its memory. `env` is added to the
  * gateway's environment (e.g. GATEWAY_DECODE_BUDGET_PIXELS).
  */
 export async function runConcurrentDecodes(image: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
@@ -72,7 +73,7 @@ export async function runConcurrentDecodes(image: Buffer, requests: number, env:
     const images = await startHttpServer({ "/big": serveBytes(image, `image/${sniffImageType(image)}`), "/small.webp": serveBytes(small, "image/webp") });
     const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
     // --expose-gc as the image's ENTRYPOINT has it (gateway/Dockerfile).
-    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
+    const child = spawn(process.execPath, ["--expose-gc", gatewayScript("main"), "--http_port", "0"], {
         cwd: path.resolve(__dirname, "../.."),
         env: {
             ...process.env,

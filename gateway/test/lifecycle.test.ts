@@ -6,6 +6,7 @@ import { spawn } from "node:child_process";
 import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log";
+import { gatewayScript } from "./gatewayBuild";
 import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, testConfig, testTurboJpegLibrary } from "./helpers";
 
 const scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
@@ -147,10 +148,10 @@ describe("graceful shutdown", () => {
 
     it("main.ts: SIGTERM drains, exits 0, logs JSON; a bad config exits 2 with one message", async () => {
         const slow = await startStubTfServing({ scores, delayMs: 500 });
-        // node with tsx's loader (the tsx CLI would add a second process that relays the signal).
-        const node = (args: string[]) => [process.execPath, ["--import", "tsx", ...args]] as const;
+        // Plain node on the compiled gateway, as the image runs it (gatewayBuild.ts).
+        const node = (args: string[]) => [process.execPath, args] as const;
         const repoRoot = path.resolve(__dirname, "../..");
-        const main = path.resolve(__dirname, "../src/main.ts");
+        const main = gatewayScript("main");
         const child = spawn(...node([main, "--http_port", "0"]), {
             cwd: repoRoot,
             env: { ...process.env, TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8", LOG_LEVEL: "info", GATEWAY_TURBOJPEG_LIBRARY: turboJpegLibrary ?? "/nonexistent/libturbojpeg.so.0" },

@@ -15,6 +15,7 @@ import { describe, expect, it } from "vitest";
 import { createLogger } from "../src/log";
 import { decodeImage, PixelBufferPool, releasePixels, syncJpegMaxPixels } from "../src/preprocess";
 import { type JpegDecoder, loadTurboJpeg, selectJpegDecoder } from "../src/turboJpeg";
+import { gatewayScript } from "./gatewayBuild";
 import { countingJpegDecoder, testTurboJpeg, testTurboJpegLibrary } from "./helpers";
 
 const fixtures = path.join(__dirname, "fixtures");
@@ -178,7 +179,7 @@ describe.skipIf(!turboJpeg)("sharp on demand", () => {
 
 describe.skipIf(!turboJpeg)("selfCheck.ts, the image build's check of sharp and TurboJPEG", () => {
     const run = (env: Record<string, string>, preload: string[] = []) =>
-        promisify(execFile)(process.execPath, [...preload, "--import", "tsx", path.resolve(__dirname, "../src/selfCheck.ts")], { cwd: path.resolve(__dirname, "../.."), env: { ...process.env, ...env } }).then(
+        promisify(execFile)(process.execPath, [...preload, gatewayScript("selfCheck")], { cwd: path.resolve(__dirname, "../.."), env: { ...process.env, ...env } }).then(
             ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
             (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
         );

@@ -15,6 +15,7 @@ import { metricsCollect, metricsCollected, metricsRequest, metricsResponse } fro
 import { defaultWorkers } from "../src/config";
 import { containerCpuLimit, parseCfsQuota, parseCpuMax } from "../src/cpuLimit";
 import { type ClusterChannel, createMetrics, workerMetrics } from "../src/metrics";
+import { gatewayScript } from "./gatewayBuild";
 import { pngOf, serveBytes, startHttpServer, startStubTfServing, testConfig } from "./helpers";
 
 describe("worker count", () => {
@@ -110,7 +111,7 @@ describe("2 workers (node:cluster)", () => {
     it("spreads requests over both, sums /metrics, drains on SIGTERM and exits 0", async () => {
         const images = await startHttpServer({ "/ok.png": serveBytes(await pngOf(2, 2, 3, Array(12).fill(100)), "image/png") });
         const slow = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], delayMs: 300 });
-        const child = spawn(process.execPath, ["-r", path.join(__dirname, "fixtures/primaryModules.cjs"), "--import", "tsx", path.resolve(__dirname, "../src/main.ts"), "--http_port", "0"], {
+        const child = spawn(process.execPath, ["-r", path.join(__dirname, "fixtures/primaryModules.cjs"), gatewayScript("main"), "--http_port", "0"], {
             cwd: path.resolve(__dirname, "../.."),
             env: { ...process.env, TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2", GATEWAY_ALLOWED_CIDRS: "127.0.0.0/8", LOG_LEVEL: "info", GATEWAY_WORKERS: "2" },
             stdio: ["ignore", "pipe", "pipe"],
