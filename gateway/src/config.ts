@@ -54,12 +54,18 @@ export interface Limits {
     readonly bodyTimeoutMs: number;
     /** From the first byte of a request to the end of its headers, milliseconds (then 408). */
     readonly headersTimeoutMs: number;
-    /** Decoded pixels in flight in one process (see MemoryBudget); default `maxPixels`. */
+    /**
+     * Decoded pixels in flight in one process (see MemoryBudget), in units of 3 bytes; an image whose
+     * decode alone costs more is refused (413 `image_too_large_to_decode`). Default: what
+     * `memoryLimitBytes` leaves a worker (`decodeBudgetFromMemory`), else `maxPixels`.
+     */
     readonly decodeBudgetPixels: number;
     /** Requests that may wait for the pixel budget (or the download budget) before the next one gets 503. */
     readonly decodeQueue: number;
     /** Bytes of downloaded images held at once in one process, from their headers until they are decoded; default 4 × `maxImageBytes`. */
     readonly downloadBudgetBytes: number;
+    /** Memory of the whole container (all workers), bytes; default its cgroup limit; undefined: none known. */
+    readonly memoryLimitBytes?: number;
 }
 
 export interface GatewayConfig {
@@ -132,6 +138,7 @@ const flags = {
     decode_budget_pixels: "GATEWAY_DECODE_BUDGET_PIXELS",
     decode_queue: "GATEWAY_DECODE_QUEUE",
     download_budget_bytes: "GATEWAY_DOWNLOAD_BUDGET_BYTES",
+    memory_limit_bytes: "GATEWAY_MEMORY_LIMIT_BYTES",
     gateway_workers: "GATEWAY_WORKERS",
     jpeg_decoder: "GATEWAY_JPEG_DECODER",
     turbojpeg_library: "GATEWAY_TURBOJPEG_LIBRARY",
@@ -153,6 +160,33 @@ export function defaultWorkers(cpuLimit: number | undefined, cpus: number): numb
     const n = cpuLimit !== undefined && cpuLimit > 0 ? Math.ceil(cpuLimit - 1e-9) : cpus;
     return Math.max(1, Math.min(16, n));
 }
+
+const MiB = 1024 * 1024;
+/**
+ * What one worker holds before any request is counted, with sharp loaded and after its first
+ * requests: measured 93-106 MB RSS (`npm run bench:gateway-memory`, idle), rounded up.
+ */
+export const idleWorkerBytes = 112 * MiB;
+/** The `node:cluster` primary with 2 workers or more (it loads neither sharp nor gRPC): measured 52 MB RSS. */
+export const clusterPrimaryBytes = 56 * MiB;
+
+/**
+ * The pixel budget (units of 3 bytes) a memory limit leaves each worker: the limit less the
+ * primary (with more than one worker), shared by the workers, less an idle worker and its download
+ * budget. A budget that stays within it keeps the container inside its limit by design: every
+ * decode's memory is counted (decodeCost, jpegStripCost, pngNearestCost) and an image that does
+ * not fit is refused rather than decoded.
+ */
+export function decodeBudgetFromMemory(memoryLimitBytes: number, workers: number, downloadBudgetBytes: number): number {
+    const perWorker = (memoryLimitBytes - (workers > 1 ? clusterPrimaryBytes : 0)) / workers;
+    return Math.floor((perWorker - idleWorkerBytes - downloadBudgetBytes) / 3);
+}
+
+/**
+ * The smallest pixel budget the memory limit may leave: room for one 2-MiP strip of a large JPEG
+ * (jpegStrips.ts) and a 299×299 output, so every format the gateway decodes in pieces still fits.
+ */
+export const minDerivedDecodeBudgetPixels = 4 * 1024 * 1024;
 
 export interface ParsedConfig {
     readonly config: GatewayConfig;
@@ -244,7 +278,11 @@ const protocols: Record<string, PredictorProtocol> = {
 };
 
 /** Builds the configuration or throws one Error listing every problem. */
-export function parseConfig(argv: readonly string[], env: Readonly<Record<string, string | undefined>>, machine: { cpuLimit?: number; cpus: number } = { cpus: 1 }): ParsedConfig {
+export function parseConfig(
+    argv: readonly string[],
+    env: Readonly<Record<string, string | undefined>>,
+    machine: { cpuLimit?: number; memoryLimit?: number; cpus: number } = { cpus: 1 },
+): ParsedConfig {
     const problems: string[] = [];
     const { values, ignored } = splitArgs(argv, problems);
     const get = (flag: Flag): string | undefined => values[flag] ?? env[flags[flag]];
@@ -330,9 +368,25 @@ export function parseConfig(argv: readonly string[], env: Readonly<Record<string
         decodeQueue: num("decode_queue", 64, 0, 100_000),
         downloadBudgetBytes: 0,
     };
-    limits.decodeBudgetPixels = num("decode_budget_pixels", limits.maxPixels, 1, 10_000_000_000);
     limits.downloadBudgetBytes = num("download_budget_bytes", 4 * limits.maxImageBytes, 1024, 64 * 1024 * 1024 * 1024);
     const workers = num("gateway_workers", defaultWorkers(machine.cpuLimit, machine.cpus), 1, 64);
+    const memoryLimitText = get("memory_limit_bytes");
+    const problemsBeforeMemory = problems.length;
+    limits.memoryLimitBytes = memoryLimitText === undefined ? machine.memoryLimit : parseNumber("--memory_limit_bytes/GATEWAY_MEMORY_LIMIT_BYTES", memoryLimitText, 16 * MiB, 2 ** 50, problems, true);
+    if (get("decode_budget_pixels") !== undefined) limits.decodeBudgetPixels = num("decode_budget_pixels", limits.maxPixels, 1, 10_000_000_000);
+    else if (limits.memoryLimitBytes === undefined || problems.length > problemsBeforeMemory) limits.decodeBudgetPixels = limits.maxPixels;
+    else {
+        limits.decodeBudgetPixels = decodeBudgetFromMemory(limits.memoryLimitBytes, workers, limits.downloadBudgetBytes);
+        if (limits.decodeBudgetPixels < minDerivedDecodeBudgetPixels) {
+            const mib = (bytes: number) => `${Math.round(bytes / MiB)} MiB`;
+            problems.push(
+                `memory limit ${mib(limits.memoryLimitBytes)} (GATEWAY_MEMORY_LIMIT_BYTES, else the container's) leaves ${workers} worker(s) ` +
+                    `${mib(Math.max(0, limits.decodeBudgetPixels * 3))} each to decode images after an idle worker (${mib(idleWorkerBytes)}) and its download budget ` +
+                    `(${mib(limits.downloadBudgetBytes)}); at least ${mib(minDerivedDecodeBudgetPixels * 3)} is needed: give the container more memory, ` +
+                    `run fewer workers (GATEWAY_WORKERS), lower GATEWAY_DOWNLOAD_BUDGET_BYTES, or set GATEWAY_DECODE_BUDGET_PIXELS yourself`,
+            );
+        }
+    }
     const drainTimeoutMs = num("drain_timeout_seconds", 25, 0, 3600, false) * 1000;
     const binaryData = parseBool("--binary_data/V2_BINARY_DATA", get("binary_data") ?? "false", problems);
     const outputName = get("output_name");

@@ -7,13 +7,13 @@
 import { availableParallelism } from "node:os";
 import { isPrimary, runPrimary } from "./cluster";
 import { parseConfig } from "./config";
-import { containerCpuLimit } from "./cpuLimit";
+import { containerCpuLimit, containerMemoryLimit } from "./containerLimits";
 import { createLogger } from "./log";
 
 async function main(): Promise<void> {
     let parsed;
     try {
-        parsed = parseConfig(process.argv.slice(2), process.env, { cpuLimit: containerCpuLimit(), cpus: availableParallelism() });
+        parsed = parseConfig(process.argv.slice(2), process.env, { cpuLimit: containerCpuLimit(), memoryLimit: containerMemoryLimit(), cpus: availableParallelism() });
     } catch (err) {
         process.stderr.write(`${(err as Error).message}\n`);
         process.exit(2);

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import type { GatewayConfig } from "./config";
 import { createDownloadBudget, downloadImage, type Resolver } from "./download";
 import { badRequest, GatewayError, gatewayTimeout, requestTimeout, toGatewayError, tooLarge, unsupportedMedia } from "./errors";
-import { probeImage } from "./imageInfo";
+import { type ImageInfo, probeImage } from "./imageInfo";
 import { attachLabels } from "./labels";
 import { type Logger, silentLogger } from "./log";
 import { createMetrics, type GatewayMetrics } from "./metrics";
@@ -136,6 +136,17 @@ function periodicCollector(every: number): () => void {
     };
 }
 
+/** 413 for an image whose decode alone costs more than the whole pixel budget (`cost` and `budget` in units of 3 bytes). */
+export function tooLargeToDecode(info: ImageInfo, cost: number, budget: number): GatewayError {
+    const mib = (units: number) => `${((units * 3) / (1024 * 1024)).toFixed(1)} MiB`;
+    const what = info.coefficientBytes ? `${info.width}x${info.height} progressive or multi-scan JPEG (libjpeg holds all its coefficients)` : `${info.width}x${info.height} ${info.format.toUpperCase()}`;
+    return tooLarge(
+        "image_too_large_to_decode",
+        `decoding this ${what} takes about ${mib(cost)}, more than this gateway's decode budget of ${mib(budget)} ` +
+            `(GATEWAY_DECODE_BUDGET_PIXELS; by default what the memory limit leaves a worker): send a smaller image, or give the gateway more memory`,
+    );
+}
+
 export function createGateway(options: GatewayOptions): Gateway {
     const { config } = options;
     const logger = options.logger ?? silentLogger;
@@ -245,6 +256,9 @@ export function createGateway(options: GatewayOptions): Gateway {
         const held = asLibjpegHoldsIt(info, bytes);
         const stripRows = jpegStripRows(held);
         const cost = pngLayout ? pngNearestCost(pngLayout, config.inputSize) : stripRows ? jpegStripCost(held, stripRows, config.inputSize) : decodeCost(held);
+        // Decoded alone it would still break the memory the budget stands for (the container's limit,
+        // by default): refused instead of risking the process and every request in it.
+        if (cost > pixelBudget.capacity) throw tooLargeToDecode(held, cost, pixelBudget.capacity);
         const giveBack = await pixelBudget.acquire(cost, signal);
         try {
             const t1 = performance.now();

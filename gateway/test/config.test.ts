@@ -1,5 +1,9 @@
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig, parseInputSize, predictorTarget } from "../src/config";
+import { containerMemoryLimit, parseMemoryLimit } from "../src/containerLimits";
 import { attachLabels, defaultClothingLabels, parseLabels } from "../src/labels";
 
 describe("parseConfig", () => {
@@ -105,5 +109,57 @@ describe("pure helpers", () => {
         expect(attachLabels(["x", "y"], [0.5, -1])).toEqual({ x: 0.5, y: -1 });
         expect(Object.keys(attachLabels(["z", "a"], [1, 2]))).toEqual(["z", "a"]);
         expect(() => attachLabels(["x"], [1, 2])).toThrow(/2 scores but 1 labels/);
+    });
+});
+
+describe("the decode budget from the container's memory limit", () => {
+    const MiB = 1024 * 1024;
+    const base = { TF_SERVING_HOST: "h:1" };
+    const budgetOf = (env: Record<string, string>, machine: { memoryLimit?: number; cpus: number }) => parseConfig([], { ...base, ...env }, machine).config.limits.decodeBudgetPixels;
+
+    it("cgroup v2 memory.max and v1 memory.limit_in_bytes give the limit; none gives undefined", () => {
+        expect(parseMemoryLimit("536870912\n")).toBe(512 * MiB);
+        expect(parseMemoryLimit("max\n")).toBeUndefined();
+        // cgroup v1's "unlimited" (PAGE_COUNTER_MAX pages of 4 KiB), as read on this CI machine.
+        expect(parseMemoryLimit("9223372036854771712")).toBeUndefined();
+        expect(parseMemoryLimit("lots")).toBeUndefined();
+        const root = fs.mkdtempSync(path.join(os.tmpdir(), "cgroup-"));
+        try {
+            expect(containerMemoryLimit(root)).toBeUndefined();
+            fs.mkdirSync(path.join(root, "memory"));
+            fs.writeFileSync(path.join(root, "memory/memory.limit_in_bytes"), String(256 * MiB));
+            expect(containerMemoryLimit(root)).toBe(256 * MiB);
+            fs.writeFileSync(path.join(root, "memory.max"), "max\n");
+            expect(containerMemoryLimit(root)).toBeUndefined();
+        } finally {
+            fs.rmSync(root, { recursive: true, force: true });
+        }
+    });
+
+    it("leaves each worker its share less an idle worker (112 MiB) and its download budget, in units of 3 bytes", () => {
+        // The transformer's container (components/models/exampleModels.ts): 512 MiB, 1 CPU, so one
+        // worker; downloads 4 × 10 MiB. (512 - 112 - 40) MiB / 3.
+        expect(budgetOf({ GATEWAY_WORKERS: "1" }, { memoryLimit: 512 * MiB, cpus: 8 })).toBe((360 * MiB) / 3);
+        // Two workers in 1 GiB: the primary (56 MiB) first, then halves: (1024 - 56) / 2 - 112 - 40 = 332 MiB.
+        expect(budgetOf({ GATEWAY_WORKERS: "2" }, { memoryLimit: 1024 * MiB, cpus: 8 })).toBe(Math.floor((332 * MiB) / 3));
+        // GATEWAY_MEMORY_LIMIT_BYTES stands in for the cgroup's; a smaller download budget leaves more.
+        expect(budgetOf({ GATEWAY_WORKERS: "1", GATEWAY_MEMORY_LIMIT_BYTES: String(200 * MiB), GATEWAY_DOWNLOAD_BUDGET_BYTES: String(10 * MiB) }, { cpus: 1 })).toBe(Math.floor((78 * MiB) / 3));
+        // No limit known: the per-image limit, as before; an explicit budget always wins.
+        expect(budgetOf({}, { cpus: 1 })).toBe(40_000_000);
+        expect(budgetOf({ GATEWAY_DECODE_BUDGET_PIXELS: "1234567" }, { memoryLimit: 512 * MiB, cpus: 1 })).toBe(1234567);
+        expect(parseConfig([], base, { memoryLimit: 300 * MiB, cpus: 1 }).config.limits.memoryLimitBytes).toBe(300 * MiB);
+    });
+
+    it("refuses a limit that leaves no room to decode, once, with the numbers and what to change", () => {
+        expect(() => parseConfig([], { ...base, GATEWAY_WORKERS: "2" }, { memoryLimit: 256 * MiB, cpus: 2 })).toThrow(
+            /memory limit 256 MiB \(GATEWAY_MEMORY_LIMIT_BYTES, else the container's\) leaves 2 worker\(s\) 0 MiB each to decode images after an idle worker \(112 MiB\) and its download budget \(40 MiB\); at least 12 MiB is needed/,
+        );
+        let message = "";
+        try {
+            parseConfig([], { ...base, GATEWAY_MEMORY_LIMIT_BYTES: "lots" }, { cpus: 1 });
+        } catch (err) {
+            message = (err as Error).message;
+        }
+        expect(message.split("\n  - ").slice(1)).toEqual(["--memory_limit_bytes/GATEWAY_MEMORY_LIMIT_BYTES: 'lots' is not an integer in [16777216, 1125899906842624]"]);
     });
 });

@@ -3,20 +3,23 @@
  * JPEGs strip by strip (src/jpegStrips.ts), so those requests never hold a whole image; everything
  * decoded whole (by sharp) shares one budget of decoded pixels in flight (MemoryBudget). Unit tests of
  * the budget's rules, then end to end against a gateway process:
- * - 40-megapixel progressive JPEGs (decoded whole by sharp, coefficients and pixels): the peak RSS
- *   (VmHWM) must stay within what the design allows: idle RSS, plus one budget of decoded pixels (3
- *   bytes each) or one image's cost when that is larger (it then runs alone), plus the encoded images
- *   the requests hold, plus 80 MB of working memory (decoder, allocator, buffers freed by finalizers a
- *   little later; measured 35-55 MB). Without the budget the decodes overlap and this fails.
+ * - An image whose decode alone costs more than the whole budget is refused (413), in process.
+ * - 40-megapixel progressive JPEGs (decoded whole by sharp, coefficients and pixels) under a budget of
+ *   one of them: the peak RSS (VmHWM) must stay within what the design allows: idle RSS, plus the
+ *   budget (3 bytes a unit), plus the encoded images the requests hold, plus 80 MB of working memory
+ *   (decoder, allocator, buffers freed by finalizers a little later; measured 35-55 MB). Without the
+ *   budget the decodes overlap and this fails.
  * - 40-megapixel 8-bit PNGs (the issue's case) and baseline JPEGs: under the issue's 200 MB.
  * The 32-request figures come from `npm run bench:gateway-memory`. Nothing here is timed.
  */
+import sharp from "sharp";
 import { describe, expect, it } from "vitest";
 import { probeImage } from "../src/imageInfo";
 import { jpegStripRows } from "../src/jpegStrips";
 import { pngNearestLayout } from "../src/pngNearest";
 import { MemoryBudget } from "../src/memoryBudget";
 import { largeJpeg, largePng, runConcurrentDecodes, type ConcurrentDecodesRun } from "./concurrentDecodes";
+import { postJson, startGateway, startStubTfServing, testConfig } from "./helpers";
 
 describe("MemoryBudget", () => {
     it("admits while the capacity lasts, then first come first served", async () => {
@@ -76,9 +79,38 @@ describe("MemoryBudget", () => {
     });
 });
 
+describe("an image whose decode alone costs more than the whole pixel budget", () => {
+    it("is refused with 413 image_too_large_to_decode, naming its cost and the budget; one that fits is decoded", async () => {
+        const picture = sharp({ create: { width: 400, height: 300, channels: 3, background: { r: 200, g: 90, b: 30 } } });
+        const baseline = await picture.clone().jpeg({ quality: 90 }).toBuffer();
+        const progressive = await picture.clone().jpeg({ quality: 90, progressive: true }).toBuffer();
+        // Costs in units of 3 bytes, by libjpeg's rule (jdcoefct.c), not by the code under test: the
+        // pixels, 400 × 300 = 120,000; a progressive 4:2:0 one also holds its coefficients: Y in 50 × 38
+        // blocks, Cb and Cr 25 × 19 each (each rounded up to its sampling factor), 128 bytes a block.
+        const pixels = 400 * 300;
+        const progressiveCost = pixels + ((50 * 38 + 2 * 25 * 19) * 128) / 3;
+        expect(probeImage(progressive).coefficientBytes).toBe((50 * 38 + 2 * 25 * 19) * 128);
+        const budget = Math.floor((pixels + progressiveCost) / 2);
+        const stub = await startStubTfServing({ scores: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9] });
+        const gw = await startGateway(testConfig([], { TF_SERVING_HOST: stub.target, GATEWAY_DECODE_BUDGET_PIXELS: String(budget) }));
+        try {
+            const v1 = (jpeg: Buffer) => postJson(`${gw.url}/v1/models/clothing-model:predict`, { instances: [{ b64: jpeg.toString("base64") }] });
+            expect((await v1(baseline)).status).toBe(200);
+            const refused = await v1(progressive);
+            expect(refused.status).toBe(413);
+            expect(refused.json.code).toBe("image_too_large_to_decode");
+            expect(refused.json.error).toMatch(/400x300 progressive or multi-scan JPEG .* takes about 0\.7 MiB, more than this gateway's decode budget of 0\.5 MiB \(GATEWAY_DECODE_BUDGET_PIXELS/);
+            expect(gw.gateway.pixelBudget.used).toBe(0);
+        } finally {
+            await gw.close();
+            await stub.close();
+        }
+    });
+});
+
 /** What the design allows a run of concurrent decodes of one image to peak at, MB (see the header). */
-function designBoundMb(run: ConcurrentDecodesRun, requests: number, imageCost: number): number {
-    const budgetMb = (Math.max(width * height, imageCost) * 3) / 2 ** 20;
+function designBoundMb(run: ConcurrentDecodesRun, requests: number, budgetPixels: number): number {
+    const budgetMb = (budgetPixels * 3) / 2 ** 20;
     const encodedMb = (requests * run.imageBytes) / 2 ** 20;
     return run.idleMb + budgetMb + encodedMb + 80;
 }
@@ -88,13 +120,14 @@ const height = 5000;
 
 describe.skipIf(process.platform !== "linux")("concurrent 40-megapixel images", () => {
     // A progressive JPEG is decoded whole: its coefficients (120 MB at 40 MP, 4:2:0) and then its
-    // pixels (114 MB), 239 MB above idle measured, more than the default budget (GATEWAY_MAX_PIXELS),
-    // so each runs alone. Without the budget the decodes overlap (one per decode slot,
+    // pixels (114 MB), 239 MB above idle measured. The budget here is one such image, so the decodes
+    // run one at a time (by default, one costs more than the budget of GATEWAY_MAX_PIXELS and is
+    // refused: server.test.ts). Without the budget the decodes overlap (one per decode slot,
     // GATEWAY_DECODE_CONCURRENCY, default the CPUs up to 4) and the peak passes the bound: two
     // requests are enough for that (measured on 2 cores: 580 MB without the budget against a bound of
     // about 405 MB, 342 MB with it).
     // The runs are separate gateway processes, each measured on its own: they run side by side.
-    it.concurrent("2 progressive JPEGs (decoded whole by sharp): peak RSS stays within idle + one budget or one image's cost + the encoded images; every answer is 200, or 503 with Retry-After", async ({ expect }) => {
+    it.concurrent("2 progressive JPEGs (decoded whole by sharp) under a budget of one: peak RSS stays within idle + the budget + the encoded images; every answer is 200, or 503 with Retry-After", async ({ expect }) => {
         const requests = 2;
         const jpeg = await largeJpeg(width, height, { progressive: true });
         const info = probeImage(jpeg);
@@ -103,12 +136,13 @@ describe.skipIf(process.platform !== "linux")("concurrent 40-megapixel images", 
         // 4:2:0, so Y is 1000×626 blocks and Cb, Cr 500×313 each, 128 bytes a block; then the pixels.
         const coefficientBytes = (1000 * 626 + 2 * 500 * 313) * 128;
         expect(info.coefficientBytes).toBe(coefficientBytes);
-        const run = await runConcurrentDecodes(jpeg, requests);
+        const oneImage = width * height + coefficientBytes / 3;
+        const run = await runConcurrentDecodes(jpeg, requests, { GATEWAY_DECODE_BUDGET_PIXELS: String(Math.ceil(oneImage)) });
         for (const a of run.answers) {
             if (a.status !== 200) expect(a).toEqual({ status: 503, retryAfter: "1" });
         }
         expect(run.answers.filter((a) => a.status === 200).length).toBeGreaterThan(0);
-        expect(run.peakMb).toBeLessThan(designBoundMb(run, requests, width * height + coefficientBytes / 3));
+        expect(run.peakMb).toBeLessThan(designBoundMb(run, requests, Math.ceil(oneImage)));
     }, 300_000);
 
     // The issue's case: 8-bit PNGs are decoded row by row to the pixels the resize keeps

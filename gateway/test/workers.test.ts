@@ -13,7 +13,7 @@ import * as path from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { metricsCollect, metricsCollected, metricsRequest, metricsResponse } from "../src/cluster";
 import { defaultWorkers } from "../src/config";
-import { containerCpuLimit, parseCfsQuota, parseCpuMax } from "../src/cpuLimit";
+import { containerCpuLimit, parseCfsQuota, parseCpuMax } from "../src/containerLimits";
 import { type ClusterChannel, createMetrics, workerMetrics } from "../src/metrics";
 import { gatewayScript } from "./gatewayBuild";
 import { pngOf, serveBytes, startHttpServer, startStubTfServing, testConfig } from "./helpers";
