@@ -33,7 +33,7 @@ import {
 import { ModelSeeding } from "../components/models/modelSeeding";
 import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
-import { itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool, python3Interpreter } from "./shared";
+import { hermeticPythonFlags, itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 /** The kit leaves secret-wrapped inputs as `{ <secret signature>: ..., value }`; unwrap them. */
 const secretSig = "4dabf18193072939515e22adb298388d";
@@ -336,7 +336,7 @@ describe("setup scripts (run against stand-ins for boto3 and the versitygw CLI)"
         const script = path.join(dir, "create-bucket.py");
         fs.writeFileSync(script, scripts["create-bucket.py"]);
         const log = path.join(dir, "calls.jsonl");
-        const result = spawnSync(python!, [script], {
+        const result = spawnSync(python!, [...hermeticPythonFlags, script], {
             encoding: "utf8",
             env: {
                 PATH: process.env.PATH ?? "",

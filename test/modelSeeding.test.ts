@@ -15,7 +15,7 @@ import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/
 import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
-import { compileWithPython, noteSkippedForMissingTool, python3Interpreter } from "./shared";
+import { compileWithPython, hermeticPythonFlags, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 // ---- IAM decisions come from a real evaluator (test/iam/evaluator.ts) ----
 interface Request {
@@ -340,7 +340,7 @@ describe.skipIf(!python)("seeding scripts", () => {
         fs.rmSync(log, { force: true });
         const steps = [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]].flatMap((step) => ["--", ...step]);
         // stderr is captured (a failing run's error message carries it) rather than printed into the test log.
-        const output = execFileSync(python!, [path.join(__dirname, "fixtures", "run_steps.py"), ...steps], { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const output = execFileSync(python!, [...hermeticPythonFlags, path.join(__dirname, "fixtures", "run_steps.py"), ...steps], { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output };
     };
@@ -540,7 +540,7 @@ describe.skipIf(!python)("seed.py against a fake Hugging Face hub (127.0.0.1)", 
         fs.rmSync(log, { force: true });
         seen.length = 0;
         let output = "";
-        for (const mode of ["plan", "copy"]) output += (await execFileAsync(python!, ["seed.py", mode], { cwd: dir, env: env(token) })).stdout;
+        for (const mode of ["plan", "copy"]) output += (await execFileAsync(python!, [...hermeticPythonFlags, "seed.py", mode], { cwd: dir, env: env(token) })).stdout;
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output };
     };

@@ -44,10 +44,20 @@ declare module "vitest" {
 export const python3Interpreter: string | undefined = inject("python3Interpreter") || undefined;
 
 /**
+ * Flags for a python3 that runs a script against the stand-ins (test/fixtures/python-stubs,
+ * test/fixtures/s3stub): `-S`, no `site` module, so the machine's site-packages are out of reach
+ * and the script imports the stand-ins and the standard library only, never a real boto3 or
+ * scikit-learn that happens to be installed. It also skips the site's start-up hooks: on the CI
+ * machine a `.pth` file imports certifi into every Python, 60 of its 87 ms of start-up.
+ * PYTHONPATH still applies.
+ */
+export const hermeticPythonFlags: readonly string[] = ["-S"];
+
+/**
  * Compiles each file with `python` in one process (test/fixtures/compile_check.py): file -> null when
  * it compiles, or the SyntaxError's text.
  */
 export function compileWithPython(python: string, files: readonly string[]): Record<string, string | null> {
     const checker = path.join(__dirname, "fixtures", "compile_check.py");
-    return JSON.parse(execFileSync(python, [checker, ...files], { encoding: "utf8" })) as Record<string, string | null>;
+    return JSON.parse(execFileSync(python, [...hermeticPythonFlags, checker, ...files], { encoding: "utf8" })) as Record<string, string | null>;
 }

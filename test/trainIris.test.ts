@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { seedCatalog } from "../components/models/exampleModels";
 import { modelSeedingProblems, seedingPodSpec, seedingScripts, seedManifest } from "../components/models/modelSeeding";
 import { defaultVersions, sklearnRuntime } from "../versions";
-import { compileWithPython, noteSkippedForMissingTool, python3Interpreter } from "./shared";
+import { compileWithPython, hermeticPythonFlags, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 const { "train_iris.py": trainScript, "seed.py": seedScript } = seedingScripts();
 const python = python3Interpreter;
@@ -83,7 +83,7 @@ describe.skipIf(!python)("train_iris.py", () => {
     const storeModel = { ...volumeModel, name: "iris-store", dest: "iris-store/", target: "store" as const };
     const run = (models: object[], env: Record<string, string> = {}) => {
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest(models as never, "models/")));
-        return spawnSync(python!, ["train_iris.py"], {
+        return spawnSync(python!, [...hermeticPythonFlags, "train_iris.py"], {
             cwd: dir,
             encoding: "utf8",
             env: {
@@ -175,9 +175,9 @@ describe.skipIf(!python)("train_iris.py", () => {
         const log = path.join(dir, "s3.log");
         fs.rmSync(log, { force: true });
         const env = { ...process.env, PYTHONPATH: stubs, FAKE_S3_LOG: log, FAKE_S3_STATE: path.join(dir, "s3.json"), SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_BUCKET: "b", SEED_PLAN_DIR: path.join(dir, "plan"), SEED_OUT_DIR: path.join(dir, "out"), SEED_VOLUME_DIR: path.join(dir, "volume") };
-        execFileSync(python!, ["seed.py", "plan"], { cwd: dir, env });
-        execFileSync(python!, ["train_iris.py"], { cwd: dir, env });
-        execFileSync(python!, ["seed.py", "copy"], { cwd: dir, env });
+        execFileSync(python!, [...hermeticPythonFlags, "seed.py", "plan"], { cwd: dir, env });
+        execFileSync(python!, [...hermeticPythonFlags, "train_iris.py"], { cwd: dir, env });
+        execFileSync(python!, [...hermeticPythonFlags, "seed.py", "copy"], { cwd: dir, env });
         const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { action: string; resource: string; context: Record<string, string> });
         const touched = calls.map((c) => `${c.resource} ${c.context["s3:prefix"] ?? ""}`);
         expect(touched.some((t) => t.includes("sklearn-iris-pvc") || t.includes("iris-svc"))).toBe(false);
