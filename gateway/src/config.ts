@@ -164,7 +164,8 @@ export function defaultWorkers(cpuLimit: number | undefined, cpus: number): numb
 const MiB = 1024 * 1024;
 /**
  * What one worker holds before any request is counted, with sharp loaded and after its first
- * requests: measured 93-106 MB RSS (`npm run bench:gateway-memory`, idle), rounded up.
+ * requests: measured 82 MB RSS started as the image starts it (`npm run bench:gateway-memory`,
+ * idle), 93-106 MB under tsx's loader; 112 MiB covers both with room to spare.
  */
 export const idleWorkerBytes = 112 * MiB;
 /** The `node:cluster` primary with 2 workers or more (it loads neither sharp nor gRPC): measured 52 MB RSS. */
