@@ -122,7 +122,7 @@ describe.skipIf(process.platform !== "linux")("concurrent 40-megapixel images", 
     // A progressive JPEG is decoded whole: its coefficients (120 MB at 40 MP, 4:2:0) and then its
     // pixels (114 MB), 239 MB above idle measured. The budget here is one such image, so the decodes
     // run one at a time (by default, one costs more than the budget of GATEWAY_MAX_PIXELS and is
-    // refused: server.test.ts). Without the budget the decodes overlap (one per decode slot,
+    // refused: the in-process test above). Without the budget the decodes overlap (one per decode slot,
     // GATEWAY_DECODE_CONCURRENCY, default the CPUs up to 4) and the peak passes the bound: two
     // requests are enough for that (measured on 2 cores: 580 MB without the budget against a bound of
     // about 405 MB, 342 MB with it).
