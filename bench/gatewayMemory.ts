@@ -9,8 +9,9 @@
  *   image (by default it costs more than the budget and is refused) and with the budget effectively
  *   off (all 32 images at once), so the budget's effect is read side by side;
  * - the PNG, the JPEG and the progressive JPEG again under a memory limit of the issue's 200 MB
- *   (GATEWAY_MEMORY_LIMIT_BYTES, as a container's cgroup limit would set it), from which the
- *   gateway sizes its pixel budget and refuses (413) what cannot fit.
+ *   (GATEWAY_MEMORY_LIMIT_BYTES, as a container's cgroup limit would set it, with one decode slot and
+ *   a 20 MiB download budget), from which the gateway sizes its pixel budget and refuses (413) what
+ *   cannot fit.
  * Prints figures; asserts nothing (gateway/test/pixelBudget.test.ts holds the bounds).
  *
  * Knobs: BENCH_MEMORY_REQUESTS (32).
@@ -40,7 +41,9 @@ async function main(): Promise<void> {
     const kib = (b: Buffer) => `${(b.length / 1024).toFixed(0)} KiB`;
     console.log(`${requests} concurrent requests for one ${width}×${height} image (PNG ${kib(png)}, JPEG ${kib(jpeg)}, progressive JPEG ${kib(progressive)}, interlaced PNG ${kib(interlaced)}; ${((width * height * 3) / 2 ** 20).toFixed(0)} MB decoded whole), one gateway worker, 4 libuv threads`);
     const oneProgressive = String(Math.ceil(width * height + probeImage(progressive).coefficientBytes! / 3));
-    const issueLimit = { GATEWAY_MEMORY_LIMIT_BYTES: String(issueTargetMb * 1_000_000) };
+    // 200 MB leave room for one decode slot and a 20 MiB download budget (gateway/README.md, "The
+    // budget from the memory limit"); with the defaults the gateway would refuse to start.
+    const issueLimit = { GATEWAY_MEMORY_LIMIT_BYTES: String(issueTargetMb * 1_000_000), GATEWAY_DECODE_CONCURRENCY: "1", GATEWAY_DOWNLOAD_BUDGET_BYTES: String(20 * 2 ** 20) };
     const cases: [string, Buffer, Record<string, string>][] = [
         ["PNG, row by row", png, {}],
         ["JPEG, strips", jpeg, {}],

@@ -172,15 +172,36 @@ export const idleWorkerBytes = 112 * MiB;
 export const clusterPrimaryBytes = 56 * MiB;
 
 /**
- * The pixel budget (units of 3 bytes) a memory limit leaves each worker: the limit less the
- * primary (with more than one worker), shared by the workers, less an idle worker and its download
- * budget. A budget that stays within it keeps the container inside its limit by design: every
- * decode's memory is counted (decodeCost, jpegStripCost, pngNearestCost) and an image that does
- * not fit is refused rather than decoded.
+ * What one decode needs besides the pixels the budget counts: libvips' and libjpeg's own buffers
+ * (measured about 30 MB for a 40-MP JPEG strip decode, with the image's MALLOC_ARENA_MAX=2). One
+ * per decode slot (`decodeSlotsFrom`), since that many decodes run at once.
  */
-export function decodeBudgetFromMemory(memoryLimitBytes: number, workers: number, downloadBudgetBytes: number): number {
+export const decodeSlotWorkingBytes = 32 * MiB;
+
+/**
+ * How many decodes run at once in a worker: GATEWAY_DECODE_CONCURRENCY (an integer from 1 to 64),
+ * else the CPUs node may use, at most 4 (preprocess.ts says why). Throws on a bad value.
+ */
+export function decodeSlotsFrom(raw: string | undefined, cpus: number): number {
+    if (raw !== undefined && raw.trim() !== "") {
+        const n = Number(raw);
+        if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`GATEWAY_DECODE_CONCURRENCY must be an integer from 1 to 64, not '${raw}'`);
+        return n;
+    }
+    return Math.max(1, Math.min(4, cpus));
+}
+
+/**
+ * The pixel budget (units of 3 bytes) a memory limit leaves each worker: the limit less the
+ * primary (with more than one worker), shared by the workers, less an idle worker, its download
+ * budget and the working memory of its decode slots. A budget that stays within it keeps the
+ * container inside its limit by design: every decode's pixels are counted (decodeCost,
+ * jpegStripCost, pngNearestCost), its other memory is reserved per slot, and an image that does not
+ * fit is refused rather than decoded.
+ */
+export function decodeBudgetFromMemory(memoryLimitBytes: number, workers: number, downloadBudgetBytes: number, decodeSlots: number): number {
     const perWorker = (memoryLimitBytes - (workers > 1 ? clusterPrimaryBytes : 0)) / workers;
-    return Math.floor((perWorker - idleWorkerBytes - downloadBudgetBytes) / 3);
+    return Math.floor((perWorker - idleWorkerBytes - downloadBudgetBytes - decodeSlots * decodeSlotWorkingBytes) / 3);
 }
 
 /**
@@ -371,20 +392,26 @@ export function parseConfig(
     };
     limits.downloadBudgetBytes = num("download_budget_bytes", 4 * limits.maxImageBytes, 1024, 64 * 1024 * 1024 * 1024);
     const workers = num("gateway_workers", defaultWorkers(machine.cpuLimit, machine.cpus), 1, 64);
+    let decodeSlots = 1;
+    try {
+        decodeSlots = decodeSlotsFrom(env.GATEWAY_DECODE_CONCURRENCY, machine.cpus);
+    } catch (err) {
+        problems.push((err as Error).message);
+    }
     const memoryLimitText = get("memory_limit_bytes");
     const problemsBeforeMemory = problems.length;
     limits.memoryLimitBytes = memoryLimitText === undefined ? machine.memoryLimit : parseNumber("--memory_limit_bytes/GATEWAY_MEMORY_LIMIT_BYTES", memoryLimitText, 16 * MiB, 2 ** 50, problems, true);
     if (get("decode_budget_pixels") !== undefined) limits.decodeBudgetPixels = num("decode_budget_pixels", limits.maxPixels, 1, 10_000_000_000);
     else if (limits.memoryLimitBytes === undefined || problems.length > problemsBeforeMemory) limits.decodeBudgetPixels = limits.maxPixels;
     else {
-        limits.decodeBudgetPixels = decodeBudgetFromMemory(limits.memoryLimitBytes, workers, limits.downloadBudgetBytes);
+        limits.decodeBudgetPixels = decodeBudgetFromMemory(limits.memoryLimitBytes, workers, limits.downloadBudgetBytes, decodeSlots);
         if (limits.decodeBudgetPixels < minDerivedDecodeBudgetPixels) {
             const mib = (bytes: number) => `${Math.round(bytes / MiB)} MiB`;
             problems.push(
                 `memory limit ${mib(limits.memoryLimitBytes)} (GATEWAY_MEMORY_LIMIT_BYTES, else the container's) leaves ${workers} worker(s) ` +
-                    `${mib(Math.max(0, limits.decodeBudgetPixels * 3))} each to decode images after an idle worker (${mib(idleWorkerBytes)}) and its download budget ` +
-                    `(${mib(limits.downloadBudgetBytes)}); at least ${mib(minDerivedDecodeBudgetPixels * 3)} is needed: give the container more memory, ` +
-                    `run fewer workers (GATEWAY_WORKERS), lower GATEWAY_DOWNLOAD_BUDGET_BYTES, or set GATEWAY_DECODE_BUDGET_PIXELS yourself`,
+                    `${mib(Math.max(0, limits.decodeBudgetPixels * 3))} each for decoded pixels after an idle worker (${mib(idleWorkerBytes)}), its download budget ` +
+                    `(${mib(limits.downloadBudgetBytes)}) and ${decodeSlots} decode slot(s) (${mib(decodeSlotWorkingBytes)} each); at least ${mib(minDerivedDecodeBudgetPixels * 3)} is needed: ` +
+                    `give the container more memory, or lower GATEWAY_WORKERS, GATEWAY_DECODE_CONCURRENCY or GATEWAY_DOWNLOAD_BUDGET_BYTES, or set GATEWAY_DECODE_BUDGET_PIXELS yourself`,
             );
         }
     }

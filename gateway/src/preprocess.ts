@@ -9,6 +9,7 @@
  */
 import { availableParallelism } from "node:os";
 import type Sharp from "sharp";
+import { decodeSlotsFrom } from "./config";
 import { GatewayError, tooLarge, unprocessable } from "./errors";
 import { cmykToRgbInPlace, type ImageInfo, probeImage } from "./imageInfo";
 import type { InputSize, PreprocessMode } from "./kerasModels";
@@ -166,16 +167,7 @@ export interface DecodeLimits {
  * with 4 in parallel than with 2). Waiting here rather than in libuv's queue keeps the other libuv
  * threads free for DNS lookups.
  */
-function decodeSlotsFromEnv(): number {
-    const raw = process.env.GATEWAY_DECODE_CONCURRENCY;
-    if (raw !== undefined && raw.trim() !== "") {
-        const n = Number(raw);
-        if (!Number.isInteger(n) || n < 1 || n > 64) throw new Error(`GATEWAY_DECODE_CONCURRENCY must be an integer from 1 to 64, not '${raw}'`);
-        return n;
-    }
-    return Math.max(1, Math.min(4, availableParallelism()));
-}
-const decodeSlots = decodeSlotsFromEnv();
+const decodeSlots = decodeSlotsFrom(process.env.GATEWAY_DECODE_CONCURRENCY, availableParallelism());
 let decodesRunning = 0;
 const decodeWaiters: (() => void)[] = [];
 

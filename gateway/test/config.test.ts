@@ -136,14 +136,18 @@ describe("the decode budget from the container's memory limit", () => {
         }
     });
 
-    it("leaves each worker its share less an idle worker (112 MiB) and its download budget, in units of 3 bytes", () => {
+    it("leaves each worker its share less an idle worker (112 MiB), its download budget and 32 MiB per decode slot, in units of 3 bytes", () => {
         // The transformer's container (components/models/exampleModels.ts): 512 MiB, 1 CPU, so one
-        // worker; downloads 4 × 10 MiB. (512 - 112 - 40) MiB / 3.
-        expect(budgetOf({ GATEWAY_WORKERS: "1" }, { memoryLimit: 512 * MiB, cpus: 8 })).toBe((360 * MiB) / 3);
-        // Two workers in 1 GiB: the primary (56 MiB) first, then halves: (1024 - 56) / 2 - 112 - 40 = 332 MiB.
-        expect(budgetOf({ GATEWAY_WORKERS: "2" }, { memoryLimit: 1024 * MiB, cpus: 8 })).toBe(Math.floor((332 * MiB) / 3));
-        // GATEWAY_MEMORY_LIMIT_BYTES stands in for the cgroup's; a smaller download budget leaves more.
-        expect(budgetOf({ GATEWAY_WORKERS: "1", GATEWAY_MEMORY_LIMIT_BYTES: String(200 * MiB), GATEWAY_DOWNLOAD_BUDGET_BYTES: String(10 * MiB) }, { cpus: 1 })).toBe(Math.floor((78 * MiB) / 3));
+        // worker; downloads 4 × 10 MiB; node sees 8 CPUs, so 4 decode slots. (512 - 112 - 40 - 4 × 32) MiB / 3:
+        // 81.09 M, room for a 40-MP progressive JPEG (40 M of pixels + 40.06 M of coefficients).
+        expect(budgetOf({ GATEWAY_WORKERS: "1" }, { memoryLimit: 512 * MiB, cpus: 8 })).toBe(Math.floor((232 * MiB) / 3));
+        // One decode slot leaves 3 × 32 MiB more.
+        expect(budgetOf({ GATEWAY_WORKERS: "1", GATEWAY_DECODE_CONCURRENCY: "1" }, { memoryLimit: 512 * MiB, cpus: 8 })).toBe(Math.floor((328 * MiB) / 3));
+        // Two workers in 1 GiB: the primary (56 MiB) first, then halves: (1024 - 56) / 2 - 112 - 40 - 2 × 32 = 268 MiB.
+        expect(budgetOf({ GATEWAY_WORKERS: "2" }, { memoryLimit: 1024 * MiB, cpus: 2 })).toBe(Math.floor((268 * MiB) / 3));
+        // GATEWAY_MEMORY_LIMIT_BYTES stands in for the cgroup's; a smaller download budget leaves more:
+        // 200 - 112 - 10 - 32 = 46 MiB.
+        expect(budgetOf({ GATEWAY_WORKERS: "1", GATEWAY_MEMORY_LIMIT_BYTES: String(200 * MiB), GATEWAY_DOWNLOAD_BUDGET_BYTES: String(10 * MiB) }, { cpus: 1 })).toBe(Math.floor((46 * MiB) / 3));
         // No limit known: the per-image limit, as before; an explicit budget always wins.
         expect(budgetOf({}, { cpus: 1 })).toBe(40_000_000);
         expect(budgetOf({ GATEWAY_DECODE_BUDGET_PIXELS: "1234567" }, { memoryLimit: 512 * MiB, cpus: 1 })).toBe(1234567);
@@ -152,7 +156,7 @@ describe("the decode budget from the container's memory limit", () => {
 
     it("refuses a limit that leaves no room to decode, once, with the numbers and what to change", () => {
         expect(() => parseConfig([], { ...base, GATEWAY_WORKERS: "2" }, { memoryLimit: 256 * MiB, cpus: 2 })).toThrow(
-            /memory limit 256 MiB \(GATEWAY_MEMORY_LIMIT_BYTES, else the container's\) leaves 2 worker\(s\) 0 MiB each to decode images after an idle worker \(112 MiB\) and its download budget \(40 MiB\); at least 12 MiB is needed/,
+            /memory limit 256 MiB \(GATEWAY_MEMORY_LIMIT_BYTES, else the container's\) leaves 2 worker\(s\) 0 MiB each for decoded pixels after an idle worker \(112 MiB\), its download budget \(40 MiB\) and 2 decode slot\(s\) \(32 MiB each\); at least 12 MiB is needed/,
         );
         let message = "";
         try {
@@ -161,5 +165,6 @@ describe("the decode budget from the container's memory limit", () => {
             message = (err as Error).message;
         }
         expect(message.split("\n  - ").slice(1)).toEqual(["--memory_limit_bytes/GATEWAY_MEMORY_LIMIT_BYTES: 'lots' is not an integer in [16777216, 1125899906842624]"]);
+        expect(() => parseConfig([], { ...base, GATEWAY_DECODE_CONCURRENCY: "0" }, { cpus: 1 })).toThrow("GATEWAY_DECODE_CONCURRENCY must be an integer from 1 to 64, not '0'");
     });
 });
