@@ -64,7 +64,9 @@ function gradientImage(width: number, height: number, channels: 3 | 4): Sharp {
 /**
  * Starts the gateway (its compiled files under plain node, gatewayBuild.ts, so the child's pid is the
  * process measured), sends `requests` concurrent /predict calls for `image`, and reads its memory. `env` is added to the
- * gateway's environment (e.g. GATEWAY_DECODE_BUDGET_PIXELS).
+ * gateway's environment (e.g. GATEWAY_DECODE_BUDGET_PIXELS). Unless `env` sets the pixel budget or a
+ * memory limit, the budget is the one a gateway without a memory limit has (GATEWAY_MAX_PIXELS, 40 M),
+ * so the figures do not depend on the memory limit of the machine that runs them.
  */
 export async function runConcurrentDecodes(image: Buffer, requests: number, env: Record<string, string> = {}): Promise<ConcurrentDecodesRun> {
     if (process.platform !== "linux") throw new Error("runConcurrentDecodes reads /proc/<pid>/status (Linux only)");
@@ -86,6 +88,7 @@ export async function runConcurrentDecodes(image: Buffer, requests: number, env:
             GATEWAY_DOWNLOAD_TIMEOUT_SECONDS: "120",
             MALLOC_ARENA_MAX: "2",
             UV_THREADPOOL_SIZE: "4",
+            ...(env.GATEWAY_DECODE_BUDGET_PIXELS === undefined && env.GATEWAY_MEMORY_LIMIT_BYTES === undefined ? { GATEWAY_DECODE_BUDGET_PIXELS: "40000000" } : {}),
             ...env,
         },
         stdio: ["ignore", "pipe", "inherit"],
