@@ -23,6 +23,7 @@ import {
     tfServingServices,
 } from "../components/models/inferenceServer";
 import { installMocks, promiseOf } from "./kit";
+import { gatewayBudgetIn, progressive40MpCost } from "./gatewayLimits";
 
 /** The models' `validate()` (their base class's types do not resolve under this tsconfig's module resolution). */
 const validateModel = (model: unknown) => (model as { validate(): void }).validate();
@@ -216,25 +217,10 @@ describe("gateway Deployment", () => {
         expect(config.inputSize).toEqual({ height: 299, width: 299 });
     });
 
-    it("starts within its memory limit, which leaves room to decode a 40-MP progressive JPEG", async () => {
-        const { parseConfig } = await import("../gateway/src/config");
-        const env = Object.fromEntries(c.env.map((e: any) => [e.name, e.value]));
-        // The gateway reads the limit from its cgroup (gateway/src/containerLimits.ts); a node with
-        // many CPUs gives it the most decode slots (4), the tightest budget.
-        const machine = { memoryLimit: quantityBytes(c.resources.limits.memory), cpuLimit: Number(c.resources.limits.cpu), cpus: 64 };
-        const { config } = parseConfig(c.args, env, machine);
-        // 8000 × 5000 pixels plus a 4:2:0 progressive JPEG's coefficients (libjpeg-turbo jdcoefct.c:
-        // Y 1000 × 626 blocks, Cb and Cr 500 × 313, 128 bytes a block), in units of 3 bytes.
-        expect(config.limits.decodeBudgetPixels).toBeGreaterThanOrEqual(8000 * 5000 + ((1000 * 626 + 2 * 500 * 313) * 128) / 3);
+    it("starts within its memory limit, which leaves room to decode a 40-MP progressive JPEG", () => {
+        expect(gatewayBudgetIn(c)).toBeGreaterThanOrEqual(progressive40MpCost);
     });
 });
-
-/** Bytes of a Kubernetes memory quantity in Mi or Gi. */
-function quantityBytes(quantity: string): number {
-    const m = /^(\d+)(Mi|Gi)$/.exec(quantity);
-    if (!m) throw new Error(`memory quantity '${quantity}': only Mi and Gi are handled here`);
-    return Number(m[1]) * 2 ** (m[2] === "Gi" ? 30 : 20);
-}
 
 describe("autoscaling, disruption budgets, routing", () => {
     const hpa = cpuAutoscaler({ name: "clothing", namespace: "models", deployment: "clothing-tf-serving", component: "tf-serving", min: 2, max: 6, cpuUtilization: 70 }) as any;

@@ -18,6 +18,7 @@
  *
  * Only the operators the stack's objects use are modelled (In, NotIn, Exists, DoesNotExist).
  */
+import { quantityValue } from "./quantity";
 
 /** Well-known labels: core (pkg/apis/v1/labels.go `WellKnownLabels`) and the AWS provider's additions (pkg/apis/v1/labels.go `init`). */
 export const wellKnownLabels = new Set([
@@ -94,13 +95,6 @@ function intersects(a: Requirement, b: Requirement): boolean {
     return candidates.some((v) => allows(a, v) && allows(b, v));
 }
 
-const quantity = (q: string): number => {
-    const m = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|Ti)?$/.exec(q);
-    if (!m) throw new Error(`quantity '${q}' is not modelled`);
-    const unit = { m: 0.001, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, Ti: 2 ** 40 }[m[2] as "m"] ?? 1;
-    return Number(m[1]) * unit;
-};
-
 /** Why Karpenter would not launch a node of `nodePool` for `pod`; empty when it would. */
 export function whyNotSchedulable(pod: PendingPod, nodePool: Record<string, any>): string[] {
     const reasons: string[] = [];
@@ -127,7 +121,7 @@ export function whyNotSchedulable(pod: PendingPod, nodePool: Record<string, any>
     }
     for (const [resource, limit] of Object.entries((nodePool.spec.limits ?? {}) as Record<string, string>)) {
         const requested = pod.requests?.[resource];
-        if (requested !== undefined && quantity(requested) > quantity(limit)) reasons.push(`requests ${resource} ${requested} above the pool's limit ${limit}`);
+        if (requested !== undefined && quantityValue(requested) > quantityValue(limit)) reasons.push(`requests ${resource} ${requested} above the pool's limit ${limit}`);
     }
     return reasons;
 }
@@ -138,7 +132,7 @@ export function pendingPodOf(spec: Record<string, any>): PendingPod {
     for (const c of (spec.containers ?? []) as Record<string, any>[]) {
         const limits = c.resources?.limits ?? {};
         const reqs = { ...Object.fromEntries(Object.entries(limits).filter(([k]) => k.includes("/"))), ...(c.resources?.requests ?? {}) };
-        for (const [k, v] of Object.entries(reqs)) requests[k] = (requests[k] ?? 0) + quantity(String(v));
+        for (const [k, v] of Object.entries(reqs)) requests[k] = (requests[k] ?? 0) + quantityValue(String(v));
     }
     return {
         nodeSelector: spec.nodeSelector,

@@ -5,18 +5,11 @@ import { runPolicies } from "../policy/policies";
 import { undeclaredValuePaths } from "./chartValues";
 import { describeWithSharedSchemas, readUpstreamYaml } from "./shared";
 import { FakeCluster, installMocks } from "./kit";
+import { quantityValue } from "./quantity";
 
 // As the serving platform sets them: EKS (CA-signed kubelet certificates, HA), kind (self-signed, one node).
 const eks = () => metricsServerValues({ kubeletCertificatesVerifiable: true, replicas: 2 }) as any;
 const local = () => metricsServerValues({ kubeletCertificatesVerifiable: false, replicas: 1 }) as any;
-
-/** A Kubernetes quantity as a number (cores or bytes), for comparisons. */
-function quantity(value: string): number {
-    const match = /^(\d+(?:\.\d+)?)(m|Ki|Mi|Gi|k|M|G)?$/.exec(value);
-    if (!match) throw new Error(`not a quantity: ${value}`);
-    const scale: Record<string, number> = { "": 1, m: 1e-3, Ki: 2 ** 10, Mi: 2 ** 20, Gi: 2 ** 30, k: 1e3, M: 1e6, G: 1e9 };
-    return Number(match[1]) * scale[match[2] ?? ""];
-}
 
 describe("metricsServerValues", () => {
     it("eks: two replicas spread over nodes and zones, with a PDB that keeps one up", () => {
@@ -41,9 +34,9 @@ describe("metricsServerValues", () => {
     it("sets requests and limits", () => {
         for (const values of [eks(), local()]) {
             for (const kind of ["requests", "limits"]) {
-                for (const key of ["cpu", "memory"]) expect(quantity(values.resources[kind][key]), `${kind}.${key}`).toBeGreaterThan(0);
+                for (const key of ["cpu", "memory"]) expect(quantityValue(values.resources[kind][key]), `${kind}.${key}`).toBeGreaterThan(0);
             }
-            expect(quantity(values.resources.limits.memory)).toBeGreaterThanOrEqual(quantity(values.resources.requests.memory));
+            expect(quantityValue(values.resources.limits.memory)).toBeGreaterThanOrEqual(quantityValue(values.resources.requests.memory));
         }
     });
 
@@ -93,8 +86,8 @@ describe("metricsServerValues", () => {
 
         it("requests at least what upstream recommends for up to 100 nodes (the chart's default request)", () => {
             const recommended = upstream().resources.requests;
-            expect(quantity(defaultMetricsServerResources.requests.cpu)).toBeGreaterThanOrEqual(quantity(recommended.cpu));
-            expect(quantity(defaultMetricsServerResources.requests.memory)).toBeGreaterThanOrEqual(quantity(recommended.memory));
+            expect(quantityValue(defaultMetricsServerResources.requests.cpu)).toBeGreaterThanOrEqual(quantityValue(recommended.cpu));
+            expect(quantityValue(defaultMetricsServerResources.requests.memory)).toBeGreaterThanOrEqual(quantityValue(recommended.memory));
             // Upstream sets no limit; ours must leave room above the request.
             expect(upstream().resources.limits).toBeUndefined();
         });
