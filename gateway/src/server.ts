@@ -137,7 +137,7 @@ function periodicCollector(every: number): () => void {
 }
 
 /** 413 for an image whose decode alone costs more than the whole pixel budget (`cost` and `budget` in units of 3 bytes). */
-export function tooLargeToDecode(info: ImageInfo, cost: number, budget: number): GatewayError {
+function tooLargeToDecode(info: ImageInfo, cost: number, budget: number): GatewayError {
     const mib = (units: number) => `${((units * 3) / (1024 * 1024)).toFixed(1)} MiB`;
     const what = info.coefficientBytes ? `${info.width}x${info.height} progressive or multi-scan JPEG (libjpeg holds all its coefficients)` : `${info.width}x${info.height} ${info.format.toUpperCase()}`;
     return tooLarge(
