@@ -13,12 +13,8 @@
  */
 import { ErrorObject, ValidateFunction } from "ajv";
 import { createHash } from "node:crypto";
-import * as fs from "node:fs";
-import * as path from "node:path";
-import { inject } from "vitest";
-import * as YAML from "yaml";
 import { newSchemaAjv } from "./jsonSchema";
-import { readUpstreamText, sharedSchemasPresent, UpstreamComponent, upstreamPath } from "./shared";
+import { readUpstreamYamlDocuments, sharedSchemasPresent, UpstreamComponent, upstreamPath } from "./shared";
 
 export interface CrdValidator {
     /** `group/version` and kind the validator was built for. */
@@ -130,46 +126,16 @@ export function loadCrdValidator(component: UpstreamComponent, file: string, ver
  * process; treat it as read-only). Throws when the file holds none.
  */
 export function readCrd(component: UpstreamComponent, file: string): Schema {
-    const cache = processCache().crds;
-    const at = upstreamPath(component, file);
-    let crd = cache.get(at);
-    if (!crd) {
-        crd = fromRunCache(at, () => {
-            const docs = YAML.parseAllDocuments(readUpstreamText(component, file)).map((d) => d.toJS() as Schema);
-            const found = docs.find((d) => d?.kind === "CustomResourceDefinition");
-            if (!found) throw new Error(`${at}: no CustomResourceDefinition`);
-            return found;
-        });
-        cache.set(at, crd);
-    }
-    return crd;
-}
-
-/**
- * Parsing a 2 MB CRD takes the `yaml` package over a second; the other worker of the same
- * `npm test` run reads the first one's JSON instead (test/globalSetup.ts's run directory).
- */
-function fromRunCache(file: string, parse: () => Schema): Schema {
-    let runDir: string | undefined;
-    try {
-        runDir = inject("runDir");
-    } catch {
-        runDir = undefined; // outside a vitest run
-    }
-    if (!runDir) return parse();
-    const cached = path.join(runDir, `crd-${createHash("sha1").update(file).digest("hex").slice(0, 16)}.json`);
-    if (fs.existsSync(cached)) return JSON.parse(fs.readFileSync(cached, "utf8")) as Schema;
-    const crd = parse();
-    fs.writeFileSync(`${cached}.${process.pid}.tmp`, JSON.stringify(crd));
-    fs.renameSync(`${cached}.${process.pid}.tmp`, cached);
-    return crd;
+    const found = (readUpstreamYamlDocuments(component, file) as Schema[]).find((d) => d?.kind === "CustomResourceDefinition");
+    if (!found) throw new Error(`${upstreamPath(component, file)}: no CustomResourceDefinition`);
+    return found;
 }
 
 /** One cache per process, kept across test files (and their module resets) in a shared worker. */
-function processCache(): { crds: Map<string, Schema>; validators: Map<string, CrdValidator> } {
+function processCache(): { validators: Map<string, CrdValidator> } {
     const slot = Symbol.for("inference-platform.test.crdCache");
     const holder = globalThis as unknown as Record<symbol, ReturnType<typeof processCache> | undefined>;
-    return (holder[slot] ??= { crds: new Map(), validators: new Map() });
+    return (holder[slot] ??= { validators: new Map() });
 }
 
 /** Keywords whose value is a schema, a list of schemas, or a map of name to schema. */

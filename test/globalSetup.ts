@@ -3,7 +3,7 @@
  * - says once, in one line, why tests against upstream files are skipped when ../shared/schemas is
  *   absent (test/shared.ts);
  * - provides a directory that lives as long as the run (emptied on each watch-mode rerun), where
- *   test/synthOnce.ts shares CLI synths, and test/crdSchema.ts parsed CRDs, between files and workers;
+ *   test/synthOnce.ts shares CLI synths between files and workers;
  * - looks up the local python3 once (test/localTools.ts), for every worker.
  */
 import * as fs from "node:fs";

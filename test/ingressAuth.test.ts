@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { parseAllDocuments } from "yaml";
 import { AuthorizationPolicy as AuthorizationPolicyModel, RequestAuthentication as RequestAuthenticationModel } from "@kubernetes-models/istio/security.istio.io/v1";
 import {
     allowsEveryPath,
@@ -15,7 +14,7 @@ import {
 import { defaultVersions } from "../versions";
 import { newSchemaAjv } from "./jsonSchema";
 import { installMocks } from "./kit";
-import { describeWithSharedSchemas, readUpstreamText, sharedSchemasPresent } from "./shared";
+import { describeWithSharedSchemas, readUpstreamYamlDocuments, sharedSchemasPresent } from "./shared";
 
 const jwtOpts = { jwtIssuer: "https://issuer.example.com", jwksUri: "https://issuer.example.com/.well-known/jwks.json" };
 /** The models' `validate()` (their base class's types do not resolve under this tsconfig's module resolution). */
@@ -289,7 +288,7 @@ describe("every mode", () => {
 });
 
 describeWithSharedSchemas(`against Istio ${defaultVersions.istio}'s CRDs`, () => {
-    const crds = sharedSchemasPresent ? parseAllDocuments(readUpstreamText("istio", "crd-all.gen.yaml")).map((d) => d.toJS()) : [];
+    const crds = sharedSchemasPresent ? (readUpstreamYamlDocuments("istio", "crd-all.gen.yaml") as any[]) : [];
     const schemaOf = (kind: string) =>
         crds.find((c) => c?.spec?.names?.kind === kind)?.spec.versions.find((v: any) => v.name === "v1").schema.openAPIV3Schema;
 

@@ -1,14 +1,19 @@
 /**
  * The test helpers around ../shared/schemas: folders follow the pinned versions, one skip message,
- * and the CRD validator's subschema hoisting accepts and rejects exactly what the plain schema does.
+ * parsed YAML is cached by content, and the CRD validator's subschema hoisting accepts and rejects
+ * exactly what the plain schema does.
  */
 import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
 import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
 import { defaultVersions } from "../versions";
 import { closeSchema, hoistRepeatedSubschemas, readCrd } from "./crdSchema";
 import { newSchemaAjv } from "./jsonSchema";
 import {
     describeWithSharedSchemas,
+    parseYamlDocumentsCached,
     sharedSchemasDir,
     sharedSchemasSkipMessage,
     upstreamFolders,
@@ -47,6 +52,40 @@ describe("upstream folders", () => {
             expect(crds).not.toMatch(/self <= 6553$/m);
             expect(crds).toMatch(/self <= 65535$/m);
         });
+    });
+});
+
+describe("parseYamlDocumentsCached", () => {
+    const text = "kind: A\nspec: {replicas: 2, on: yes}\n---\nkind: B\nitems: [1, '2', ~]\n";
+
+    it("gives yaml's documents, and a later call reads them from the cache entry the first one wrote", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "yaml-cache-"));
+        try {
+            const expected = parseAllDocuments(text).map((d) => d.toJS());
+            expect(parseYamlDocumentsCached(text, "a.yaml", dir)).toEqual(expected);
+            const entries = fs.readdirSync(dir);
+            expect(entries).toHaveLength(1);
+            expect(JSON.parse(fs.readFileSync(path.join(dir, entries[0]), "utf8"))).toEqual(expected);
+            // The second call reads the entry, not the text: an entry changed by hand shows through.
+            fs.writeFileSync(path.join(dir, entries[0]), JSON.stringify([{ kind: "FromTheCache" }]));
+            expect(parseYamlDocumentsCached(text, "a.yaml", dir)).toEqual([{ kind: "FromTheCache" }]);
+            // Another text (one character) never reads that entry.
+            const edited = text.replace("replicas: 2", "replicas: 3");
+            expect(parseYamlDocumentsCached(edited, "a.yaml", dir)).toEqual(parseAllDocuments(edited).map((d) => d.toJS()));
+            expect(fs.readdirSync(dir).filter((f) => f.endsWith(".json"))).toHaveLength(2);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("names the text in a parse error and caches nothing for it", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "yaml-cache-"));
+        try {
+            expect(() => parseYamlDocumentsCached("a: [1, 2\n", "broken.yaml", dir)).toThrow(/^broken\.yaml: /);
+            expect(fs.readdirSync(dir)).toEqual([]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });
 

@@ -2,9 +2,10 @@
  * Where the upstream data files of `../shared/schemas` are and how to read them (no vitest here, so
  * test/globalSetup.ts can use it too). Tests import test/shared.ts, which adds the skip helpers.
  */
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { parse as parseYaml } from "yaml";
+import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { awsLoadBalancerControllerAppVersions, defaultVersions, VersionSet } from "../versions";
 
 /** `../shared/schemas` next to the checkout (a worktree under /work/wt/X finds it through /work/wt/shared). */
@@ -61,6 +62,63 @@ export function readUpstreamText(component: UpstreamComponent, file: string): st
 
 export function readUpstreamYaml(component: UpstreamComponent, file: string): Record<string, unknown> {
     return parseYaml(readUpstreamText(component, file)) as Record<string, unknown>;
+}
+
+/**
+ * Every YAML document of an upstream file of the pinned version, as plain data, parsed once per
+ * process (read-only: every caller in the process gets the same objects) and kept across runs
+ * (`parseYamlDocumentsCached`).
+ */
+export function readUpstreamYamlDocuments(component: UpstreamComponent, file: string): unknown[] {
+    const at = upstreamPath(component, file);
+    const memo = processYamlMemo();
+    let docs = memo.get(at);
+    if (!docs) {
+        docs = parseYamlDocumentsCached(readUpstreamText(component, file), at);
+        memo.set(at, docs);
+    }
+    return docs;
+}
+
+/**
+ * `text`'s YAML documents as plain data; `label` names the text in a parse error.
+ *
+ * Parsing a large file with the `yaml` package costs most of a second (KServe's InferenceService
+ * CRD is 2 MB, Istio's crd-all.gen.yaml 1 MB), in every worker of every run. So the documents are
+ * also kept as JSON, which parses about ten times faster, in `cacheDir` (by default under
+ * node_modules/.cache, which `npm ci` clears), named by the hash of the text and of the parser's
+ * version: an edited file or another `yaml` gets an entry of its own, never a stale one. An entry is
+ * written beside its final name and renamed into place, so a concurrent worker reads a whole entry
+ * or none. The result is what a JSON round trip gives on every run, the first included.
+ */
+export function parseYamlDocumentsCached(text: string, label: string, cacheDir = parsedYamlCacheDir): unknown[] {
+    const key = createHash("sha256").update(`yaml ${yamlVersion()}\0`).update(text).digest("hex").slice(0, 32);
+    const entry = path.join(cacheDir, `${key}.json`);
+    if (fs.existsSync(entry)) return JSON.parse(fs.readFileSync(entry, "utf8")) as unknown[];
+    const json = JSON.stringify(
+        parseAllDocuments(text).map((d) => {
+            if (d.errors.length > 0) throw new Error(`${label}: ${d.errors[0].message}`);
+            return d.toJS() as unknown;
+        }),
+    );
+    fs.mkdirSync(cacheDir, { recursive: true });
+    const partial = `${entry}.${process.pid}.partial`;
+    fs.writeFileSync(partial, json);
+    fs.renameSync(partial, entry);
+    return JSON.parse(json) as unknown[];
+}
+
+const parsedYamlCacheDir = path.resolve(__dirname, "..", "node_modules", ".cache", "upstream-yaml");
+
+function yamlVersion(): string {
+    return (JSON.parse(fs.readFileSync(require.resolve("yaml/package.json"), "utf8")) as { version: string }).version;
+}
+
+/** Parsed files kept for the whole worker process (test files share workers, and reset modules). */
+function processYamlMemo(): Map<string, unknown[]> {
+    const slot = Symbol.for("inference-platform.test.upstreamYaml");
+    const holder = globalThis as unknown as Record<symbol, Map<string, unknown[]> | undefined>;
+    return (holder[slot] ??= new Map());
 }
 
 export function readUpstreamJson(component: UpstreamComponent, file: string): any {
