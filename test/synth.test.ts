@@ -1,15 +1,18 @@
 /**
  * The offline synth (scripts/synth.ts): the dev stack is synthesized in this process; the CLI runs in
- * child processes for a second dev run (determinism across processes), the local stack (both shared
- * with other test files through test/synthOnce.ts) and a bad config.
+ * child processes for a second dev run (determinism across processes) and the local stack (both shared
+ * with other test files through test/synthOnce.ts). The command runs in this process for a bad config:
+ * it stops at the config check, before any program runs, and a child process would spend seconds
+ * loading @pulumi/* for that (the exit code of a real process is test/planDiff.test.ts's).
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import * as YAML from "yaml";
-import { readTree, runSynthCli } from "../scripts/lib/synthCli";
+import { readTree } from "../scripts/lib/synthCli";
 import { synthesize } from "../scripts/lib/synth";
+import { runSynthCommand } from "../scripts/lib/synthCommand";
 import { flattenStackConfig } from "../scripts/lib/synthConfig";
 import { buildModel, renderManifest } from "../scripts/lib/synthModel";
 import { orderingWarnings } from "../scripts/lib/synthPlan";
@@ -51,14 +54,18 @@ describe("offline synth", async () => {
     );
     const devCli = synthCliOnce("dev");
     const localCli = synthCliOnce("local");
-    const badCli = runSynthCli(["--stack-file", badStack, "--out", path.join(tmp, "broken")]);
 
     const progress: string[] = [];
     const dev = await synthesize({ stack: "dev", program: () => import("../index"), log: (l) => progress.push(l) });
     const resources = JSON.parse(dev.files["resources.json"]).resources as ResourceRow[];
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const plan = dev.files["plan.md"];
-    const [devRun, localRun, badRun] = await Promise.all([devCli, localCli, badCli]);
+    const [devRun, localRun] = await Promise.all([devCli, localCli]);
+    const badRun = { stdout: "", stderr: "", code: -1 };
+    badRun.code = await runSynthCommand(["--stack-file", badStack, "--out", path.join(tmp, "broken")], {
+        stdout: (text) => (badRun.stdout += text),
+        stderr: (text) => (badRun.stderr += text),
+    });
 
     it("reports progress", () => {
         expect(progress.some((l) => /resources registered/.test(l))).toBe(true);
@@ -228,7 +235,32 @@ describe("offline synth", async () => {
         expect(badRun.stderr).toMatch(/invalid configuration \(3 problems\)/);
         for (const key of ["vpcCidr", "cpuMinSize", "examples"]) expect(badRun.stderr).toMatch(new RegExp(`^  - ${key}\\b`, "m"));
         expect(badRun.stderr).not.toMatch(/^\s+at /m);
+        expect(badRun.stdout).toBe("");
         expect(fs.existsSync(path.join(tmp, "broken"))).toBe(false);
+    });
+});
+
+describe("the synth command's arguments", () => {
+    const run = async (argv: string[]) => {
+        const out = { stdout: "", stderr: "", code: -1 };
+        out.code = await runSynthCommand(argv, { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t) });
+        return out;
+    };
+
+    it("--help prints the usage and exits 0, whatever else is on the line", async () => {
+        for (const argv of [["--help"], ["-h"], ["--stack", "dev", "--help", "--bogus"]]) {
+            const result = await run(argv);
+            expect(result.code, argv.join(" ")).toBe(0);
+            expect(result.stdout).toMatch(/^usage: npm run synth -- --stack <name>/);
+            expect(result.stderr).toBe("");
+        }
+    });
+
+    it("exits 2 naming the problem for an unknown argument, a flag without its value, or no stack", async () => {
+        expect(await run(["--stack", "dev", "--bogus"])).toEqual({ code: 2, stdout: "", stderr: "synth: unknown argument '--bogus'\n" });
+        expect(await run(["--stack", "dev", "--out"])).toEqual({ code: 2, stdout: "", stderr: "synth: --out needs a value\n" });
+        expect(await run(["--out", "--stack"])).toEqual({ code: 2, stdout: "", stderr: "synth: --out needs a value\n" });
+        expect((await run(["--quiet"])).stderr).toMatch(/^synth: give --stack <name>/);
     });
 });
 
