@@ -4,6 +4,7 @@
  * holds) and bench/gatewayMemory.ts (the issue's 32 requests, with and without the budget).
  */
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import sharp, { type Sharp } from "sharp";
@@ -32,7 +33,7 @@ function statusMb(pid: number, field: "VmRSS" | "VmHWM"): number {
  * every run. The gateway decodes it row by row (src/pngNearest.ts), `interlaced` (Adam7) or not.
  */
 export async function largePng(width: number, height: number, options: { interlaced?: boolean } = {}): Promise<Buffer> {
-    return gradientImage(width, height, 4).png({ compressionLevel: 6, progressive: options.interlaced ?? false }).toBuffer();
+    return cachedImage(["png", width, height, options], () => gradientImage(width, height, 4).png({ compressionLevel: 6, progressive: options.interlaced ?? false }).toBuffer());
 }
 
 /**
@@ -40,7 +41,27 @@ export async function largePng(width: number, height: number, options: { interla
  * 16 MP strip by strip (src/jpegStrips.ts), a `progressive` one whole, under the pixel budget.
  */
 export async function largeJpeg(width: number, height: number, options: { progressive?: boolean } = {}): Promise<Buffer> {
-    return gradientImage(width, height, 3).jpeg({ quality: 80, progressive: options.progressive ?? false }).toBuffer();
+    return cachedImage(["jpeg", width, height, options], () => gradientImage(width, height, 3).jpeg({ quality: 80, progressive: options.progressive ?? false }).toBuffer());
+}
+
+const imageCacheDir = path.resolve(__dirname, "..", "node_modules", ".cache", "test-images");
+
+/**
+ * Encoding a 40-MP picture costs 0.3-1.1 s of CPU (a progressive JPEG the most), on every test run.
+ * The bytes depend only on the arguments, this file and the libraries sharp bundles, so they are
+ * kept under gateway/node_modules/.cache (which `npm ci` clears), named by the hash of all three;
+ * an edit here or another libvips makes new ones. Written beside the final name and renamed into
+ * place, so a concurrent reader sees a whole file or none.
+ */
+async function cachedImage(args: readonly unknown[], encode: () => Promise<Buffer>): Promise<Buffer> {
+    const key = createHash("sha256").update(JSON.stringify({ args, versions: sharp.versions })).update(fs.readFileSync(__filename)).digest("hex").slice(0, 32);
+    const file = path.join(imageCacheDir, key);
+    if (fs.existsSync(file)) return fs.readFileSync(file);
+    const image = await encode();
+    fs.mkdirSync(imageCacheDir, { recursive: true });
+    fs.writeFileSync(`${file}.${process.pid}.partial`, image);
+    fs.renameSync(`${file}.${process.pid}.partial`, file);
+    return image;
 }
 
 /**
