@@ -17,8 +17,11 @@
  *
  * Exit codes: 0 written; 2 invalid config (each problem on stderr) or bad arguments; 1 other failure.
  */
+import { deferPulumiToolchain } from "./lib/deferRequires";
 import { runSynthCommand } from "./lib/synthCommand";
 
+// Before @pulumi/pulumi loads (the command imports it when it runs): scripts/lib/deferRequires.ts.
+deferPulumiToolchain();
 runSynthCommand(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }).then(
     (code) => process.exit(code),
     (err) => {

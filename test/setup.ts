@@ -2,12 +2,16 @@
  * Runs before every test file (vitest `setupFiles`): test files share worker processes, and this
  * gives each one the state a fresh process would have (test/isolation.ts says what and why). It
  * also spares Pulumi's promise bookkeeping a source-mapped stack trace per promise
- * (scripts/lib/promiseStacks.ts).
+ * (scripts/lib/promiseStacks.ts), and Pulumi the loading of modules only function serialization
+ * uses (scripts/lib/deferRequires.ts).
  */
 import { afterAll, vi } from "vitest";
 import { resetPulumiRuntime, waitForPulumiQuiescence } from "./isolation";
+import { deferPulumiToolchain } from "../scripts/lib/deferRequires";
 import { skipPulumiPromiseStacks } from "../scripts/lib/promiseStacks";
 
+// Before the first file loads @pulumi/pulumi: its compiler and npm modules load on first use.
+deferPulumiToolchain();
 vi.resetModules();
 resetPulumiRuntime();
 skipPulumiPromiseStacks();
