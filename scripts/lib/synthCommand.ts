@@ -82,7 +82,8 @@ const usage = [
 /**
  * `npm run synth` with `argv` (the arguments after the script): writes the synth, reports on
  * `output`, and returns the exit code (0 written; 2 invalid config, bad arguments or an unusable
- * --diff base; 1 other failure). Throws nothing; scripts/synth.ts exits with the code.
+ * --diff base; 1 other failure), which scripts/synth.ts exits with. A failed synth is reported on
+ * `output`, not thrown.
  */
 export async function runSynthCommand(argv: readonly string[], output: SynthCommandOutput): Promise<number> {
     const started = performance.now();
@@ -106,8 +107,8 @@ export async function runSynthCommand(argv: readonly string[], output: SynthComm
             return 2;
         }
     }
-    // Most of a synth is loading @pulumi/* (the SDK alone pulls in TypeScript and npm's arborist);
-    // V8's on-disk code cache roughly halves that on the second run.
+    // Most of a synth is loading @pulumi/* (less what scripts/lib/deferRequires.ts defers); V8's
+    // on-disk code cache roughly halves that on the second run.
     nodeModule.enableCompileCache?.(path.join(repoRoot, "node_modules", ".cache", "synth-compile"));
     const { describeFailure, synthesize, writeSynth } = await import("./synth");
     skipPulumiPromiseStacks();
