@@ -3,8 +3,7 @@
  * 10, 100 and 500 extra InferenceServices, each size in a fresh child process (peak RSS is per
  * process), and prints wall time, its phases, peak memory and the marginal cost per service.
  *
- * The extra services are `InferenceService` components (components/inferenceService.ts) when that
- * file exists, else plain `k8s.apiextensions.CustomResource` InferenceServices; the output says which.
+ * The extra services are `InferenceService` components (components/models/inferenceService.ts).
  * They use the default Kubernetes provider (the program does not export its provider), which the
  * mocks treat like any other.
  *
@@ -15,8 +14,6 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 
-const repoRoot = path.resolve(__dirname, "..");
-const componentFile = path.join(repoRoot, "components", "inferenceService.ts");
 
 interface ChildResult {
     services: number;
@@ -35,8 +32,10 @@ interface ChildResult {
 
 async function child(services: number): Promise<void> {
     const t0 = performance.now();
+    // As the synth CLI does before loading @pulumi/* (scripts/synth.ts).
+    (await import("../scripts/lib/deferRequires")).deferPulumiToolchain();
     const { synthesize, writeSynth } = await import("../scripts/lib/synth");
-    const k8s = await import("@pulumi/kubernetes");
+    await import("@pulumi/kubernetes");
     const loadMs = performance.now() - t0;
     let mode = "none";
     const cpu0 = process.cpuUsage();
@@ -45,29 +44,17 @@ async function child(services: number): Promise<void> {
         extend: async (config) => {
             if (services === 0) return;
             const namespace = config.models.namespace;
-            if (fs.existsSync(componentFile)) {
-                mode = "InferenceService components (components/inferenceService.ts)";
-                const { InferenceService } = (await import("../components/models/inferenceService")) as typeof import("../components/models/inferenceService");
-                for (let i = 0; i < services; i++) {
-                    new InferenceService(`bench-${i}`, {
-                        spec: {
-                            name: `bench-${i}`,
-                            namespace,
-                            predictor: { model: { modelFormat: { name: "sklearn" }, storageUri: `s3://bench-models/models/bench-${i}` } },
-                        },
-                        domain: "192.0.2.1.sslip.io",
-                    });
-                }
-            } else {
-                mode = "plain k8s.apiextensions.CustomResource InferenceServices (components/inferenceService.ts absent)";
-                for (let i = 0; i < services; i++) {
-                    new k8s.apiextensions.CustomResource(`bench-${i}`, {
-                        apiVersion: "serving.kserve.io/v1beta1",
-                        kind: "InferenceService",
-                        metadata: { name: `bench-${i}`, namespace },
-                        spec: { predictor: { model: { modelFormat: { name: "sklearn" }, storageUri: `s3://bench-models/models/bench-${i}` } } },
-                    });
-                }
+            mode = "InferenceService components (components/models/inferenceService.ts)";
+            const { InferenceService } = (await import("../components/models/inferenceService")) as typeof import("../components/models/inferenceService");
+            for (let i = 0; i < services; i++) {
+                new InferenceService(`bench-${i}`, {
+                    spec: {
+                        name: `bench-${i}`,
+                        namespace,
+                        predictor: { model: { modelFormat: { name: "sklearn" }, storageUri: `s3://bench-models/models/bench-${i}` } },
+                    },
+                    domain: "192.0.2.1.sslip.io",
+                });
             }
         },
     });
