@@ -87,8 +87,8 @@ export interface GatewayConfig {
     readonly workers: number;
     readonly jpeg: JpegDecoderConfig;
     /**
-     * GATEWAY_GC_EVERY: with node's --expose-gc (the image's ENTRYPOINT), an incremental major GC is
-     * started every this many requests; 0 never (default 1024, see server.ts).
+     * GATEWAY_GC_EVERY: with node's --expose-gc (the image's ENTRYPOINT), a full major GC is run
+     * (from a task) every this many requests; 0 never (default 1024, see server.ts).
      */
     readonly gcEvery: number;
 }

@@ -119,7 +119,10 @@ function safeDecode(s: string): string {
  * The big per-request buffers (downloaded bytes, decoded pixels) are freed or pooled as soon as
  * they are used (`releaseNow`, PixelBufferPool), so they no longer pile up as external memory until
  * a major GC. What is left is ordinary V8 heap growth between collections. With --expose-gc (the
- * image's ENTRYPOINT passes it) an incremental major GC is started every `config.gcEvery` requests.
+ * image's ENTRYPOINT passes it) a major GC runs every `config.gcEvery` requests: V8 runs the
+ * `execution: "async"` one from a task, after the request, but as one full, non-incremental
+ * collection (a 12.5 ms pause with `--trace-gc` under the bench's 640×480 load, once per 1024
+ * requests, so beyond the p99).
  * Measured with `npm run bench:gateway` (2 cores, TurboJPEG decoding, TS/PY ratios at c=16, two
  * 4-round runs each): every 128 requests cost CPU/req 0.92 and 0.81, p99 1.38 and 1.14, peak PSS
  * 1.28 and 1.25; every 1024: CPU/req 0.82 and 0.77, p99 0.99 and 1.08, PSS 1.43 (about 20 MB more

@@ -48,7 +48,7 @@ describe("health, readiness and metrics", () => {
         }
     });
 
-    it("with --expose-gc, starts an incremental major GC every GATEWAY_GC_EVERY requests, never with 0", async () => {
+    it("with --expose-gc, asks for a major GC (run from a task) every GATEWAY_GC_EVERY requests, never with 0", async () => {
         const calls: unknown[] = [];
         const g = globalThis as { gc?: unknown };
         const saved = g.gc;
