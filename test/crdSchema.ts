@@ -13,7 +13,8 @@
  */
 import { ErrorObject, ValidateFunction } from "ajv";
 import { createHash } from "node:crypto";
-import { newSchemaAjv } from "./jsonSchema";
+import * as fs from "node:fs";
+import { compileSchemaCached } from "./jsonSchema";
 import { readUpstreamYamlDocuments, sharedSchemasPresent, UpstreamComponent, upstreamPath } from "./shared";
 
 export interface CrdValidator {
@@ -89,8 +90,8 @@ function describe(error: ErrorObject): string {
  * ../shared/schemas is absent so the caller can skip; throws when it is there but the file or version
  * is not (a typo or a missing pin, not a skip).
  *
- * Validators are cached for the whole worker process (test files share workers): the KServe
- * InferenceService CRD alone is 2 MB of YAML.
+ * Validators are cached for the whole worker process (test files share workers), and Ajv's code for
+ * them across runs (`compileSchemaCached`): the KServe InferenceService CRD alone is 2 MB of YAML.
  */
 export function loadCrdValidator(component: UpstreamComponent, file: string, version?: string): CrdValidator | undefined {
     if (!sharedSchemasPresent) return undefined;
@@ -104,11 +105,16 @@ export function loadCrdValidator(component: UpstreamComponent, file: string, ver
     if (!chosen) throw new Error(`${upstreamPath(component, file)}: no version ${version ?? "(storage)"}; has ${versions.map((v) => v.name).join(", ")}`);
     const apiVersion = `${crd.spec.group}/${chosen.name}`;
     const kind = crd.spec.names.kind as string;
-    const root = closeSchema(chosen.schema.openAPIV3Schema);
-    root.required = [...new Set([...(root.required ?? []), "apiVersion", "kind", "metadata"])];
-    root.properties.apiVersion = { type: "string", const: apiVersion };
-    root.properties.kind = { type: "string", const: kind };
-    const validate: ValidateFunction = newSchemaAjv({ allErrors: true, inlineRefs: false }).compile(hoistRepeatedSubschemas(root));
+    const schema = () => {
+        const root = closeSchema(chosen.schema.openAPIV3Schema);
+        root.required = [...new Set([...(root.required ?? []), "apiVersion", "kind", "metadata"])];
+        root.properties.apiVersion = { type: "string", const: apiVersion };
+        root.properties.kind = { type: "string", const: kind };
+        return hoistRepeatedSubschemas(root);
+    };
+    // What the schema is made from: the version's schema as parsed, its names, and this file's code.
+    const inputs = [JSON.stringify(chosen.schema.openAPIV3Schema), apiVersion, kind, fs.readFileSync(__filename)];
+    const validate: ValidateFunction = compileSchemaCached(inputs, schema, { allErrors: true, inlineRefs: false });
     const validator: CrdValidator = {
         apiVersion,
         kind,

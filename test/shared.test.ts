@@ -1,7 +1,7 @@
 /**
  * The test helpers around ../shared/schemas: folders follow the pinned versions, one skip message,
- * parsed YAML is cached by content, and the CRD validator's subschema hoisting accepts and rejects
- * exactly what the plain schema does.
+ * parsed YAML and compiled validators are cached by what they are made from, and the CRD validator's
+ * subschema hoisting accepts and rejects exactly what the plain schema does.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
@@ -10,7 +10,7 @@ import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { defaultVersions } from "../versions";
 import { closeSchema, hoistRepeatedSubschemas, readCrd } from "./crdSchema";
-import { newSchemaAjv } from "./jsonSchema";
+import { compileSchemaCached, newSchemaAjv } from "./jsonSchema";
 import {
     describeWithSharedSchemas,
     parseYamlDocumentsCached,
@@ -83,6 +83,57 @@ describe("parseYamlDocumentsCached", () => {
         try {
             expect(() => parseYamlDocumentsCached("a: [1, 2\n", "broken.yaml", dir)).toThrow(/^broken\.yaml: /);
             expect(fs.readdirSync(dir)).toEqual([]);
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+});
+
+describe("compileSchemaCached", () => {
+    // Kubernetes formats, a pattern, a $ref and closed objects: what CRD schemas use.
+    const schema = {
+        type: "object",
+        required: ["name", "port"],
+        additionalProperties: false,
+        definitions: { label: { type: "string", pattern: "^[a-z]+$" } },
+        properties: {
+            name: { $ref: "#/definitions/label" },
+            port: { type: "integer", format: "int32" },
+            since: { type: "string", format: "date-time" },
+            data: { type: "string", format: "byte" },
+            tags: { type: "array", items: { $ref: "#/definitions/label" } },
+        },
+    };
+    const objects = [
+        { name: "web", port: 8080, since: "2026-12-01T08:00:00Z", data: "aGk=", tags: ["a", "b"] },
+        { name: "web", port: 2 ** 31 }, // int32 out of range: the format's own check
+        { name: "web", port: 80, since: "yesterday", data: "not base64!" },
+        { name: "Web", port: 80, tags: ["ok", "NOT"], extra: true },
+        { port: "80" },
+    ];
+    const verdicts = (validate: (o: unknown) => boolean | Promise<unknown>) =>
+        objects.map((o) => {
+            const valid = validate(o) as boolean;
+            return { valid, errors: ((validate as { errors?: unknown[] | null }).errors ?? []).map((e: any) => `${e.instancePath} ${e.keyword} ${e.message}`) };
+        });
+
+    it("validates as a fresh compile does, first compiled and then loaded from its cache entry, without building the schema again", () => {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ajv-cache-"));
+        try {
+            const options = { allErrors: true, inlineRefs: false };
+            const expected = verdicts(newSchemaAjv(options).compile(schema));
+            expect(expected.map((v) => v.valid)).toEqual([true, false, false, false, false]);
+            let built = 0;
+            const build = () => (built++, schema);
+            expect(verdicts(compileSchemaCached(["inputs"], build, options, dir))).toEqual(expected);
+            expect(fs.readdirSync(dir)).toHaveLength(1);
+            expect(verdicts(compileSchemaCached(["inputs"], build, options, dir))).toEqual(expected);
+            expect(built).toBe(1);
+            // Other inputs or options get an entry of their own.
+            compileSchemaCached(["other inputs"], build, options, dir);
+            compileSchemaCached(["inputs"], build, { allErrors: false, inlineRefs: false }, dir);
+            expect(built).toBe(3);
+            expect(fs.readdirSync(dir)).toHaveLength(3);
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
         }
