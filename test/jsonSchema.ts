@@ -93,11 +93,13 @@ export function compileSchemaCached(inputs: readonly (string | Uint8Array)[], sc
     return validate;
 }
 
+/** Runs a standalone validator module (CommonJS source) and returns the function it exports. */
 function loadValidatorModule(code: string): ValidateFunction {
     const module = { exports: {} as { default?: ValidateFunction } };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
     const requireInModule = (id: string) => (id === formatsModule ? kubernetesFormats : require(id));
     new Function("require", "module", "exports", code)(requireInModule, module, module.exports);
-    const validate = (module.exports as { default?: ValidateFunction }).default ?? (module.exports as unknown as ValidateFunction);
+    const validate = module.exports.default ?? (module.exports as unknown as ValidateFunction);
     if (typeof validate !== "function") throw new Error("a cached Ajv validator module exports no function");
     return validate;
 }
