@@ -8,7 +8,7 @@ import Ajv, { _, Options, ValidateFunction } from "ajv";
 import standaloneCode from "ajv/dist/standalone";
 import { createHash } from "node:crypto";
 import * as fs from "node:fs";
-import * as path from "node:path";
+import { cachedText, packageVersion, testCacheDir } from "./diskCache";
 
 /**
  * The OpenAPI/Kubernetes formats upstream schemas use (kube-openapi pkg/validation/strfmt and the
@@ -62,35 +62,29 @@ export function newSchemaAjv(options: Options = {}): Ajv {
 /** What compiled validators' code calls `require` with to reach `kubernetesFormats`. */
 const formatsModule = "inference-platform:kubernetesFormats";
 
-const compiledCacheDir = path.resolve(__dirname, "..", "node_modules", ".cache", "ajv-validators");
-
 /**
  * `newSchemaAjv(options).compile(schema())`, with Ajv's generated code kept across runs.
  *
  * Compiling a large CRD's schema costs Ajv most of a second (KServe's InferenceService: 0.6 s of
  * CPU, and building the schema another 0.17 s), in every worker of every run. Ajv can write a
- * compiled validator out as a CommonJS module (`ajv/dist/standalone`); that module is kept under
- * node_modules/.cache (which `npm ci` clears) and later calls load it without building or compiling
- * anything. The module reaches Ajv's runtime helpers with `require` and the formats above through
- * `formatsModule`, so it validates exactly as the freshly compiled function does.
+ * compiled validator out as a CommonJS module (`ajv/dist/standalone`); that module is kept
+ * (test/diskCache.ts), and every call, the first included, loads it: later calls neither build nor
+ * compile anything. The module reaches Ajv's runtime helpers with `require` and the formats above
+ * through `formatsModule`, so it validates exactly as the freshly compiled function does.
  *
  * The entry is named by the hash of `inputs`, `options`, this file and Ajv's version: `inputs` must
  * hold everything `schema()` is made from (the upstream file's text, the source of the code that
- * transforms it), so that a change to any of them gets a new entry, never a stale one. An entry is
- * written beside its final name and renamed into place.
+ * transforms it), so that a change to any of them gets a new entry, never a stale one.
  */
-export function compileSchemaCached(inputs: readonly (string | Uint8Array)[], schema: () => object, options: Options = {}, cacheDir = compiledCacheDir): ValidateFunction {
-    const hash = createHash("sha256").update(JSON.stringify({ ajv: ajvVersion(), options })).update(fs.readFileSync(__filename));
+export function compileSchemaCached(inputs: readonly (string | Uint8Array)[], schema: () => object, options: Options = {}, cacheDir = testCacheDir("ajv-validators")): ValidateFunction {
+    const hash = createHash("sha256").update(JSON.stringify({ ajv: packageVersion("ajv"), options })).update(fs.readFileSync(__filename));
     for (const input of inputs) hash.update(`\0${input.length}\0`).update(input);
-    const entry = path.join(cacheDir, `${hash.digest("hex").slice(0, 32)}.cjs`);
-    if (fs.existsSync(entry)) return loadValidatorModule(fs.readFileSync(entry, "utf8"));
-    const ajv = newSchemaAjv({ ...options, code: { ...options.code, source: true, formats: _`require(${formatsModule})` } });
-    const validate = ajv.compile(schema());
-    fs.mkdirSync(cacheDir, { recursive: true });
-    const partial = `${entry}.${process.pid}.partial`;
-    fs.writeFileSync(partial, standaloneCode(ajv, validate));
-    fs.renameSync(partial, entry);
-    return validate;
+    return loadValidatorModule(
+        cachedText(cacheDir, `${hash.digest("hex").slice(0, 32)}.cjs`, () => {
+            const ajv = newSchemaAjv({ ...options, code: { ...options.code, source: true, formats: _`require(${formatsModule})` } });
+            return standaloneCode(ajv, ajv.compile(schema()));
+        }),
+    );
 }
 
 /** Runs a standalone validator module (CommonJS source) and returns the function it exports. */
@@ -102,8 +96,4 @@ function loadValidatorModule(code: string): ValidateFunction {
     const validate = module.exports.default ?? (module.exports as unknown as ValidateFunction);
     if (typeof validate !== "function") throw new Error("a cached Ajv validator module exports no function");
     return validate;
-}
-
-function ajvVersion(): string {
-    return (JSON.parse(fs.readFileSync(require.resolve("ajv/package.json"), "utf8")) as { version: string }).version;
 }

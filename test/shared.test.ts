@@ -117,7 +117,7 @@ describe("compileSchemaCached", () => {
             return { valid, errors: ((validate as { errors?: unknown[] | null }).errors ?? []).map((e: any) => `${e.instancePath} ${e.keyword} ${e.message}`) };
         });
 
-    it("validates as a fresh compile does, first compiled and then loaded from its cache entry, without building the schema again", () => {
+    it("validates as a fresh compile does, when it writes its cache entry and when it reads it, without building the schema again", () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "ajv-cache-"));
         try {
             const options = { allErrors: true, inlineRefs: false };

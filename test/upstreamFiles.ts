@@ -7,6 +7,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parse as parseYaml, parseAllDocuments } from "yaml";
 import { awsLoadBalancerControllerAppVersions, defaultVersions, VersionSet } from "../versions";
+import { cachedText, packageVersion, testCacheDir } from "./diskCache";
 
 /** `../shared/schemas` next to the checkout (a worktree under /work/wt/X finds it through /work/wt/shared). */
 export const sharedSchemasDir = path.resolve(__dirname, "../../shared/schemas");
@@ -85,33 +86,22 @@ export function readUpstreamYamlDocuments(component: UpstreamComponent, file: st
  *
  * Parsing a large file with the `yaml` package costs most of a second (KServe's InferenceService
  * CRD is 2 MB, Istio's crd-all.gen.yaml 1 MB), in every worker of every run. So the documents are
- * also kept as JSON, which parses about ten times faster, in `cacheDir` (by default under
- * node_modules/.cache, which `npm ci` clears), named by the hash of the text and of the parser's
- * version: an edited file or another `yaml` gets an entry of its own, never a stale one. An entry is
- * written beside its final name and renamed into place, so a concurrent worker reads a whole entry
- * or none. The result is what a JSON round trip gives on every run, the first included.
+ * also kept as JSON, which parses about ten times faster, in `cacheDir` (test/diskCache.ts), named
+ * by the hash of the text and of the parser's version: an edited file or another `yaml` gets an
+ * entry of its own, never a stale one. The result is what a JSON round trip gives on every run, the
+ * first included.
  */
-export function parseYamlDocumentsCached(text: string, label: string, cacheDir = parsedYamlCacheDir): unknown[] {
-    const key = createHash("sha256").update(`yaml ${yamlVersion()}\0`).update(text).digest("hex").slice(0, 32);
-    const entry = path.join(cacheDir, `${key}.json`);
-    if (fs.existsSync(entry)) return JSON.parse(fs.readFileSync(entry, "utf8")) as unknown[];
-    const json = JSON.stringify(
-        parseAllDocuments(text).map((d) => {
-            if (d.errors.length > 0) throw new Error(`${label}: ${d.errors[0].message}`);
-            return d.toJS() as unknown;
-        }),
+export function parseYamlDocumentsCached(text: string, label: string, cacheDir = testCacheDir("upstream-yaml")): unknown[] {
+    const key = createHash("sha256").update(`yaml ${packageVersion("yaml")}\0`).update(text).digest("hex").slice(0, 32);
+    const json = cachedText(cacheDir, `${key}.json`, () =>
+        JSON.stringify(
+            parseAllDocuments(text).map((d) => {
+                if (d.errors.length > 0) throw new Error(`${label}: ${d.errors[0].message}`);
+                return d.toJS() as unknown;
+            }),
+        ),
     );
-    fs.mkdirSync(cacheDir, { recursive: true });
-    const partial = `${entry}.${process.pid}.partial`;
-    fs.writeFileSync(partial, json);
-    fs.renameSync(partial, entry);
     return JSON.parse(json) as unknown[];
-}
-
-const parsedYamlCacheDir = path.resolve(__dirname, "..", "node_modules", ".cache", "upstream-yaml");
-
-function yamlVersion(): string {
-    return (JSON.parse(fs.readFileSync(require.resolve("yaml/package.json"), "utf8")) as { version: string }).version;
 }
 
 /** Parsed files kept for the whole worker process (test files share workers, and reset modules). */
