@@ -83,8 +83,9 @@ describe("health, readiness and metrics", () => {
     });
 });
 
-describe("gRPC channel", () => {
-    it("round-robins across TF Serving backends", async () => {
+// Its tests run side by side (each with its own stubs and gateway): they mostly wait on timers.
+describe.concurrent("gRPC channel", () => {
+    it("round-robins across TF Serving backends", async ({ expect }) => {
         const a = await startStubTfServing({ scores });
         const b = await startStubTfServing({ scores });
         const target = `ipv4:${a.target},${b.target}`;
@@ -100,7 +101,7 @@ describe("gRPC channel", () => {
         }
     });
 
-    it("reconnects after TF Serving restarts", async () => {
+    it("reconnects after TF Serving restarts", async ({ expect }) => {
         const first = await startStubTfServing({ scores });
         const port = Number(first.target.split(":")[1]);
         const gw = await startGateway(testConfig(["--predictor_request_timeout_seconds", "1"], { TF_SERVING_HOST: first.target, MODEL_INPUT_SIZE: "2,2" }));
@@ -127,8 +128,9 @@ describe("gRPC channel", () => {
     });
 });
 
-describe("graceful shutdown", () => {
-    it("drains an in-flight request, turns unready, then refuses new connections", async () => {
+// Its tests run side by side (each with its own stubs and gateway): they mostly wait on timers.
+describe.concurrent("graceful shutdown", () => {
+    it("drains an in-flight request, turns unready, then refuses new connections", async ({ expect }) => {
         const slow = await startStubTfServing({ scores, delayMs: 400 });
         const gw = await startGateway(testConfig([], { TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2" }));
         try {
@@ -146,7 +148,7 @@ describe("graceful shutdown", () => {
         }
     });
 
-    it("main.ts: SIGTERM drains, exits 0, logs JSON; a bad config exits 2 with one message", async () => {
+    it("main.ts: SIGTERM drains, exits 0, logs JSON; a bad config exits 2 with one message", async ({ expect }) => {
         const slow = await startStubTfServing({ scores, delayMs: 500 });
         // Plain node on the compiled gateway, as the image runs it (gatewayBuild.ts).
         const node = (args: string[]) => [process.execPath, args] as const;
