@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { containerResourcesProblems } from "../components/common/resources";
 import { CertManager, certManagerValues, defaultCertManagerResources } from "../components/platform/certManager";
 import { defaultVersions } from "../versions";
-import { newSchemaAjv } from "./jsonSchema";
+import { compileValuesSchema } from "./jsonSchema";
 import { installMocks } from "./kit";
-import { describeWithSharedSchemas, readUpstreamJson, readUpstreamText } from "./shared";
+import { describeWithSharedSchemas, readUpstreamText } from "./shared";
 
 
 describe("certManagerValues", () => {
@@ -36,17 +36,14 @@ describe("certManagerValues", () => {
 
 describeWithSharedSchemas(`certManagerValues against the chart's values.schema.json (${defaultVersions.certManager})`, () => {
     it("validates", () => {
-        const schema = readUpstreamJson("certManager", "values.schema.json");
-        const ajv = newSchemaAjv({ allErrors: true });
-        const validate = ajv.compile(schema);
+        const validate = compileValuesSchema(readUpstreamText("certManager", "values.schema.json"), { allErrors: true });
         const ok = validate(certManagerValues());
         expect(validate.errors ?? []).toEqual([]);
         expect(ok).toBe(true);
     });
 
     it("the schema is strict enough to catch a misspelt key", () => {
-        const schema = readUpstreamJson("certManager", "values.schema.json");
-        const validate = newSchemaAjv().compile(schema);
+        const validate = compileValuesSchema(readUpstreamText("certManager", "values.schema.json"), { allErrors: true });
         expect(validate({ ...certManagerValues(), crd: { enabled: true } })).toBe(false);
     });
 

@@ -97,3 +97,16 @@ function loadValidatorModule(code: string): ValidateFunction {
     if (typeof validate !== "function") throw new Error("a cached Ajv validator module exports no function");
     return validate;
 }
+
+/**
+ * A chart's `values.schema.json` (its text), compiled with `compileSchemaCached`. Its `$schema` is
+ * dropped: Helm's charts name meta-schemas Ajv does not know (`http://json-schema.org/schema#`), and
+ * the keywords they use are draft-07's, Ajv's default.
+ */
+export function compileValuesSchema(text: string, options: Options = {}): ValidateFunction {
+    return compileSchemaCached([text], () => {
+        const schema = JSON.parse(text) as Record<string, unknown>;
+        delete schema.$schema;
+        return schema;
+    }, options);
+}

@@ -11,11 +11,12 @@
  */
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import * as YAML from "yaml";
 import { readTree } from "../scripts/lib/synthCli";
 import { loadCrdValidator } from "./crdSchema";
-import { newSchemaAjv } from "./jsonSchema";
-import { itWithSharedSchemas, readUpstreamJson, sharedSchemasPresent, UpstreamComponent } from "./shared";
+import { testCacheDir } from "./diskCache";
+import { compileValuesSchema } from "./jsonSchema";
+import { itWithSharedSchemas, sharedSchemasPresent, UpstreamComponent } from "./shared";
+import { parseYamlDocumentsCached, readUpstreamText } from "./upstreamFiles";
 import { synthCliFiles } from "./synthOnce";
 
 
@@ -150,10 +151,7 @@ const valuesSchemas: Record<string, [UpstreamComponent, string]> = {
 };
 
 function valuesValidator([component, file]: [UpstreamComponent, string]): (values: unknown) => string[] {
-    const schema = readUpstreamJson(component, file);
-    // Helm's own meta-schema URIs (`http://json-schema.org/schema#`) are unknown to ajv; the keywords used are draft-07.
-    delete schema.$schema;
-    const validate = newSchemaAjv({ allErrors: true }).compile(schema);
+    const validate = compileValuesSchema(readUpstreamText(component, file), { allErrors: true });
     return (values) => (validate(values) ? [] : (validate.errors ?? []).map((e) => `${e.instancePath || "/"}: ${e.message}${e.keyword === "additionalProperties" ? ` '${(e.params as { additionalProperty: string }).additionalProperty}'` : ""}`));
 }
 
@@ -167,9 +165,9 @@ function fromFiles(stack: string, files: Record<string, string>): Rendered {
     const manifests = Object.entries(files)
         .filter(([f]) => f.startsWith("k8s/") && f.endsWith(".yaml"))
         .map(([file, text]) => {
-            const docs = YAML.parseAllDocuments(text);
+            const docs = parseYamlDocumentsCached(text, file, testCacheDir("synth-yaml"));
             if (docs.length !== 1) throw new Error(`${file}: expected one YAML document, found ${docs.length}`);
-            return { file, obj: docs[0].toJS() as Record<string, unknown>, patch: /^# Server-side-apply patch/m.test(text) };
+            return { file, obj: docs[0] as Record<string, unknown>, patch: /^# Server-side-apply patch/m.test(text) };
         });
     const resources = JSON.parse(files["resources.json"]).resources as { type: string; name: string; inputs: Record<string, any> }[];
     const releases = resources
