@@ -1,9 +1,9 @@
 /**
  * Runs before every test file (vitest `setupFiles`): test files share worker processes, and this
  * gives each one the state a fresh process would have (test/isolation.ts says what and why). It
- * also spares Pulumi's promise bookkeeping a source-mapped stack trace per promise
- * (scripts/lib/promiseStacks.ts), and Pulumi the loading of modules only function serialization
- * uses (scripts/lib/deferRequires.ts).
+ * also spares Pulumi's promise bookkeeping a stack trace per promise (scripts/lib/promiseStacks.ts;
+ * installing it loads Pulumi's runtime, which every worker of `npm test` loads anyway), and Pulumi
+ * the loading of modules only function serialization uses (scripts/lib/deferRequires.ts).
  */
 import { afterAll, vi } from "vitest";
 import { resetPulumiRuntime, waitForPulumiQuiescence } from "./isolation";

@@ -4,35 +4,49 @@
  * `_debugStackTrace`. It prints those traces only in its report of promises still pending at exit,
  * and only when `PULUMI_DEBUG_PROMISE_LEAKS` is set (`leakedPromises` in the same file).
  *
- * V8 formats a stack when it is read, and with source maps on (tsx, vitest) every frame is mapped
- * back to TypeScript. Measured with `--cpu-prof`: about 15% of an offline synth of the dev stack
- * (0.8 of 5.4 s), and about 3 s of one vitest worker's CPU in `npm test`.
+ * Capturing the frames costs V8 microseconds per promise, and formatting them more: with source maps
+ * on (tsx, vitest) every frame is mapped back to TypeScript. Measured with `--cpu-prof`, formatting
+ * was about 15% of an offline synth of the dev stack (0.8 of 5.4 s) and about 3 s of one vitest
+ * worker's CPU in `npm test`; once formatting was skipped, capturing alone was still 1.5 s of a
+ * worker's profile and 0.2-0.3 s of CPU per dev synth.
  *
- * `skipPulumiPromiseStacks` gives errors created directly in `debuggablePromise` an empty stack,
- * unless `PULUMI_DEBUG_PROMISE_LEAKS` is set; every other error's stack is formatted as before, by
- * whatever formatter was installed (Node's own, vite's).
+ * `skipPulumiPromiseStacks` replaces `debuggablePromise` on its module's exports, through which
+ * Pulumi's own modules call it (`debuggable_1.debuggablePromise(...)`), with a wrapper that runs the
+ * original with `Error.stackTraceLimit` at 0: its error captures no frames, so there is nothing to
+ * format, and everything else it does (the leak bookkeeping, the chained promise) is unchanged. Errors
+ * created anywhere else keep their stacks. Unless `PULUMI_DEBUG_PROMISE_LEAKS` is set.
  */
+
+/** The part of @pulumi/pulumi/runtime/debuggable used here (marked @internal, so not in its typings). */
+export interface PulumiDebuggable {
+    debuggablePromise: DebuggablePromise;
+}
+type DebuggablePromise = (<T>(promise: Promise<T>, context: unknown) => Promise<T>) & { [wrapped]?: true };
 
 /** Marks the wrapper so that installing it again (test/setup.ts runs once per file) keeps one layer. */
 const wrapped = Symbol.for("inference-platform.skipPulumiPromiseStacks");
 
-type PrepareStackTrace = (error: Error, stack: NodeJS.CallSite[]) => unknown;
-
-/** V8's formatting without source maps, for a runtime that installs no formatter of its own. */
-function plainStack(error: Error, stack: NodeJS.CallSite[]): string {
-    return `${Error.prototype.toString.call(error)}${stack.map((frame) => `\n    at ${frame}`).join("")}`;
-}
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const installedDebuggable = (): PulumiDebuggable => require("@pulumi/pulumi/runtime/debuggable");
 
 /**
- * Wraps the current `Error.prepareStackTrace`. Returns whether it did: false when already wrapped,
- * or when `env.PULUMI_DEBUG_PROMISE_LEAKS` asks Pulumi to print the traces.
+ * Wraps `debuggable.debuggablePromise` (by default, the installed @pulumi/pulumi's) as described
+ * above. Returns whether it did: false when already wrapped, or when `env.PULUMI_DEBUG_PROMISE_LEAKS`
+ * asks Pulumi to print the traces.
  */
-export function skipPulumiPromiseStacks(env: NodeJS.ProcessEnv = process.env): boolean {
+export function skipPulumiPromiseStacks(env: NodeJS.ProcessEnv = process.env, debuggable: PulumiDebuggable = installedDebuggable()): boolean {
     if (env.PULUMI_DEBUG_PROMISE_LEAKS) return false;
-    const current = Error.prepareStackTrace as (PrepareStackTrace & { [wrapped]?: true }) | undefined;
-    if (current?.[wrapped]) return false;
-    const format: PrepareStackTrace = current ?? plainStack;
-    const prepare = (error: Error, stack: NodeJS.CallSite[]) => (stack[0]?.getFunctionName() === "debuggablePromise" ? "" : format(error, stack));
-    Error.prepareStackTrace = Object.assign(prepare, { [wrapped]: true as const });
+    const original = debuggable.debuggablePromise;
+    if (original[wrapped]) return false;
+    const withoutFrames = <T>(promise: Promise<T>, context: unknown): Promise<T> => {
+        const limit = Error.stackTraceLimit;
+        Error.stackTraceLimit = 0;
+        try {
+            return original(promise, context);
+        } finally {
+            Error.stackTraceLimit = limit;
+        }
+    };
+    debuggable.debuggablePromise = Object.assign(withoutFrames, { [wrapped]: true as const });
     return true;
 }
