@@ -12,8 +12,9 @@
  *                         removed, IAM statements added or removed, changed inputs by path
  *   --quiet               no progress lines
  *
- * Pulumi's per-promise stack traces are not formatted (scripts/lib/promiseStacks.ts says why) unless
- * PULUMI_DEBUG_PROMISE_LEAKS is set, the variable that makes Pulumi print them.
+ * Pulumi's per-promise stack traces are not captured (scripts/lib/promiseStacks.ts says why) unless
+ * PULUMI_DEBUG_PROMISE_LEAKS is set, the variable that makes Pulumi print them; nor are the source
+ * positions of resources, which only a real engine reads.
  *
  * Exit codes: 0 written; 2 invalid config (each problem on stderr) or bad arguments; 1 other failure.
  */

@@ -3,12 +3,14 @@
  * @pulumi/pulumi's runtime/debuggable.js (version pinned in package-lock.json): `debuggablePromise`
  * stores `new Error().stack` on each promise as `_debugStackTrace` and keeps the promise among the
  * store's `leakCandidates` until it settles; `leakedPromises` prints the traces only when
- * PULUMI_DEBUG_PROMISE_LEAKS is set (`exports.debugPromiseLeaks`).
+ * PULUMI_DEBUG_PROMISE_LEAKS is set (`exports.debugPromiseLeaks`). And resource.js: each resource's
+ * constructor asks `Resource.stackTrace(4)` for the frames it sends with its registration, which
+ * runtime/mocks.js's monitor never reads.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { describe, expect, it } from "vitest";
-import { type PulumiDebuggable, skipPulumiPromiseStacks } from "../scripts/lib/promiseStacks";
+import { type PulumiDebuggable, skipPulumiPromiseStacks, skipPulumiSourcePositions } from "../scripts/lib/promiseStacks";
 
 /** Set in the environment, the variable keeps Pulumi's traces in this run too (test/setup.ts). */
 const tracesWanted = Boolean(process.env.PULUMI_DEBUG_PROMISE_LEAKS);
@@ -36,6 +38,7 @@ describe("the installed @pulumi/pulumi (the contract the wrapper relies on)", ()
         const calls: string[] = [];
         for (const file of jsFiles(pulumiDir)) {
             const text = fs.readFileSync(file, "utf8");
+            if (!text.includes("debuggablePromise")) continue;
             if (file === path.join(pulumiDir, "runtime", "debuggable.js")) {
                 // Its definition and export; nothing in the file calls it directly.
                 const rest = text.replace("function debuggablePromise(", "").replace("exports.debuggablePromise = debuggablePromise;", "");
@@ -120,5 +123,30 @@ describe("skipPulumiPromiseStacks", () => {
         const { debuggable, original } = standIn();
         expect(skipPulumiPromiseStacks({ PULUMI_DEBUG_PROMISE_LEAKS: "1" }, debuggable)).toBe(false);
         expect(debuggable.debuggablePromise).toBe(original);
+    });
+});
+
+describe("skipPulumiSourcePositions", () => {
+    it("relies on what the installed @pulumi/pulumi does: each resource asks Resource.stackTrace, and the mock monitor never reads the result", () => {
+        const resource = fs.readFileSync(path.join(pulumiDir, "resource.js"), "utf8");
+        expect(resource).toContain("const stackTrace = Resource.stackTrace(4);");
+        expect(resource).toMatch(/static stackTrace\(skip\) \{\n\s+let stack = Resource\.callsites\(\);/);
+        // The registration carries them as `sourcePosition` and `stackTrace`; the mock monitor's
+        // registerResource reads neither.
+        const mocks = fs.readFileSync(path.join(pulumiDir, "runtime", "mocks.js"), "utf8");
+        expect(mocks).not.toMatch(/[Ss]ourceposition|[Ss]tacktrace|sourcePosition|stackTrace/);
+    });
+
+    it("gives every resource no frames, once however often it is installed", () => {
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
+        const { Resource } = require("@pulumi/pulumi/resource") as { Resource: { stackTrace(skip: number): unknown[] } };
+        expect(Resource.stackTrace(0)).toEqual([]); // test/setup.ts installed it
+        expect(skipPulumiSourcePositions()).toBe(false);
+        const standIn = { Resource: { stackTrace: (skip: number): unknown[] => [{ skip }] } };
+        expect(skipPulumiSourcePositions(standIn)).toBe(true);
+        expect(standIn.Resource.stackTrace(1)).toEqual([]);
+        const first = standIn.Resource.stackTrace;
+        expect(skipPulumiSourcePositions(standIn)).toBe(false);
+        expect(standIn.Resource.stackTrace).toBe(first);
     });
 });

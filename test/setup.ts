@@ -1,20 +1,22 @@
 /**
  * Runs before every test file (vitest `setupFiles`): test files share worker processes, and this
  * gives each one the state a fresh process would have (test/isolation.ts says what and why). It
- * also spares Pulumi's promise bookkeeping a stack trace per promise (scripts/lib/promiseStacks.ts;
- * installing it loads Pulumi's runtime, which every worker of `npm test` loads anyway), and Pulumi
- * the loading of modules only function serialization uses (scripts/lib/deferRequires.ts).
+ * also spares Pulumi a stack trace per promise and per resource, which nothing under mocks reads
+ * (scripts/lib/promiseStacks.ts; installing it loads Pulumi's runtime, which every worker of
+ * `npm test` loads anyway), and Pulumi the loading of modules only function serialization uses
+ * (scripts/lib/deferRequires.ts).
  */
 import { afterAll, vi } from "vitest";
 import { resetPulumiRuntime, waitForPulumiQuiescence } from "./isolation";
 import { deferPulumiToolchain } from "../scripts/lib/deferRequires";
-import { skipPulumiPromiseStacks } from "../scripts/lib/promiseStacks";
+import { skipPulumiPromiseStacks, skipPulumiSourcePositions } from "../scripts/lib/promiseStacks";
 
 // Before the first file loads @pulumi/pulumi: its compiler and npm modules load on first use.
 deferPulumiToolchain();
 vi.resetModules();
 resetPulumiRuntime();
 skipPulumiPromiseStacks();
+skipPulumiSourcePositions();
 
 afterAll(async () => {
     await waitForPulumiQuiescence("this test file");

@@ -15,6 +15,15 @@
  * original with `Error.stackTraceLimit` at 0: its error captures no frames, so there is nothing to
  * format, and everything else it does (the leak bookkeeping, the chained promise) is unchanged. Errors
  * created anywhere else keep their stacks. Unless `PULUMI_DEBUG_PROMISE_LEAKS` is set.
+ *
+ * `skipPulumiSourcePositions` does the same for the other stack Pulumi captures: every resource's
+ * constructor calls `Resource.stackTrace(4)` (@pulumi/pulumi resource.js), which reads
+ * `new Error().stack` with no frame limit, parses every frame, and sends the frames to the engine as
+ * the registration's source position and stack trace. Pulumi's mock monitor (runtime/mocks.js) never
+ * reads them, so under mocks they are work without a reader.
+ *
+ * Both are for the offline tools only (test/setup.ts, scripts/lib/synthCommand.ts); `pulumi up`
+ * never runs this code.
  */
 
 /** The part of @pulumi/pulumi/runtime/debuggable used here (marked @internal, so not in its typings). */
@@ -48,5 +57,23 @@ export function skipPulumiPromiseStacks(env: NodeJS.ProcessEnv = process.env, de
         }
     };
     debuggable.debuggablePromise = Object.assign(withoutFrames, { [wrapped]: true as const });
+    return true;
+}
+
+/** The part of @pulumi/pulumi's resource.js used here. */
+export interface PulumiResourceModule {
+    Resource: { stackTrace: ((skip: number) => unknown[]) & { [wrapped]?: true } };
+}
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const installedResourceModule = (): PulumiResourceModule => require("@pulumi/pulumi/resource");
+
+/**
+ * Makes `Resource.stackTrace` (by default, the installed @pulumi/pulumi's) return no frames, as
+ * described above. Returns whether it did: false when already done.
+ */
+export function skipPulumiSourcePositions(resourceModule: PulumiResourceModule = installedResourceModule()): boolean {
+    if (resourceModule.Resource.stackTrace[wrapped]) return false;
+    resourceModule.Resource.stackTrace = Object.assign((_skip: number): unknown[] => [], { [wrapped]: true as const });
     return true;
 }
