@@ -135,7 +135,12 @@ describe.concurrent("graceful shutdown", () => {
         const gw = await startGateway(testConfig([], { TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2" }));
         try {
             const inflight = postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` });
-            await new Promise((r) => setTimeout(r, 150));
+            // Shut down once the request is surely in flight: TF Serving (400 ms slow) has received it.
+            // A fixed sleep would race the request when the other test of this group loads the CPU.
+            for (const started = Date.now(); slow.calls.length === 0; ) {
+                if (Date.now() - started > 20_000) throw new Error("the request never reached TF Serving");
+                await new Promise((r) => setTimeout(r, 10));
+            }
             expect(gw.gateway.inFlight).toBe(1);
             const shutdown = gw.gateway.shutdown();
             const res = await inflight;
