@@ -7,7 +7,7 @@ import * as path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../src/log";
 import { gatewayScript } from "./gatewayBuild";
-import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, testConfig, testTurboJpegLibrary } from "./helpers";
+import { pngOf, postJson, serveBytes, startGateway, startHttpServer, startStubTfServing, type StubServer, type StubTfServing, testConfig, testTurboJpegLibrary } from "./helpers";
 
 const scores = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9];
 const turboJpegLibrary = testTurboJpegLibrary();
@@ -128,6 +128,17 @@ describe.concurrent("gRPC channel", () => {
     });
 });
 
+/**
+ * Resolves once `stub` has received a call, so the request is in flight in the gateway. A fixed
+ * sleep raced the request on a busy machine.
+ */
+async function untilReceived(stub: StubTfServing): Promise<void> {
+    for (const started = Date.now(); stub.calls.length === 0; ) {
+        if (Date.now() - started > 20_000) throw new Error("the request never reached TF Serving");
+        await new Promise((r) => setTimeout(r, 10));
+    }
+}
+
 // Its tests run side by side (each with its own stubs and gateway): they mostly wait on timers.
 describe.concurrent("graceful shutdown", () => {
     it("drains an in-flight request, turns unready, then refuses new connections", async ({ expect }) => {
@@ -135,12 +146,7 @@ describe.concurrent("graceful shutdown", () => {
         const gw = await startGateway(testConfig([], { TF_SERVING_HOST: slow.target, MODEL_INPUT_SIZE: "2,2" }));
         try {
             const inflight = postJson(`${gw.url}/predict`, { url: `${images.url}/ok.png` });
-            // Shut down once the request is surely in flight: TF Serving (400 ms slow) has received it.
-            // A fixed sleep would race the request when the other test of this group loads the CPU.
-            for (const started = Date.now(); slow.calls.length === 0; ) {
-                if (Date.now() - started > 20_000) throw new Error("the request never reached TF Serving");
-                await new Promise((r) => setTimeout(r, 10));
-            }
+            await untilReceived(slow); // TF Serving is 400 ms slow: the request is surely in flight
             expect(gw.gateway.inFlight).toBe(1);
             const shutdown = gw.gateway.shutdown();
             const res = await inflight;
@@ -178,12 +184,7 @@ describe.concurrent("graceful shutdown", () => {
                 });
             });
             const inflight = postJson(`http://127.0.0.1:${port}/predict`, { url: `${images.url}/ok.png` });
-            // SIGTERM once the request is surely in flight: TF Serving (500 ms slow) has received it. A
-            // fixed sleep raced the request on a busy machine.
-            for (const started = Date.now(); slow.calls.length === 0; ) {
-                if (Date.now() - started > 20_000) throw new Error("the request never reached TF Serving");
-                await new Promise((r) => setTimeout(r, 10));
-            }
+            await untilReceived(slow); // TF Serving is 500 ms slow: SIGTERM finds the request in flight
             child.kill("SIGTERM");
             const res = await inflight;
             expect(res.status).toBe(200);
