@@ -17,7 +17,6 @@ import * as path from "node:path";
 
 interface ChildResult {
     services: number;
-    mode: string;
     resources: number;
     manifests: number;
     loadMs: number;
@@ -37,14 +36,12 @@ async function child(services: number): Promise<void> {
     const { synthesize, writeSynth } = await import("../scripts/lib/synth");
     await import("@pulumi/kubernetes");
     const loadMs = performance.now() - t0;
-    let mode = "none";
     const cpu0 = process.cpuUsage();
     const result = await synthesize({
         stack: "dev",
         extend: async (config) => {
             if (services === 0) return;
             const namespace = config.models.namespace;
-            mode = "InferenceService components (components/models/inferenceService.ts)";
             const { InferenceService } = (await import("../components/models/inferenceService")) as typeof import("../components/models/inferenceService");
             for (let i = 0; i < services; i++) {
                 new InferenceService(`bench-${i}`, {
@@ -66,7 +63,6 @@ async function child(services: number): Promise<void> {
     fs.rmSync(out, { recursive: true, force: true });
     const report: ChildResult = {
         services,
-        mode,
         resources: result.model.registrations.length,
         manifests: Object.keys(result.files).filter((f) => f.startsWith("k8s/")).length,
         loadMs,
@@ -91,8 +87,7 @@ async function parent(sizes: number[]): Promise<void> {
         rows.push(result);
         process.stderr.write(`  ${n} services: ${(result.totalMs / 1000).toFixed(2)} s\n`);
     }
-    const modes = [...new Set(rows.filter((r) => r.services > 0).map((r) => r.mode))];
-    if (modes.length > 0) process.stdout.write(`extra services: ${modes.join("; ")}\n`);
+    process.stdout.write("extra services: InferenceService components (components/models/inferenceService.ts)\n");
     process.stdout.write("(wall times are in-process, from the first import of the synth to the files written; node start-up (~0.1 s) not included;\n load = importing @pulumi/* and the synth, program = index.ts + extra services under mocks, synth CPU = CPU from program start to files written)\n\n");
     const base = rows.find((r) => r.services === 0);
     const header = ["services", "resources", "manifests", "load s", "program s", "render s", "write s", "total s", "synth CPU s", "peak RSS MiB", "CPU ms/service"];

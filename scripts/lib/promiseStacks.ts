@@ -22,7 +22,7 @@
  * the registration's source position and stack trace. Pulumi's mock monitor (runtime/mocks.js) never
  * reads them, so under mocks they are work without a reader.
  *
- * Both are for the offline tools only (test/setup.ts, scripts/lib/synthCommand.ts); `pulumi up`
+ * Both are for the offline tools only (test/setup.ts, `synthesize` in scripts/lib/synth.ts); `pulumi up`
  * never runs this code.
  */
 

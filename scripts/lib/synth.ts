@@ -13,6 +13,7 @@ import * as YAML from "yaml";
 import { ConfigError, loadConfig, StackConfig } from "../../config";
 import { CostEstimate, estimateCost } from "../../cost/estimate";
 import { PlanSummary, ResourceRow, summarizePlan } from "./planSummary";
+import { skipPulumiPromiseStacks, skipPulumiSourcePositions } from "./promiseStacks";
 import { readStackConfigFile, StackConfigInput } from "./synthConfig";
 import { createSynthMocks, MadeUpValue } from "./synthMocks";
 import { buildModel, manifestFileName, Model, renderManifest, sortKeys, stableJson } from "./synthModel";
@@ -115,6 +116,9 @@ export async function synthesize(options: SynthOptions): Promise<SynthResult> {
     const onRejection = (reason: unknown) => asyncFailures.push(reason);
     process.on("unhandledRejection", onRejection);
 
+    // Under mocks nothing reads the stack traces Pulumi captures per promise and per resource.
+    skipPulumiPromiseStacks();
+    skipPulumiSourcePositions();
     const mocks = createSynthMocks({ region: stackConfig.region });
     const started = performance.now();
     let hook: RegistrationHook | undefined;

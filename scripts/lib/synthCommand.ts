@@ -5,7 +5,6 @@
  */
 import * as nodeModule from "node:module";
 import * as path from "node:path";
-import { skipPulumiPromiseStacks, skipPulumiSourcePositions } from "./promiseStacks";
 
 const repoRoot = path.resolve(__dirname, "../..");
 
@@ -111,8 +110,6 @@ export async function runSynthCommand(argv: readonly string[], output: SynthComm
     // on-disk code cache roughly halves that on the second run.
     nodeModule.enableCompileCache?.(path.join(repoRoot, "node_modules", ".cache", "synth-compile"));
     const { describeFailure, synthesize, writeSynth } = await import("./synth");
-    skipPulumiPromiseStacks();
-    skipPulumiSourcePositions();
     const log = args.quiet ? () => undefined : (line: string) => output.stderr(`synth: ${line}\n`);
     try {
         const result = await synthesize({ stack: args.stack, stackFile: args.stackFile, log });
