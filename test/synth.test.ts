@@ -45,6 +45,13 @@ function strings(value: unknown, at = ""): [string, string][] {
     return [];
 }
 
+/** The synth command run in this process: its exit code and what it printed. */
+async function runCommand(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    const out = { code: -1, stdout: "", stderr: "" };
+    out.code = await runSynthCommand(argv, { stdout: (text) => (out.stdout += text), stderr: (text) => (out.stderr += text) });
+    return out;
+}
+
 describe("offline synth", async () => {
     // Start the child processes first: they run while this process synthesizes dev.
     const badStack = path.join(tmp, "Pulumi.broken.yaml");
@@ -61,11 +68,7 @@ describe("offline synth", async () => {
     const byUrn = new Map(resources.map((r) => [r.urn, r]));
     const plan = dev.files["plan.md"];
     const [devRun, localRun] = await Promise.all([devCli, localCli]);
-    const badRun = { stdout: "", stderr: "", code: -1 };
-    badRun.code = await runSynthCommand(["--stack-file", badStack, "--out", path.join(tmp, "broken")], {
-        stdout: (text) => (badRun.stdout += text),
-        stderr: (text) => (badRun.stderr += text),
-    });
+    const badRun = await runCommand(["--stack-file", badStack, "--out", path.join(tmp, "broken")]);
 
     it("reports progress", () => {
         expect(progress.some((l) => /resources registered/.test(l))).toBe(true);
@@ -241,15 +244,9 @@ describe("offline synth", async () => {
 });
 
 describe("the synth command's arguments", () => {
-    const run = async (argv: string[]) => {
-        const out = { stdout: "", stderr: "", code: -1 };
-        out.code = await runSynthCommand(argv, { stdout: (t) => (out.stdout += t), stderr: (t) => (out.stderr += t) });
-        return out;
-    };
-
     it("--help prints the usage and exits 0, whatever else is on the line", async () => {
         for (const argv of [["--help"], ["-h"], ["--stack", "dev", "--help", "--bogus"]]) {
-            const result = await run(argv);
+            const result = await runCommand(argv);
             expect(result.code, argv.join(" ")).toBe(0);
             expect(result.stdout).toMatch(/^usage: npm run synth -- --stack <name>/);
             expect(result.stderr).toBe("");
@@ -257,10 +254,10 @@ describe("the synth command's arguments", () => {
     });
 
     it("exits 2 naming the problem for an unknown argument, a flag without its value, or no stack", async () => {
-        expect(await run(["--stack", "dev", "--bogus"])).toEqual({ code: 2, stdout: "", stderr: "synth: unknown argument '--bogus'\n" });
-        expect(await run(["--stack", "dev", "--out"])).toEqual({ code: 2, stdout: "", stderr: "synth: --out needs a value\n" });
-        expect(await run(["--out", "--stack"])).toEqual({ code: 2, stdout: "", stderr: "synth: --out needs a value\n" });
-        expect((await run(["--quiet"])).stderr).toMatch(/^synth: give --stack <name>/);
+        expect(await runCommand(["--stack", "dev", "--bogus"])).toEqual({ code: 2, stdout: "", stderr: "synth: unknown argument '--bogus'\n" });
+        expect(await runCommand(["--stack", "dev", "--out"])).toEqual({ code: 2, stdout: "", stderr: "synth: --out needs a value\n" });
+        expect(await runCommand(["--out", "--stack"])).toEqual({ code: 2, stdout: "", stderr: "synth: --out needs a value\n" });
+        expect((await runCommand(["--quiet"])).stderr).toMatch(/^synth: give --stack <name>/);
     });
 });
 
