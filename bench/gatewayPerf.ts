@@ -66,14 +66,7 @@ export async function cpuBreakdown(pid: number, load: () => Promise<number>, tre
         const report = execFileSync("perf", ["report", "-i", data, "--stdio", "--no-children", "--sort", "dso,sym", "-g", "none", "--percent-limit", "0"], { encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "ignore"] });
         const sm = /# Samples: (\d+)([KM]?)/.exec(report);
         const samples = sm ? Number(sm[1]) * (sm[2] === "K" ? 1e3 : sm[2] === "M" ? 1e6 : 1) : 0;
-        const shares = new Map<string, number>();
-        for (const line of report.split("\n")) {
-            const m = /^\s*([\d.]+)%\s+(\S+)\s+\[[.k]\]\s+(.*)$/.exec(line);
-            if (!m) continue;
-            const [, pct, dso, sym] = m;
-            const category = categories.find(([, match]) => match(dso, sym))?.[0] ?? "other";
-            shares.set(category, (shares.get(category) ?? 0) + Number(pct) / 100);
-        }
+        const shares = reportShares(report);
         const cpuMsPerRequest = (cpu1 - cpu0) / Math.max(1, requests);
         const total = [...shares.values()].reduce((a, b) => a + b, 0) || 1;
         const rows = [...shares.entries()]
@@ -83,6 +76,31 @@ export async function cpuBreakdown(pid: number, load: () => Promise<number>, tre
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** A sample line of `perf report --stdio --sort dso,sym`: share, shared object, `[.]`/`[k]`, symbol. */
+const reportLine = /^\s*([\d.]+)%\s+(.+?)\s+\[[.k]\]\s+(.*)$/;
+
+/**
+ * Share of the samples (0-1) per category, from `perf report --stdio --no-children --sort dso,sym`.
+ * A shared object's name may hold spaces: V8's generated code is `[JIT] tid <n>`. A percentage line
+ * this cannot read is counted as "unparsed perf lines", never dropped, since the shares are
+ * normalized afterwards and a dropped line would be spread over the others unseen.
+ */
+export function reportShares(report: string): Map<string, number> {
+    const shares = new Map<string, number>();
+    const add = (category: string, pct: string) => shares.set(category, (shares.get(category) ?? 0) + Number(pct) / 100);
+    for (const line of report.split("\n")) {
+        const m = reportLine.exec(line);
+        if (m) {
+            const [, pct, dso, sym] = m;
+            add(categories.find(([, match]) => match(dso, sym))?.[0] ?? "other", pct);
+            continue;
+        }
+        const unread = /^\s*([\d.]+)%/.exec(line);
+        if (unread) add("unparsed perf lines", unread[1]);
+    }
+    return shares;
 }
 
 function procCpuMs(pid: number): number {
