@@ -33,7 +33,8 @@ import {
 import { ModelSeeding } from "../components/models/modelSeeding";
 import { images } from "../versions";
 import { installMocks, promiseOf } from "./kit";
-import { hermeticPythonFlags, itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool, python3Interpreter } from "./shared";
+import { hermeticScripts, runPython } from "./pythonZygote";
+import { itWithSharedSchemas, readUpstreamYaml, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 /** The kit leaves secret-wrapped inputs as `{ <secret signature>: ..., value }`; unwrap them. */
 const secretSig = "4dabf18193072939515e22adb298388d";
@@ -331,13 +332,12 @@ describe("setup scripts (run against stand-ins for boto3 and the versitygw CLI)"
     const scripts = setupScripts();
     const policy = JSON.stringify(modelsBucketPolicy("models"));
 
-    function runBucketScript(extraEnv: Record<string, string>) {
+    async function runBucketScript(extraEnv: Record<string, string>) {
         const dir = fs.mkdtempSync(path.join(tmp, "bucket-"));
         const script = path.join(dir, "create-bucket.py");
         fs.writeFileSync(script, scripts["create-bucket.py"]);
         const log = path.join(dir, "calls.jsonl");
-        const result = spawnSync(python!, [...hermeticPythonFlags, script], {
-            encoding: "utf8",
+        const result = await runPython(hermeticScripts(python!), [script], {
             env: {
                 PATH: process.env.PATH ?? "",
                 PYTHONPATH: path.join(fixtures, "s3stub"),
@@ -354,25 +354,25 @@ describe("setup scripts (run against stand-ins for boto3 and the versitygw CLI)"
         return { status: result.status, stderr: result.stderr, calls };
     }
 
-    it.skipIf(!python)("create-bucket.py creates the bucket, puts the policy and reads it back", () => {
-        const run = runBucketScript({});
+    it.skipIf(!python)("create-bucket.py creates the bucket, puts the policy and reads it back", async () => {
+        const run = await runBucketScript({});
         expect(run.status, run.stderr).toBe(0);
         expect(run.calls.map((c) => c.operation)).toEqual(["client", "CreateBucket", "PutBucketPolicy", "GetBucketPolicy"]);
         expect(run.calls[1].Bucket).toBe("models");
         expect(JSON.parse(run.calls[2].Policy)).toEqual(modelsBucketPolicy("models"));
     });
 
-    it.skipIf(!python)("create-bucket.py on a second run keeps the bucket it owns and puts the policy again", () => {
-        const run = runBucketScript({ S3STUB_CREATE_BUCKET_ERROR: "BucketAlreadyOwnedByYou" });
+    it.skipIf(!python)("create-bucket.py on a second run keeps the bucket it owns and puts the policy again", async () => {
+        const run = await runBucketScript({ S3STUB_CREATE_BUCKET_ERROR: "BucketAlreadyOwnedByYou" });
         expect(run.status, run.stderr).toBe(0);
         expect(run.calls.map((c) => c.operation)).toContain("PutBucketPolicy");
     });
 
-    it.skipIf(!python)("create-bucket.py fails on someone else's bucket, and when the policy does not stick", () => {
-        const taken = runBucketScript({ S3STUB_CREATE_BUCKET_ERROR: "BucketAlreadyExists" });
+    it.skipIf(!python)("create-bucket.py fails on someone else's bucket, and when the policy does not stick", async () => {
+        const taken = await runBucketScript({ S3STUB_CREATE_BUCKET_ERROR: "BucketAlreadyExists" });
         expect(taken.status).not.toBe(0);
         expect(taken.calls.map((c) => c.operation)).not.toContain("PutBucketPolicy");
-        const drifted = runBucketScript({ S3STUB_POLICY_READBACK: JSON.stringify({ Version: "2012-10-17", Statement: [] }) });
+        const drifted = await runBucketScript({ S3STUB_POLICY_READBACK: JSON.stringify({ Version: "2012-10-17", Statement: [] }) });
         expect(drifted.status).not.toBe(0);
         expect(drifted.stderr).toMatch(/policy read back differs/);
     });

@@ -1,8 +1,6 @@
-import { execFile, execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import * as http from "node:http";
 import type { AddressInfo } from "node:net";
-import { promisify } from "node:util";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -15,7 +13,8 @@ import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/
 import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
-import { compileWithPython, hermeticPythonFlags, noteSkippedForMissingTool, python3Interpreter } from "./shared";
+import { hermeticScripts, runPythonOk } from "./pythonZygote";
+import { compileWithPython, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 // ---- IAM decisions come from a real evaluator (test/iam/evaluator.ts) ----
 interface Request {
@@ -298,7 +297,7 @@ describe.skipIf(!python)("seeding scripts compile", () => {
 });
 
 
-describe.skipIf(!python)("seeding scripts", () => {
+describe.skipIf(!python)("seeding scripts", async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-"));
     // Stand-ins for boto3, google-cloud-storage and tensorflow (test/fixtures/python-stubs/README.md).
     const stubs = path.join(__dirname, "fixtures", "python-stubs");
@@ -335,20 +334,20 @@ describe.skipIf(!python)("seeding scripts", () => {
      * One Job run: a fresh emptyDir, then plan, convert, copy, each in its own process, stopping at the
      * first failure (test/fixtures/run_steps.py). Returns the S3 calls made.
      */
-    const runJob = () => {
+    const runJob = async () => {
         fs.rmSync(path.join(dir, "work"), { recursive: true, force: true });
         fs.rmSync(log, { force: true });
         const steps = [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]].flatMap((step) => ["--", ...step]);
         // stderr is captured (a failing run's error message carries it) rather than printed into the test log.
-        const output = execFileSync(python!, [...hermeticPythonFlags, path.join(__dirname, "fixtures", "run_steps.py"), ...steps], { cwd: dir, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+        const output = await runPythonOk(hermeticScripts(python!), [path.join(__dirname, "fixtures", "run_steps.py"), ...steps], { cwd: dir, env });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output };
     };
     const objects = () => JSON.parse(fs.readFileSync(state, "utf8"))[bucketName] as Record<string, string>;
 
     writeManifest(models);
-    const first = runJob();
-    const second = runJob();
+    const first = await runJob();
+    const second = await runJob();
 
     it("copies the public model and the converted model into the prefix, with markers", () => {
         const keys = Object.keys(objects()).sort();
@@ -373,32 +372,32 @@ describe.skipIf(!python)("seeding scripts", () => {
         expect(fs.existsSync(path.join(dir, "work", "out", "clothing-model"))).toBe(false);
     });
 
-    it("resumes a partial copy by uploading only what is missing", () => {
+    it("resumes a partial copy by uploading only what is missing", async () => {
         const s = JSON.parse(fs.readFileSync(state, "utf8"));
         for (const key of Object.keys(s[bucketName])) if (key.startsWith("models/_seeded/mnist/")) delete s[bucketName][key];
         delete s[bucketName]["models/mnist/1/variables/variables.index"];
         fs.writeFileSync(state, JSON.stringify(s));
-        const puts = runJob().calls.filter((c) => c.action === "s3:PutObject").map((c) => c.resource.split(`${bucketName}/`)[1]);
+        const puts = (await runJob()).calls.filter((c) => c.action === "s3:PutObject").map((c) => c.resource.split(`${bucketName}/`)[1]);
         expect(puts[0]).toBe("models/mnist/1/variables/variables.index");
         expect(puts).toHaveLength(2);
         expect(puts[1]).toMatch(/^models\/_seeded\/mnist\//);
     });
 
-    it("copies again when a model's source changes", () => {
+    it("copies again when a model's source changes", async () => {
         const gcs = JSON.parse(fs.readFileSync(path.join(dir, "gcs.json"), "utf8"));
         gcs["kfserving-examples"]["models/tensorflow/mnist2/1/saved_model.pb"] = "graph v2";
         fs.writeFileSync(path.join(dir, "gcs.json"), JSON.stringify(gcs));
         writeManifest([{ ...mnist, source: { kind: "gcs", uri: "gs://kfserving-examples/models/tensorflow/mnist2" } }, models[1]]);
-        runJob();
+        await runJob();
         expect(objects()["models/mnist/1/saved_model.pb"]).toBe("graph v2");
         writeManifest(models);
     });
 
-    it("fails clearly when a source is empty or a checksum does not match", () => {
+    it("fails clearly when a source is empty or a checksum does not match", async () => {
         writeManifest([{ ...mnist, name: "empty", dest: "empty/", source: { kind: "gcs", uri: "gs://kfserving-examples/models/none" } }]);
-        expect(() => runJob()).toThrow(/empty: the source has no objects/);
+        await expect(runJob()).rejects.toThrow(/empty: the source has no objects/);
         writeManifest([{ ...clothing, name: "sum", dest: "sum/", source: { kind: "keras-h5", url: `file://${h5}`, version: 1, sha256: "0".repeat(64) } }]);
-        expect(() => runJob()).toThrow(/does not match/);
+        await expect(runJob()).rejects.toThrow(/does not match/);
         writeManifest(models);
     });
 });
@@ -461,7 +460,6 @@ describe("Hugging Face seeding plan", () => {
     });
 });
 
-const execFileAsync = promisify(execFile);
 
 describe.skipIf(!python)("seed.py against a fake Hugging Face hub (127.0.0.1)", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "seed-hub-"));
@@ -540,7 +538,7 @@ describe.skipIf(!python)("seed.py against a fake Hugging Face hub (127.0.0.1)", 
         fs.rmSync(log, { force: true });
         seen.length = 0;
         let output = "";
-        for (const mode of ["plan", "copy"]) output += (await execFileAsync(python!, [...hermeticPythonFlags, "seed.py", mode], { cwd: dir, env: env(token) })).stdout;
+        for (const mode of ["plan", "copy"]) output += await runPythonOk(hermeticScripts(python!), ["seed.py", mode], { cwd: dir, env: env(token) });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output };
     };

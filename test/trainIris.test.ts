@@ -15,7 +15,8 @@ import { describe, expect, it } from "vitest";
 import { seedCatalog } from "../components/models/exampleModels";
 import { modelSeedingProblems, seedingPodSpec, seedingScripts, seedManifest } from "../components/models/modelSeeding";
 import { defaultVersions, sklearnRuntime } from "../versions";
-import { compileWithPython, hermeticPythonFlags, noteSkippedForMissingTool, python3Interpreter } from "./shared";
+import { hermeticScripts, runPython, runPythonOk, type PythonScripts } from "./pythonZygote";
+import { compileWithPython, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 const { "train_iris.py": trainScript, "seed.py": seedScript } = seedingScripts();
 const python = python3Interpreter;
@@ -25,6 +26,8 @@ if (!python) noteSkippedForMissingTool("the train_iris.py tests", "python3");
 const hasSklearn = "import importlib.util as u, sys; sys.exit(0 if u.find_spec('sklearn') and u.find_spec('joblib') else 1)";
 const sklearnPython = [python, "/usr/bin/python3"].find((p) => p !== undefined && spawnSync(p, ["-c", hasSklearn]).status === 0);
 if (!sklearnPython) noteSkippedForMissingTool("the real training run", "python3 with scikit-learn (apt-get install python3-sklearn)");
+/** The real training run and the load check fork from one interpreter that has imported scikit-learn (a second of CPU) once. */
+const sklearnScripts: PythonScripts = { python: sklearnPython ?? "", flags: [], preload: ["sklearn.datasets", "sklearn.svm", "joblib"] };
 
 describe("the pinned runtime", () => {
     it("is KServe's sklearn server image of the pinned KServe", () => {
@@ -83,9 +86,8 @@ describe.skipIf(!python)("train_iris.py", () => {
     const storeModel = { ...volumeModel, name: "iris-store", dest: "iris-store/", target: "store" as const };
     const run = (models: object[], env: Record<string, string> = {}) => {
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest(models as never, "models/")));
-        return spawnSync(python!, [...hermeticPythonFlags, "train_iris.py"], {
+        return runPython(hermeticScripts(python!), ["train_iris.py"], {
             cwd: dir,
-            encoding: "utf8",
             env: {
                 ...process.env,
                 PYTHONPATH: stubs,
@@ -99,9 +101,9 @@ describe.skipIf(!python)("train_iris.py", () => {
     };
     const reset = () => ["plan", "out", "volume"].forEach((d) => fs.rmSync(path.join(dir, d), { recursive: true, force: true }));
 
-    it("writes the model into the claim at <dest>model.joblib, with a marker, and skips it on a rerun", () => {
+    it("writes the model into the claim at <dest>model.joblib, with a marker, and skips it on a rerun", async () => {
         reset();
-        const first = run([volumeModel]);
+        const first = await run([volumeModel]);
         expect(first.status, first.stderr).toBe(0);
         const file = path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib");
         expect(fs.existsSync(file)).toBe(true);
@@ -109,75 +111,73 @@ describe.skipIf(!python)("train_iris.py", () => {
         expect(fs.readdirSync(path.join(dir, "volume", "_seeded", "iris-svc"))).toHaveLength(1);
         expect(first.stdout).toMatch(/iris-svc: trained with scikit-learn 1\.5\.2 .*the notes' sample -> \[1, \d\]/);
         const before = fs.statSync(file).mtimeMs;
-        const second = run([volumeModel]);
+        const second = await run([volumeModel]);
         expect(second.stdout).toMatch(/already in the model claim, skipped/);
         expect(fs.statSync(file).mtimeMs).toBe(before);
     });
 
-    it("trains again when the pinned scikit-learn changes (a new marker digest)", () => {
+    it("trains again when the pinned scikit-learn changes (a new marker digest)", async () => {
         reset();
-        expect(run([volumeModel]).status).toBe(0);
-        const moved = run([{ ...volumeModel, source: { kind: "train-iris", scikitLearn: "1.6.1" } }], { FAKE_SKLEARN_VERSION: "1.6.1" });
+        expect((await run([volumeModel])).status).toBe(0);
+        const moved = await run([{ ...volumeModel, source: { kind: "train-iris", scikitLearn: "1.6.1" } }], { FAKE_SKLEARN_VERSION: "1.6.1" });
         expect(moved.status, moved.stderr).toBe(0);
         expect(moved.stdout).toMatch(/trained with scikit-learn 1\.6\.1/);
         expect(fs.readdirSync(path.join(dir, "volume", "_seeded", "iris-svc"))).toHaveLength(2);
     });
 
-    it("refuses to train under another scikit-learn than the pinned one, and writes nothing", () => {
+    it("refuses to train under another scikit-learn than the pinned one, and writes nothing", async () => {
         reset();
-        const r = run([volumeModel], { FAKE_SKLEARN_VERSION: "1.7.0" });
+        const r = await run([volumeModel], { FAKE_SKLEARN_VERSION: "1.7.0" });
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/scikit-learn 1\.7\.0 is not the pinned 1\.5\.2/);
         expect(fs.existsSync(path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib"))).toBe(false);
     });
 
-    it("never publishes a model that does not classify its training data", () => {
+    it("never publishes a model that does not classify its training data", async () => {
         reset();
-        const r = run([volumeModel], { FAKE_SVC_WRONG: "1" });
+        const r = await run([volumeModel], { FAKE_SVC_WRONG: "1" });
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/scores 0\.000 on its training data/);
         expect(fs.readdirSync(path.join(dir, "volume", "sklearn-iris-pvc"))).toEqual([]);
     });
 
-    it("refuses a directory that already holds another model file (the sklearn server loads exactly one)", () => {
+    it("refuses a directory that already holds another model file (the sklearn server loads exactly one)", async () => {
         reset();
         fs.mkdirSync(path.join(dir, "volume", "sklearn-iris-pvc"), { recursive: true });
         fs.writeFileSync(path.join(dir, "volume", "sklearn-iris-pvc", "mine.pkl"), "x");
-        const r = run([volumeModel]);
+        const r = await run([volumeModel]);
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/already holds mine\.pkl/);
     });
 
-    it("for the store: writes to the upload directory unless the plan step found it seeded", () => {
+    it("for the store: writes to the upload directory unless the plan step found it seeded", async () => {
         reset();
-        expect(run([storeModel]).status).toBe(0);
+        expect((await run([storeModel])).status).toBe(0);
         expect(fs.existsSync(path.join(dir, "out", "iris-store", "model.joblib"))).toBe(true);
         expect(fs.existsSync(path.join(dir, "volume"))).toBe(false);
         reset();
         fs.mkdirSync(path.join(dir, "plan"), { recursive: true });
         fs.writeFileSync(path.join(dir, "plan", "iris-store"), "");
-        const skipped = run([storeModel]);
+        const skipped = await run([storeModel]);
         expect(skipped.stdout).toMatch(/iris-store: already seeded, not training/);
         expect(fs.existsSync(path.join(dir, "out"))).toBe(false);
     });
 
-    it("fails clearly when a claim model has no claim mounted", () => {
+    it("fails clearly when a claim model has no claim mounted", async () => {
         reset();
-        const r = run([volumeModel], { SEED_VOLUME_DIR: "" });
+        const r = await run([volumeModel], { SEED_VOLUME_DIR: "" });
         expect(r.status).not.toBe(0);
         expect(r.stderr).toMatch(/its target is the model claim, but SEED_VOLUME_DIR is not set/);
     });
 
-    it("seed.py leaves models of the claim alone (no S3 call for them)", () => {
+    it("seed.py leaves models of the claim alone (no S3 call for them)", async () => {
         fs.writeFileSync(path.join(dir, "seed.py"), seedScript);
         reset();
         fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest([volumeModel, storeModel] as never, "models/")));
         const log = path.join(dir, "s3.log");
         fs.rmSync(log, { force: true });
         const env = { ...process.env, PYTHONPATH: stubs, FAKE_S3_LOG: log, FAKE_S3_STATE: path.join(dir, "s3.json"), SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_BUCKET: "b", SEED_PLAN_DIR: path.join(dir, "plan"), SEED_OUT_DIR: path.join(dir, "out"), SEED_VOLUME_DIR: path.join(dir, "volume") };
-        execFileSync(python!, [...hermeticPythonFlags, "seed.py", "plan"], { cwd: dir, env });
-        execFileSync(python!, [...hermeticPythonFlags, "train_iris.py"], { cwd: dir, env });
-        execFileSync(python!, [...hermeticPythonFlags, "seed.py", "copy"], { cwd: dir, env });
+        for (const step of [["seed.py", "plan"], ["train_iris.py"], ["seed.py", "copy"]]) await runPythonOk(hermeticScripts(python!), step, { cwd: dir, env });
         const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { action: string; resource: string; context: Record<string, string> });
         const touched = calls.map((c) => `${c.resource} ${c.context["s3:prefix"] ?? ""}`);
         expect(touched.some((t) => t.includes("sklearn-iris-pvc") || t.includes("iris-svc"))).toBe(false);
@@ -187,7 +187,7 @@ describe.skipIf(!python)("train_iris.py", () => {
 });
 
 describe.skipIf(!sklearnPython)("train_iris.py with a real scikit-learn", () => {
-    it("trains the notes' SVC, and the file loads with joblib and classifies the notes' flowers as versicolor", () => {
+    it("trains the notes' SVC, and the file loads with joblib and classifies the notes' flowers as versicolor", async () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "train-real-"));
         try {
             const version = execFileSync(sklearnPython!, ["-c", "import importlib.metadata as m; print(m.version('scikit-learn'))"], { encoding: "utf8" }).trim();
@@ -196,10 +196,11 @@ describe.skipIf(!sklearnPython)("train_iris.py with a real scikit-learn", () => 
             const model = { ...seedCatalog.irisSvc, source: { kind: "train-iris", scikitLearn: version } };
             fs.writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(seedManifest([model as never], "models/")));
             const env = { ...process.env, SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_VOLUME_DIR: path.join(dir, "volume") };
-            const out = execFileSync(sklearnPython!, ["train_iris.py"], { cwd: dir, env, encoding: "utf8" });
+            const out = await runPythonOk(sklearnScripts, ["train_iris.py"], { cwd: dir, env });
             expect(out).toMatch(/training accuracy 0\.9[5-9]\d|training accuracy 1\.000/);
             // The notes' iris-input.json rows (seed 004); iris class 1 is versicolor (sklearn.datasets.load_iris target_names).
-            const loaded = execFileSync(sklearnPython!, [path.join(__dirname, "fixtures", "check_iris_model.py"), path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib")], { encoding: "utf8" }).trim();
+            // A fork of its own: nothing of the training run's process is there when the file loads.
+            const loaded = (await runPythonOk(sklearnScripts, [path.join(__dirname, "fixtures", "check_iris_model.py"), path.join(dir, "volume", "sklearn-iris-pvc", "model.joblib")])).trim();
             expect(loaded).toBe("SVC scale [1, 1]");
         } finally {
             fs.rmSync(dir, { recursive: true, force: true });
