@@ -373,7 +373,6 @@ function extraGatewayEnv(): Record<string, string> {
     );
 }
 
-/** The TypeScript gateway as the image runs it (node --expose-gc dist/main.js, the Dockerfile's environment). */
 /**
  * A copy of this node binary for the gateway alone. Page-cache pages are shared per file, so a
  * gateway run from `process.execPath` would share node's code pages (about 45 MB of them touched)
@@ -390,6 +389,7 @@ function privateNodeBinary(dir: string): string {
     return copy;
 }
 
+/** The TypeScript gateway as the image runs it (node --expose-gc dist/main.js, the Dockerfile's environment), from `privateNodeBinary`. */
 async function startOurs(stub: Stub, dir: string): Promise<Server> {
     const port = await freePort();
     const mainJs = process.env.BENCH_GATEWAY_MAIN || path.join(root, "gateway/dist/main.js");
