@@ -13,7 +13,7 @@ import { ModelStore, modelReaderPolicy, modelWriterPolicy } from "../components/
 import { images } from "../versions";
 import { decisionUnder } from "./iam/evaluator";
 import { installMocks, testOidcIssuerHost } from "./kit";
-import { hermeticScripts, runPythonOk } from "./pythonZygote";
+import { hermeticScripts, runPythonSteps } from "./pythonZygote";
 import { compileWithPython, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 // ---- IAM decisions come from a real evaluator (test/iam/evaluator.ts) ----
@@ -332,14 +332,13 @@ describe.skipIf(!python)("seeding scripts", () => {
     };
     /**
      * One Job run: a fresh emptyDir, then plan, convert, copy, each in its own process, stopping at the
-     * first failure (test/fixtures/run_steps.py). Returns the S3 calls made.
+     * first failure (`runPythonSteps`). Returns the S3 calls made.
      */
     const runJob = async () => {
         fs.rmSync(path.join(dir, "work"), { recursive: true, force: true });
         fs.rmSync(log, { force: true });
-        const steps = [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]].flatMap((step) => ["--", ...step]);
         // stderr is captured (a failing run's error message carries it) rather than printed into the test log.
-        const output = await runPythonOk(hermeticScripts(python!), [path.join(__dirname, "fixtures", "run_steps.py"), ...steps], { cwd: dir, env });
+        const output = await runPythonSteps(hermeticScripts(python!), [["seed.py", "plan"], ["convert.py"], ["seed.py", "copy"]], { cwd: dir, env });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output };
     };
@@ -543,8 +542,7 @@ describe.skipIf(!python)("seed.py against a fake Hugging Face hub (127.0.0.1)", 
         fs.rmSync(path.join(dir, "work"), { recursive: true, force: true });
         fs.rmSync(log, { force: true });
         seen.length = 0;
-        let output = "";
-        for (const mode of ["plan", "copy"]) output += await runPythonOk(hermeticScripts(python!), ["seed.py", mode], { cwd: dir, env: env(token) });
+        const output = await runPythonSteps(hermeticScripts(python!), [["seed.py", "plan"], ["seed.py", "copy"]], { cwd: dir, env: env(token) });
         const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as Request) : [];
         return { calls, output };
     };

@@ -8,7 +8,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { hermeticScripts, runPython, runPythonOk } from "./pythonZygote";
+import { hermeticScripts, runPython, runPythonOk, runPythonSteps } from "./pythonZygote";
 import { hermeticPythonFlags, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 const python = python3Interpreter;
@@ -106,6 +106,17 @@ describe.skipIf(!python)("Python scripts run by the zygote", () => {
     it("kills a run that outlives its timeout, and rejects with what it was", async () => {
         const name = script("forever.py", "import time\ntime.sleep(60)\n");
         await expect(runPython(scripts, [name], { cwd: dir, env: {}, timeoutMs: 300 })).rejects.toThrow(/forever\.py timed out after 300 ms/);
+    });
+
+    it("runs a Job's steps one after the other, each its own process, and stops at the first that fails", async () => {
+        const step = script("step.py", "import os, sys\nprint(sys.argv[1], os.getpid())\nopen(os.path.join('steps', sys.argv[1]), 'w').close()\nif sys.argv[1] == 'fail':\n    sys.exit('step fail failed')\n");
+        fs.mkdirSync(path.join(dir, "steps"));
+        const output = await runPythonSteps(scripts, [[step, "one"], [step, "two"]], { cwd: dir, env: {} });
+        const lines = output.trim().split("\n").map((l) => l.split(" "));
+        expect(lines.map(([word]) => word)).toEqual(["one", "two"]);
+        expect(lines[0][1]).not.toBe(lines[1][1]);
+        await expect(runPythonSteps(scripts, [[step, "three"], [step, "fail"], [step, "never"]], { cwd: dir, env: {} })).rejects.toThrow(/step fail failed/);
+        expect(fs.readdirSync(path.join(dir, "steps")).sort()).toEqual(["fail", "one", "three", "two"]);
     });
 
     it("rejects with the run's stderr when a run that must succeed fails", async () => {

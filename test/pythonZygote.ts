@@ -40,7 +40,7 @@ export interface PythonScripts {
  * holds the standard library modules they import.
  */
 export function hermeticScripts(python: string): PythonScripts {
-    return { python, flags: hermeticPythonFlags, preload: ["hashlib", "json", "runpy", "shutil", "tempfile", "traceback", "urllib.error", "urllib.parse", "urllib.request"] };
+    return { python, flags: hermeticPythonFlags, preload: ["hashlib", "json", "shutil", "tempfile", "urllib.error", "urllib.parse", "urllib.request"] };
 }
 
 export interface PythonRun {
@@ -135,4 +135,15 @@ export async function runPythonOk(scripts: PythonScripts, argv: readonly string[
     const run = await runPython(scripts, argv, options);
     if (run.status !== 0) throw new Error(`python ${argv.join(" ")} exited ${run.status}:\n${run.stderr}`);
     return run.stdout;
+}
+
+/**
+ * A Job's containers, each a script run on its own (`runPythonOk` each): one after the other, in the
+ * same directory and environment, stopping at the first that fails (the rejection carries its
+ * stderr), as Kubernetes runs a pod's init containers. Resolves with their stdout, in order.
+ */
+export async function runPythonSteps(scripts: PythonScripts, steps: readonly (readonly string[])[], options: PythonRunOptions = {}): Promise<string> {
+    let stdout = "";
+    for (const step of steps) stdout += await runPythonOk(scripts, step, options);
+    return stdout;
 }

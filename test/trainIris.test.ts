@@ -15,7 +15,7 @@ import { describe, expect, it } from "vitest";
 import { seedCatalog } from "../components/models/exampleModels";
 import { modelSeedingProblems, seedingPodSpec, seedingScripts, seedManifest } from "../components/models/modelSeeding";
 import { defaultVersions, sklearnRuntime } from "../versions";
-import { hermeticScripts, runPython, runPythonOk, type PythonScripts } from "./pythonZygote";
+import { hermeticScripts, runPython, runPythonOk, runPythonSteps, type PythonScripts } from "./pythonZygote";
 import { compileWithPython, noteSkippedForMissingTool, python3Interpreter } from "./shared";
 
 const { "train_iris.py": trainScript, "seed.py": seedScript } = seedingScripts();
@@ -177,7 +177,7 @@ describe.skipIf(!python)("train_iris.py", () => {
         const log = path.join(dir, "s3.log");
         fs.rmSync(log, { force: true });
         const env = { ...process.env, PYTHONPATH: stubs, FAKE_S3_LOG: log, FAKE_S3_STATE: path.join(dir, "s3.json"), SEED_MANIFEST: path.join(dir, "manifest.json"), SEED_BUCKET: "b", SEED_PLAN_DIR: path.join(dir, "plan"), SEED_OUT_DIR: path.join(dir, "out"), SEED_VOLUME_DIR: path.join(dir, "volume") };
-        for (const step of [["seed.py", "plan"], ["train_iris.py"], ["seed.py", "copy"]]) await runPythonOk(hermeticScripts(python!), step, { cwd: dir, env });
+        await runPythonSteps(hermeticScripts(python!), [["seed.py", "plan"], ["train_iris.py"], ["seed.py", "copy"]], { cwd: dir, env });
         const calls = fs.readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { action: string; resource: string; context: Record<string, string> });
         const touched = calls.map((c) => `${c.resource} ${c.context["s3:prefix"] ?? ""}`);
         expect(touched.some((t) => t.includes("sklearn-iris-pvc") || t.includes("iris-svc"))).toBe(false);
