@@ -103,7 +103,6 @@ function zygoteFor(scripts: PythonScripts): Zygote {
  */
 export async function runPython(scripts: PythonScripts, argv: readonly string[], options: PythonRunOptions = {}): Promise<PythonRun> {
     const zygote = zygoteFor(scripts);
-    if (zygote.failure) throw zygote.failure;
     const id = zygote.nextId++;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "python-run-"));
     const files = { stdout: path.join(dir, "stdout"), stderr: path.join(dir, "stderr") };
