@@ -4,9 +4,11 @@
  * also spares Pulumi a stack trace per promise and per resource, which nothing under mocks reads
  * (scripts/lib/promiseStacks.ts; installing it loads Pulumi's runtime, which every worker of
  * `npm test` loads anyway), and Pulumi the loading of modules only function serialization uses
- * (scripts/lib/deferRequires.ts).
+ * (scripts/lib/deferRequires.ts). It keeps function serialization, which turns V8's debugger on for
+ * the rest of a process, out of the workers (test/functionSerialization.ts).
  */
 import { afterAll, vi } from "vitest";
+import { skipFunctionSerialization } from "./functionSerialization";
 import { resetPulumiRuntime, waitForPulumiQuiescence } from "./isolation";
 import { deferPulumiToolchain } from "../scripts/lib/deferRequires";
 import { skipPulumiPromiseStacks, skipPulumiSourcePositions } from "../scripts/lib/promiseStacks";
@@ -17,6 +19,7 @@ vi.resetModules();
 resetPulumiRuntime();
 skipPulumiPromiseStacks();
 skipPulumiSourcePositions();
+skipFunctionSerialization();
 
 afterAll(async () => {
     await waitForPulumiQuiescence("this test file");
