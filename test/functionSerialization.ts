@@ -9,8 +9,8 @@
  * repository's modules again for each of its test files (test/isolation.ts), so that cost grows with
  * every file after the first AWS stack. Measured over `npm test` in three alternating pairs: 63.3,
  * 60.8 and 63.6 s of CPU with serialization in the workers, 54.8, 54.6 and 59.9 s without; over
- * twelve AWS stack test files in one worker, 8.6-9.6 s against 7.0-8.8 s (six pairs). The process of its own
- * costs 2.5-5 s of CPU back.
+ * twelve AWS stack test files in one worker, 8.6-9.6 s against 7.0-8.8 s (six pairs). The process
+ * of its own costs 2.5-5 s of CPU back.
  *
  * What tests see is unchanged: the offline plan keeps a marker in place of a provider's text
  * (scripts/lib/synthRecorder.ts), whoever serialized it.
