@@ -7,12 +7,11 @@
  * project does not install, fails here rather than in a user's `pulumi destroy`.
  */
 import { execFile } from "node:child_process";
-import * as http from "node:http";
-import type { AddressInfo } from "node:net";
 import { createRequire } from "node:module";
 import * as path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type QueryApiStub, startQueryApiStub } from "./awsQueryStub";
 
 const repo = path.resolve(__dirname, "..");
 
@@ -29,35 +28,22 @@ interface HostRun {
 describe("the deletion gate's provider, serialized by Pulumi and run as its dynamic-provider host runs it", () => {
     // EC2's query API (DescribeAddresses, API version 2016-11-15): the address is still associated on
     // the first call and free on the second, as when the load balancer's interface goes away.
-    const describeCalls: { params: Record<string, string>; authorization: string }[] = [];
-    let server: http.Server;
+    let ec2: QueryApiStub;
     let run: HostRun;
+    const describeCalls = () => ec2.requests.filter((r) => r.params.Action === "DescribeAddresses");
 
     beforeAll(async () => {
-        server = http.createServer((req, res) => {
-            let body = "";
-            req.on("data", (chunk) => (body += chunk));
-            req.on("end", () => {
-                const params = Object.fromEntries(new URLSearchParams(body));
-                if (params.Action !== "DescribeAddresses") {
-                    res.writeHead(400, { "content-type": "text/xml" }).end(`<Response><Errors><Error><Code>Unexpected</Code><Message>${params.Action}</Message></Error></Errors></Response>`);
-                    return;
-                }
-                describeCalls.push({ params, authorization: String(req.headers.authorization) });
-                const association = describeCalls.length === 1 ? "<associationId>eipassoc-1</associationId><networkInterfaceId>eni-nlb</networkInterfaceId>" : "";
-                res.writeHead(200, { "content-type": "text/xml" }).end(
-                    `<DescribeAddressesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-${describeCalls.length}</requestId><addressesSet><item><publicIp>203.0.113.10</publicIp><allocationId>eipalloc-0a</allocationId><domain>vpc</domain>${association}</item></addressesSet></DescribeAddressesResponse>`,
-                );
-            });
+        ec2 = await startQueryApiStub(({ params }) => {
+            if (params.Action !== "DescribeAddresses") throw new Error(`unexpected action ${params.Action}`);
+            const association = describeCalls().length === 1 ? "<associationId>eipassoc-1</associationId><networkInterfaceId>eni-nlb</networkInterfaceId>" : "";
+            return `<DescribeAddressesResponse xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"><requestId>r-${describeCalls().length}</requestId><addressesSet><item><publicIp>203.0.113.10</publicIp><allocationId>eipalloc-0a</allocationId><domain>vpc</domain>${association}</item></addressesSet></DescribeAddressesResponse>`;
         });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
         const env: NodeJS.ProcessEnv = {
             ...process.env,
             // The AWS SDK's service-specific endpoint variable (AWS SDK for JavaScript v3,
             // @smithy/core getEndpointUrlConfig: AWS_ENDPOINT_URL_<SERVICE ID>), and credentials
             // that come from nowhere but here.
-            AWS_ENDPOINT_URL_EC2: endpoint,
+            AWS_ENDPOINT_URL_EC2: ec2.endpoint,
             AWS_ACCESS_KEY_ID: "AKIDEXAMPLE",
             AWS_SECRET_ACCESS_KEY: "example",
             AWS_CONFIG_FILE: path.join(repo, "no-such-aws-config"),
@@ -71,7 +57,7 @@ describe("the deletion gate's provider, serialized by Pulumi and run as its dyna
         const { stdout } = await promisify(execFile)(process.execPath, ["--import", tsx, path.join(__dirname, "fixtures", "deletion-gate-host", "program.ts")], { cwd: repo, env, encoding: "utf8", timeout: 60_000 });
         run = JSON.parse(stdout.trim().split("\n").pop()!) as HostRun;
     }, 90_000);
-    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    afterAll(() => ec2.close());
 
     it("is a module with the provider's methods, needing only packages this project installs", () => {
         expect(run.textBytes).toBeGreaterThan(0);
@@ -92,12 +78,12 @@ describe("the deletion gate's provider, serialized by Pulumi and run as its dyna
     });
 
     it("delete asks EC2 about exactly the gate's addresses, in the stack's region, until none is associated", () => {
-        expect(describeCalls).toHaveLength(2);
-        for (const call of describeCalls) {
+        expect(ec2.requests).toHaveLength(2);
+        for (const call of describeCalls()) {
             expect(call.params).toMatchObject({ Action: "DescribeAddresses", "AllocationId.1": "eipalloc-0a" });
             expect(call.params["AllocationId.2"]).toBeUndefined();
             // SigV4's credential scope names the region and service the request was signed for.
-            expect(call.authorization).toMatch(/Credential=AKIDEXAMPLE\/\d{8}\/us-east-2\/ec2\/aws4_request/);
+            expect(call.headers.authorization).toMatch(/Credential=AKIDEXAMPLE\/\d{8}\/us-east-2\/ec2\/aws4_request/);
         }
         // It waited one interval (1 s) between the two answers.
         expect(run.deleteMs).toBeGreaterThanOrEqual(900);

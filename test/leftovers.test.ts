@@ -9,10 +9,9 @@
  * `Amazon EKS <cluster>` (Amazon EKS User Guide, "View Amazon EKS networking requirements").
  */
 import { EventEmitter } from "node:events";
-import * as http from "node:http";
-import { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { E2eStack, runE2e } from "../scripts/lib/e2e";
+import { type QueryApiStub, startQueryApiStub } from "./awsQueryStub";
 import { describeStack, findLeftovers, LeftoverSnapshot, stackIdentity, tagFilter, waitForNoLeftovers } from "../scripts/lib/leftovers";
 
 const identity = stackIdentity({ project: "inference-platform", stackName: "e2e-20261130-abc123", clusterName: "inference-platform-e2e-20261130-abc123", expiresAt: "2026-11-30T21:00:00.000Z" });
@@ -109,9 +108,7 @@ describe("waitForNoLeftovers", () => {
 });
 
 describe("describeStack against a fake EC2 and ELB endpoint on loopback", () => {
-    const requests: Record<string, string>[] = [];
-    let server: http.Server;
-    let endpoint = "";
+    let ec2AndElb: QueryApiStub;
     const ec2Ns = 'xmlns="http://ec2.amazonaws.com/doc/2016-11-15/"';
     const tagSet = (tags: [string, string][]) => `<tagSet>${tags.map(([k, v]) => `<item><key>${k}</key><value>${v}</value></item>`).join("")}</tagSet>`;
     const lbArn = (n: number) => `arn:aws:elasticloadbalancing:us-east-2:123456789012:loadbalancer/net/lb-${n}/0123456789abcd${String(n).padStart(2, "0")}`;
@@ -161,30 +158,16 @@ describe("describeStack against a fake EC2 and ELB endpoint on loopback", () => 
     }
 
     beforeAll(async () => {
-        server = http.createServer((req, res) => {
-            let body = "";
-            req.on("data", (c) => (body += c));
-            req.on("end", () => {
-                const params = Object.fromEntries(new URLSearchParams(body));
-                requests.push(params);
-                try {
-                    res.writeHead(200, { "content-type": "text/xml" }).end(answer(params));
-                } catch (err) {
-                    res.writeHead(400, { "content-type": "text/xml" }).end(`<Response><Errors><Error><Code>Bad</Code><Message>${(err as Error).message}</Message></Error></Errors></Response>`);
-                }
-            });
-        });
-        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-        endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+        ec2AndElb = await startQueryApiStub(({ params }) => answer(params));
     });
-    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    afterAll(() => ec2AndElb.close());
 
     it("queries by each of the stack's tags, follows pages, reads load balancer tags 20 at a time, and finds the leftovers", async () => {
         const snapshot = await describeStack(identity, {
             region: "us-east-2",
-            clientConfig: { endpoint, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" }, maxAttempts: 1 },
+            clientConfig: { endpoint: ec2AndElb.endpoint, credentials: { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "example" }, maxAttempts: 1 },
         });
-        const byAction = (action: string) => requests.filter((r) => r.Action === action);
+        const byAction = (action: string) => ec2AndElb.requests.map((r) => r.params).filter((r) => r.Action === action);
         expect(byAction("DescribeInstances").filter((r) => !r.NextToken)).toHaveLength(identity.tags.length);
         expect(byAction("DescribeInstances").some((r) => r["Filter.1.Name"] === `tag-key` && r["Filter.1.Value.1"] === `kubernetes.io/cluster/${cluster}`)).toBe(true);
         expect(byAction("DescribeTags").map((r) => Object.keys(r).filter((k) => k.startsWith("ResourceArns.member.")).length)).toEqual([20, 5]);
