@@ -57,7 +57,7 @@ describe("in a test worker", () => {
             const probe = rec.one("pulumi-nodejs:dynamic:Resource", "probe");
             expect(probe.inputs.__provider).toBe(unserializedFunctionText);
             expect(probe.inputs.answer).toBe(42);
-            expect(posted).toEqual([]);
+            expect(posted.filter((method) => method.startsWith("Debugger."))).toEqual([]);
         } finally {
             inspector.Session.prototype.post = post;
         }
