@@ -9,7 +9,8 @@
  *
  * `deferPulumiToolchain` hands @pulumi/pulumi a stand-in for each of the two, which loads the real
  * module the first time anything reads from it: the dev stack loads the compiler when its deletion
- * gate registers, and never Arborist; the local stack and most test files load neither. The offline
+ * gate registers, and never Arborist; the local stack loads neither, and neither do the test workers,
+ * which do not serialize functions at all (test/functionSerialization.ts). The offline
  * tools install it (scripts/synth.ts, test/setup.ts); `pulumi up` never runs this code.
  */
 import Module from "node:module";
